@@ -1,0 +1,64 @@
+# Botram — run `make help` for the targets.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "} {printf "  %-12s %s\n", $$1, $$2}'
+
+$(UV):
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 ($(PYTHON)) is required"; exit 1; }
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet "uv>=0.5"
+
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml services/*/pyproject.toml cli/pyproject.toml
+	$(UV) sync --all-packages --frozen --python $(PYTHON)
+	@touch $@
+
+.PHONY: install
+install: $(VENV)/.synced ## Create or update the environment (.venv) from uv.lock
+
+.PHONY: up
+up: install ## Run NATS (embedded) and the four services; Ctrl-C stops everything
+	$(VENV)/bin/botram up
+
+.PHONY: test
+test: install ## Run the whole test suite
+	$(VENV)/bin/pytest
+
+.PHONY: lint
+lint: install ## ruff check + format check, import contracts, mypy on shared/
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+
+.PHONY: format
+format: install ## Format and autofix with ruff
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+.PHONY: schemas
+schemas: install ## Regenerate shared/schemas/ and docs/asyncapi/ from the models
+	$(VENV)/bin/botram schemas
+	$(VENV)/bin/botram asyncapi
+
+.PHONY: check-schemas
+check-schemas: install ## Fail when committed schemas or AsyncAPI documents are stale
+	$(VENV)/bin/botram schemas --check
+	$(VENV)/bin/botram asyncapi --check
+
+.PHONY: lock
+lock: $(UV) ## Re-resolve uv.lock after changing dependencies
+	$(UV) lock --python $(PYTHON)
+
+.PHONY: clean
+clean: ## Remove local state (SQLite files, NATS store)
+	rm -rf var

@@ -1,0 +1,15 @@
+"""The `botram` command line."""
+
+import typer
+
+from botram_cli import asyncapi_cmd, schemas_cmd, up
+
+app = typer.Typer(
+    help="Botram: run the system locally and manage its contracts.", no_args_is_help=True
+)
+app.command("up")(up.up)
+app.command("schemas")(schemas_cmd.schemas)
+app.command("asyncapi")(asyncapi_cmd.asyncapi)
+
+if __name__ == "__main__":
+    app()

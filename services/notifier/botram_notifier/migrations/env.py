@@ -1,0 +1,8 @@
+"""Alembic environment of the notifier's database."""
+
+import botram_notifier.store  # noqa: F401  (registers the tables on SQLModel.metadata)
+from botram_notifier.settings import Settings
+from botram_shared.migrations_env import run_migrations
+from sqlmodel import SQLModel
+
+run_migrations(SQLModel.metadata, lambda: Settings().resolved_database_url())

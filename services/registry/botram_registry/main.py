@@ -1,0 +1,31 @@
+"""Wiring: build the registry app from its settings."""
+
+from pathlib import Path
+
+from botram_shared.clock import Clock, system_clock
+from botram_shared.reference import load_catalogue
+from botram_shared.runtime import ServiceRuntime
+from fastapi import FastAPI
+
+from botram_registry import api, subscribers
+from botram_registry.handlers import Registry
+from botram_registry.settings import Settings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+DESCRIPTION = (
+    "Botram registry: citizens (the only holder of NIK, name and phone), check-ins, queue "
+    "tickets and desks. Publishes botram.citizen.*, botram.ticket.* and botram.service.* events."
+)
+
+
+def create_app(settings: Settings | None = None, clock: Clock = system_clock) -> FastAPI:
+    settings = settings or Settings()
+    runtime = ServiceRuntime(settings, MIGRATIONS, description=DESCRIPTION)
+    registry = Registry(
+        db=runtime.database, clock=clock, catalogue=load_catalogue(), settings=settings
+    )
+    subscribers.register(runtime, registry)
+    app = runtime.create_app("Botram registry")
+    app.state.registry = registry
+    app.include_router(api.router)
+    return app

@@ -1,0 +1,98 @@
+"""Registry tables. The only tables in Botram that hold NIK, name and phone (`citizens`)."""
+
+import datetime as dt
+from datetime import datetime, time
+
+from botram_shared.events.envelope import utc_now
+from botram_shared.inbox import ProcessedEvent
+from botram_shared.outbox import OutboxEvent
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+__all__ = [
+    "CheckInRow",
+    "CitizenRow",
+    "OutboxEvent",
+    "ProcessedEvent",
+    "QueueRow",
+    "SessionRow",
+    "TicketRow",
+]
+
+
+class SessionRow(SQLModel, table=True):
+    """A session as the registry knows it: learned only from the scheduler's events."""
+
+    __tablename__ = "sessions"
+
+    id: str = Field(primary_key=True, max_length=36)
+    level: str = Field(max_length=16)
+    kecamatan: str = Field(max_length=80)
+    desa: str | None = Field(default=None, max_length=80)
+    date: dt.date
+    start: time
+    end: time
+    services: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    quotas: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(max_length=16)
+    updated_at: datetime = Field(default_factory=utc_now)
+
+
+class CitizenRow(SQLModel, table=True):
+    """Personal data (UU 27/2022). Erased after the retention period; events keep the pseudonym."""
+
+    __tablename__ = "citizens"
+
+    id: str = Field(primary_key=True, max_length=36)
+    nik: str | None = Field(default=None, unique=True, max_length=16)
+    pseudonym: str = Field(unique=True, max_length=64)
+    name: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=20)
+    sex: str = Field(max_length=1)
+    birth_date: dt.date
+    resident: bool
+    created_at: datetime = Field(default_factory=utc_now)
+    last_seen_at: datetime = Field(default_factory=utc_now)
+
+
+class CheckInRow(SQLModel, table=True):
+    __tablename__ = "check_ins"
+    __table_args__ = (UniqueConstraint("session_id", "citizen_id"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    session_id: str = Field(index=True, max_length=36)
+    citizen_id: str = Field(max_length=36)
+    priority: bool = False
+    checked_in_at: datetime = Field(default_factory=utc_now)
+
+
+class QueueRow(SQLModel, table=True):
+    """One service's queue at one session: numbering and the fairness state of calls."""
+
+    __tablename__ = "queues"
+
+    session_id: str = Field(primary_key=True, max_length=36)
+    service: str = Field(primary_key=True, max_length=80)
+    issued: int = 0
+    priority_streak: int = 0
+
+
+class TicketRow(SQLModel, table=True):
+    __tablename__ = "tickets"
+    __table_args__ = (UniqueConstraint("session_id", "service", "seq"),)
+
+    id: str = Field(primary_key=True, max_length=36)
+    session_id: str = Field(index=True, max_length=36)
+    check_in_id: str = Field(index=True, max_length=36)
+    service: str = Field(max_length=80)
+    agency: str = Field(max_length=80)
+    seq: int
+    number: str = Field(max_length=16)
+    priority: bool = False
+    status: str = Field(default="waiting", index=True, max_length=16)
+    desk: str | None = Field(default=None, max_length=40)
+    outcome: str | None = Field(default=None, max_length=16)
+    note: str | None = Field(default=None, max_length=500)
+    issued_at: datetime = Field(default_factory=utc_now)
+    called_at: datetime | None = None
+    completed_at: datetime | None = None

@@ -1,0 +1,28 @@
+"""Registry bus handlers: it learns sessions only from the scheduler's events."""
+
+from botram_shared.bus import Delivery, delivery_decoder
+from botram_shared.runtime import ServiceRuntime
+from botram_shared.stream import STREAM_NAME
+from botram_shared.subjects import SESSION_EVENTS
+from faststream.middlewares import AckPolicy
+from faststream.nats import DeliverPolicy, JStream
+
+from botram_registry.handlers import SESSION_CONSUMER, Registry, apply_session_event
+
+
+def register(runtime: ServiceRuntime, registry: Registry) -> None:
+    consume = runtime.consumer(SESSION_CONSUMER)
+
+    @runtime.broker.subscriber(
+        SESSION_EVENTS,
+        stream=JStream(STREAM_NAME, declare=False),
+        durable=SESSION_CONSUMER,
+        deliver_policy=DeliverPolicy.ALL,
+        ack_policy=AckPolicy.ACK,
+        decoder=delivery_decoder,
+        title="registry/on_session_event",
+        description="Keeps the registry's copy of each session (status, services, quotas).",
+    )
+    async def on_session_event(delivery: Delivery) -> None:
+        """Apply a scheduler session event to the local copy of the session."""
+        await consume(delivery, lambda event: apply_session_event(registry, event))

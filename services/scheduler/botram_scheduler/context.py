@@ -1,0 +1,18 @@
+"""What the scheduler's entry points hand to its use cases, built once at start-up."""
+
+from dataclasses import dataclass
+
+from botram_shared.clock import Clock
+from botram_shared.db import Database
+from botram_shared.reference import Catalogue, Regency
+
+from botram_scheduler.settings import Settings
+
+
+@dataclass(frozen=True)
+class SchedulerContext:
+    settings: Settings
+    db: Database
+    clock: Clock
+    catalogue: Catalogue
+    regions: Regency

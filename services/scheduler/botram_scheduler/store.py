@@ -1,0 +1,34 @@
+"""Scheduler tables: the sessions of the Botram calendar (plus the shared outbox/inbox)."""
+
+import datetime as dt
+from datetime import datetime, time
+
+from botram_shared.events.envelope import utc_now
+from botram_shared.inbox import ProcessedEvent
+from botram_shared.outbox import OutboxEvent
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+__all__ = ["OutboxEvent", "ProcessedEvent", "SessionRow"]
+
+
+class SessionRow(SQLModel, table=True):
+    """One Botram session (a kecamatan Saturday, a desa Tuesday/Thursday, or an ad-hoc one)."""
+
+    __tablename__ = "sessions"
+
+    id: str = Field(primary_key=True, max_length=36)
+    level: str = Field(index=True, max_length=16)
+    kecamatan: str = Field(index=True, max_length=80)
+    desa: str | None = Field(default=None, max_length=80)
+    date: dt.date = Field(index=True)
+    start: time
+    end: time
+    venue: str | None = Field(default=None, max_length=200)
+    services: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    quotas: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    status: str = Field(index=True, max_length=16)
+    origin: str = Field(default="manual", max_length=16)
+    status_reason: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utc_now)
+    updated_at: datetime = Field(default_factory=utc_now)

@@ -1,0 +1,166 @@
+"""The event bus side every service shares: broker, decoding, and the delivery policy.
+
+Policy for every consumer (FastStream's default would *term* a message when the handler
+raises, silently dropping it on a transient database error):
+- handled, or a duplicate          -> ack
+- unknown type or version          -> counted and acked (tolerant reader)
+- malformed (never valid)          -> published to `botram.dlq.<service>` with the reason, then term
+- `RetryLater` or any other error  -> nak with a delay: redelivered, nothing lost
+"""
+
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from faststream.exceptions import NackMessage, RejectMessage
+from faststream.nats import NatsBroker, NatsMessage
+from faststream.nats.prometheus import NatsPrometheusMiddleware
+from nats.js import JetStreamContext
+from prometheus_client import CollectorRegistry, Counter
+
+from botram_shared.events import CloudEvent, EventDecodeError, UnknownEventType, decode_event
+from botram_shared.stream import STREAM_NAME
+from botram_shared.subjects import dead_letter_subject
+
+log = structlog.get_logger(__name__)
+
+DEFAULT_RETRY_DELAY_SECONDS = 2.0
+DLQ_REASON_HEADER = "Botram-Dlq-Reason"
+DLQ_SUBJECT_HEADER = "Botram-Original-Subject"
+DLQ_CONSUMER_HEADER = "Botram-Consumer"
+
+
+class RetryLater(Exception):
+    """The event cannot be applied yet (e.g. it refers to something not seen yet)."""
+
+    def __init__(self, reason: str, delay_seconds: float = DEFAULT_RETRY_DELAY_SECONDS) -> None:
+        super().__init__(reason)
+        self.delay_seconds = delay_seconds
+
+
+class PermanentEventError(Exception):
+    """A well-formed event that this consumer can never apply: it goes to the dead letter."""
+
+
+@dataclass(frozen=True, slots=True)
+class Delivery:
+    """What a consumer needs of a message: its subject and raw bytes."""
+
+    subject: str
+    payload: bytes
+    num_delivered: int = 1
+
+
+async def delivery_decoder(message: NatsMessage) -> Delivery:
+    """FastStream decoder that hands handlers the raw message, undecoded."""
+    raw = message.raw_message
+    delivered = 1
+    if raw.reply and raw.reply.startswith("$JS.ACK"):
+        delivered = raw.metadata.num_delivered
+    return Delivery(subject=raw.subject, payload=raw.data, num_delivered=delivered)
+
+
+def create_broker(nats_url: str, service: str, registry: CollectorRegistry) -> NatsBroker:
+    """A broker that reconnects forever and reports FastStream's own metrics."""
+    return NatsBroker(
+        nats_url.split(","),
+        name=f"botram-{service}",
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+        connect_timeout=3,
+        allow_reconnect=True,
+        middlewares=[NatsPrometheusMiddleware(registry=registry, app_name=f"botram-{service}")],
+        graceful_timeout=10.0,
+        log_level=10,  # FastStream's per-message lines at DEBUG: they cost throughput at INFO
+    )
+
+
+def jetstream_of(broker: NatsBroker) -> JetStreamContext:
+    """The JetStream context of a started broker's connection."""
+    return broker.connection.jetstream()
+
+
+class ConsumerMetrics:
+    """Event-processing counters of one service (labels: consumer, event type, result)."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.events = Counter(
+            "botram_events_consumed_total",
+            "Events handled by this service's consumers, by result",
+            ["consumer", "type", "result"],
+            registry=registry,
+        )
+
+
+EventHandler = Callable[[CloudEvent[Any]], Awaitable[None]]
+
+
+class EventConsumer:
+    """Applies Botram's delivery policy around one handler of decoded events."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        consumer: str,
+        broker: NatsBroker,
+        metrics: ConsumerMetrics,
+    ) -> None:
+        self.service = service
+        self.consumer = consumer
+        self._broker = broker
+        self._metrics = metrics
+
+    async def __call__(self, delivery: Delivery, handler: EventHandler) -> None:
+        try:
+            event = decode_event(delivery.payload)
+        except UnknownEventType as unknown:
+            self._count(unknown.event.type, "unknown_type")
+            return
+        except EventDecodeError as error:
+            await self.dead_letter(delivery, str(error))
+            self._count("malformed", "dead_letter")
+            raise RejectMessage() from error
+        try:
+            await handler(event)
+        except RetryLater as later:
+            self._count(event.type, "retry")
+            log.info("event_retry", consumer=self.consumer, type=event.type, reason=str(later))
+            raise NackMessage(
+                delay=_backoff(later.delay_seconds, delivery.num_delivered)
+            ) from later
+        except PermanentEventError as error:
+            await self.dead_letter(delivery, str(error))
+            self._count(event.type, "dead_letter")
+            raise RejectMessage() from error
+        except Exception as error:
+            self._count(event.type, "error")
+            log.exception("event_failed", consumer=self.consumer, type=event.type, id=str(event.id))
+            raise NackMessage(
+                delay=_backoff(DEFAULT_RETRY_DELAY_SECONDS, delivery.num_delivered)
+            ) from error
+        self._count(event.type, "ok")
+
+    async def dead_letter(self, delivery: Delivery, reason: str) -> None:
+        """Park a message on the service's dead-letter subject, with the reason in headers."""
+        log.warning("event_dead_lettered", consumer=self.consumer, reason=reason)
+        await self._broker.publish(
+            delivery.payload,
+            dead_letter_subject(self.service),
+            headers={
+                DLQ_REASON_HEADER: reason[:500],
+                DLQ_SUBJECT_HEADER: delivery.subject,
+                DLQ_CONSUMER_HEADER: self.consumer,
+            },
+            stream=STREAM_NAME,
+        )
+
+    def _count(self, event_type: str, result: str) -> None:
+        self._metrics.events.labels(self.consumer, event_type, result).inc()
+
+
+def _backoff(base: float, attempt: int) -> float:
+    """Exponential back-off for redeliveries, capped at five minutes."""
+    return float(min(base * math.pow(2, max(attempt - 1, 0)), 300.0))

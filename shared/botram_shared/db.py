@@ -1,0 +1,108 @@
+"""Database access shared by every service: engine, unit of work, migrations, readiness.
+
+SQLite (the embedded default) and PostgreSQL (production) behave alike here. On SQLite every
+transaction starts with `BEGIN IMMEDIATE`: the write lock is taken up front, so two
+transactions never deadlock upgrading a read lock, and `busy_timeout` makes the second one
+wait instead of failing. WAL with `synchronous=NORMAL` survives a killed process (not a power
+cut); see docs/operations.md.
+"""
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Set in `session.info` by whoever stages outbox rows, so commit listeners know to wake the relay.
+STAGED_EVENTS = "botram.staged_events"
+
+
+class Database:
+    """One service's database: an async engine and its sessions."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = make_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        if self.is_sqlite and self.url.database and self.url.database != ":memory:":
+            Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
+        options: dict[str, Any] = {"echo": echo}
+        if not self.is_sqlite:
+            options |= {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+        self.engine: AsyncEngine = create_async_engine(self.url, **options)
+        if self.is_sqlite:
+            _configure_sqlite(self.engine)
+        self._sessions = async_sessionmaker(
+            self.engine, class_=AsyncSession, expire_on_commit=False
+        )
+        self._event_listeners: list[Callable[[], None]] = []
+
+    def on_events_committed(self, listener: Callable[[], None]) -> None:
+        """Call `listener` after each commit that staged outbox events."""
+        self._event_listeners.append(listener)
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work: it rolls back unless the caller commits."""
+        async with self._sessions() as session:
+            yield session
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work that commits when the block ends without an exception."""
+        async with self._sessions() as session:
+            async with session.begin():
+                yield session
+            if session.info.pop(STAGED_EVENTS, False):
+                for listener in self._event_listeners:
+                    listener()
+
+    async def ping(self) -> bool:
+        """True when the database answers a trivial query."""
+        try:
+            async with self.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    async def migrate(self, script_location: Path) -> None:
+        """Bring the schema to the newest Alembic revision of one service."""
+        async with self.engine.begin() as connection:
+            await connection.run_sync(_upgrade_to_head, str(script_location))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _upgrade_to_head(connection: Connection, script_location: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", script_location)
+    # env.py picks the open connection up instead of creating an engine of its own.
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def _configure_sqlite(engine: AsyncEngine) -> None:
+    sync_engine = engine.sync_engine
+
+    @event.listens_for(sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(sync_engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")

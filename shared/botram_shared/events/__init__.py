@@ -1,0 +1,56 @@
+"""Botram's event contracts: the CloudEvents envelope and the data model of every event."""
+
+from botram_shared.events.codec import (
+    MSG_ID_HEADER,
+    EventDecodeError,
+    UnknownEventType,
+    decode_event,
+    encode_event,
+    make_event,
+)
+from botram_shared.events.envelope import CloudEvent, EventData, RawCloudEvent, utc_now
+from botram_shared.events.models import (
+    EVENT_MODELS,
+    BotramEvent,
+    CitizenCheckedInV1,
+    DemandRankedV1,
+    Period,
+    RankedService,
+    ServiceCompletedV1,
+    SessionCancelledV1,
+    SessionClosedV1,
+    SessionOpenedV1,
+    SessionRescheduledV1,
+    SessionScheduledV1,
+    TicketCalledV1,
+    TicketNoShowV1,
+    TicketRef,
+)
+
+__all__ = [
+    "EVENT_MODELS",
+    "MSG_ID_HEADER",
+    "BotramEvent",
+    "CitizenCheckedInV1",
+    "CloudEvent",
+    "DemandRankedV1",
+    "EventData",
+    "EventDecodeError",
+    "Period",
+    "RankedService",
+    "RawCloudEvent",
+    "ServiceCompletedV1",
+    "SessionCancelledV1",
+    "SessionClosedV1",
+    "SessionOpenedV1",
+    "SessionRescheduledV1",
+    "SessionScheduledV1",
+    "TicketCalledV1",
+    "TicketNoShowV1",
+    "TicketRef",
+    "UnknownEventType",
+    "decode_event",
+    "encode_event",
+    "make_event",
+    "utc_now",
+]

@@ -1,0 +1,62 @@
+"""Turning event data into CloudEvents on the wire, and back."""
+
+from typing import Any
+
+from pydantic import ValidationError
+
+from botram_shared.events.envelope import CloudEvent, RawCloudEvent
+from botram_shared.events.models import EVENT_MODELS, BotramEvent
+from botram_shared.subjects import subject_for
+
+# JetStream drops a publish whose Nats-Msg-Id it saw within the stream's duplicate window.
+MSG_ID_HEADER = "Nats-Msg-Id"
+
+
+class EventDecodeError(ValueError):
+    """The bytes are not a valid Botram event: retrying will never help."""
+
+
+class UnknownEventType(EventDecodeError):
+    """A well-formed CloudEvent of a type (or version) this consumer does not know."""
+
+    def __init__(self, event: RawCloudEvent) -> None:
+        super().__init__(f"unknown event type {event.type!r}")
+        self.event = event
+
+
+def make_event(data: BotramEvent, service: str) -> CloudEvent[Any]:
+    """Wrap event data in a new CloudEvent from `/botram/<service>`."""
+    return CloudEvent[type(data)](  # type: ignore[misc]
+        source=f"/botram/{service}",
+        type=data.event_type,
+        subject=subject_for(data),
+        data=data,
+    )
+
+
+def encode_event(event: CloudEvent[Any]) -> bytes:
+    """The structured-mode JSON of an event."""
+    return event.model_dump_json(by_alias=True).encode()
+
+
+def decode_event(payload: bytes | str) -> CloudEvent[Any]:
+    """Parse and validate a structured-mode CloudEvent against its type's model."""
+    try:
+        raw = RawCloudEvent.model_validate_json(payload)
+    except ValidationError as error:
+        raise EventDecodeError(f"not a valid CloudEvent: {_summary(error)}") from error
+    model = EVENT_MODELS.get(raw.type)
+    if model is None:
+        raise UnknownEventType(raw)
+    try:
+        data = model.model_validate(raw.data)
+    except ValidationError as error:
+        raise EventDecodeError(f"invalid {raw.type} data: {_summary(error)}") from error
+    return CloudEvent[model](**raw.model_dump(exclude={"data"}), data=data)  # type: ignore[valid-type]
+
+
+def _summary(error: ValidationError) -> str:
+    """A one-line reason (field and message) that is safe to log: no input values."""
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '(root)'}: {e['msg']}" for e in error.errors()
+    )

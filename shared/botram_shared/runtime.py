@@ -1,0 +1,212 @@
+"""What every service process has: database, broker, outbox relay, metrics and standard routes.
+
+A service builds one `ServiceRuntime` in its `main.py`, registers its subscribers on
+`runtime.broker` and its routes on the app, and gets `/healthz`, `/readyz`, `/metrics`,
+`/asyncapi.json`, problem+json errors and a lifespan that survives a bus that is not up yet.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Response
+from fastapi.responses import HTMLResponse, JSONResponse
+from faststream.nats import JStream
+from faststream.specification import AsyncAPI
+from faststream.specification.asyncapi.site import get_asyncapi_html
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    generate_latest,
+)
+
+from botram_shared.bus import ConsumerMetrics, EventConsumer, create_broker, jetstream_of
+from botram_shared.db import Database
+from botram_shared.events import EVENT_MODELS, CloudEvent
+from botram_shared.logging import configure_logging
+from botram_shared.outbox import OutboxRelay
+from botram_shared.problems import install_problem_handlers
+from botram_shared.settings import ServiceSettings
+from botram_shared.stream import STREAM_NAME, ensure_stream
+
+log = structlog.get_logger(__name__)
+
+Hook = Callable[[], Awaitable[None]]
+BUS_RETRY_MAX_SECONDS = 10.0
+
+
+class ServiceRuntime:
+    """The wiring shared by every Botram service process."""
+
+    def __init__(self, settings: ServiceSettings, migrations: Path, *, description: str) -> None:
+        self.settings = settings
+        self.service = settings.service_name
+        self.description = description
+        self._migrations = migrations
+        self.registry = CollectorRegistry()
+        self.database = Database(settings.resolved_database_url())
+        self.broker = create_broker(settings.nats_url, self.service, self.registry)
+        self.consumer_metrics = ConsumerMetrics(self.registry)
+        self.events_published = Counter(
+            "botram_outbox_published_total",
+            "Events this service published from its outbox",
+            registry=self.registry,
+        )
+        self.outbox_pending = Gauge(
+            "botram_outbox_pending",
+            "Events waiting in this service's outbox",
+            registry=self.registry,
+        )
+        self.relay = OutboxRelay(
+            self.database,
+            lambda: jetstream_of(self.broker),
+            batch_size=settings.outbox_batch_size,
+            poll_seconds=settings.outbox_poll_seconds,
+            on_published=self.events_published.inc,
+        )
+        self.database.on_events_committed(self.relay.notify)
+        self.bus_started = False
+        self._after_migrate: list[Hook] = []
+        self._on_start: list[Hook] = []
+        self._on_stop: list[Hook] = []
+        self._bus_task: asyncio.Task[None] | None = None
+        self._declare_publications()
+
+    def _declare_publications(self) -> None:
+        """Describe the events this service publishes (through its outbox) in AsyncAPI."""
+        for event_type, model in EVENT_MODELS.items():
+            if model.producer != self.service:
+                continue
+            tokens = ".".join(f"{{{name}}}" for name in model.subject_fields)
+            self.broker.publisher(
+                f"{event_type}.{tokens}",
+                stream=JStream(STREAM_NAME, declare=False),
+                schema=CloudEvent[model],  # type: ignore[valid-type]
+                title=f"{self.service}/{event_type}",
+                description=(model.__doc__ or "").strip()
+                + " Published through the transactional outbox with Nats-Msg-Id = event id.",
+            )
+
+    def consumer(self, name: str) -> EventConsumer:
+        """The delivery policy for one durable consumer of this service."""
+        return EventConsumer(
+            service=self.service, consumer=name, broker=self.broker, metrics=self.consumer_metrics
+        )
+
+    def after_migrate(self, hook: Hook) -> Hook:
+        """Run `hook` once the database is migrated, before any event is consumed."""
+        self._after_migrate.append(hook)
+        return hook
+
+    def on_start(self, hook: Hook) -> Hook:
+        """Run `hook` once the database is migrated and the bus is connected."""
+        self._on_start.append(hook)
+        return hook
+
+    def on_stop(self, hook: Hook) -> Hook:
+        self._on_stop.append(hook)
+        return hook
+
+    async def is_ready(self) -> dict[str, bool]:
+        """Readiness of each dependency."""
+        bus = self.bus_started and self.broker.connection.is_connected
+        return {"database": await self.database.ping(), "bus": bool(bus)}
+
+    def asyncapi(self) -> AsyncAPI:
+        return AsyncAPI(
+            self.broker,
+            title=f"Botram {self.service}",
+            version="1.0.0",
+            description=self.description,
+        )
+
+    def create_app(self, title: str, version: str = "1.0.0") -> FastAPI:
+        """The service's FastAPI app with the standard routes and lifespan."""
+        app = FastAPI(
+            title=title, version=version, description=self.description, lifespan=self._lifespan
+        )
+        app.state.runtime = self
+        install_problem_handlers(app)
+        self._add_standard_routes(app)
+        return app
+
+    @asynccontextmanager
+    async def _lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+        configure_logging(self.service, self.settings.log_level, json=self.settings.log_json)
+        await self.database.migrate(self._migrations)
+        for hook in self._after_migrate:
+            await hook()
+        self._bus_task = asyncio.create_task(self._connect_bus(), name="bus-connect")
+        log.info("service_started", port=self.settings.http_port, env=self.settings.env.value)
+        try:
+            yield
+        finally:
+            self._bus_task.cancel()
+            with suppress(asyncio.CancelledError):
+                await self._bus_task
+            for hook in reversed(self._on_stop):
+                await hook()
+            await self.relay.stop()
+            if self.bus_started:
+                await self.broker.stop()
+            await self.database.dispose()
+            log.info("service_stopped")
+
+    async def _connect_bus(self) -> None:
+        """Connect to NATS, retrying until it answers, then start consuming and relaying."""
+        delay = 0.5
+        while True:
+            try:
+                await self.broker.connect()
+                await ensure_stream(jetstream_of(self.broker))
+                await self.broker.start()
+                break
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                log.warning("bus_unavailable", error=repr(error), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, BUS_RETRY_MAX_SECONDS)
+        self.bus_started = True
+        self.relay.start()
+        for hook in self._on_start:
+            await hook()
+        log.info("bus_connected")
+
+    def _add_standard_routes(self, app: FastAPI) -> None:
+        @app.get("/healthz", tags=["operations"])
+        async def healthz() -> dict[str, str]:
+            """The process is alive."""
+            return {"status": "ok"}
+
+        @app.get("/readyz", tags=["operations"])
+        async def readyz() -> JSONResponse:
+            """The bus and the database are reachable (503 otherwise)."""
+            checks = await self.is_ready()
+            ready = all(checks.values())
+            return JSONResponse(
+                {"status": "ready" if ready else "not ready", "checks": checks},
+                status_code=200 if ready else 503,
+            )
+
+        @app.get("/metrics", tags=["operations"], response_class=Response)
+        async def metrics() -> Response:
+            """Prometheus metrics in the text exposition format."""
+            with suppress(Exception):
+                self.outbox_pending.set(await self.relay.pending_count())
+            return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+        @app.get("/asyncapi.json", tags=["operations"])
+        async def asyncapi_json() -> dict[str, Any]:
+            """The AsyncAPI document of this service's events (generated by FastStream)."""
+            return self.asyncapi().to_specification().to_jsonable()  # type: ignore[no-any-return]
+
+        @app.get("/asyncapi", tags=["operations"], response_class=HTMLResponse)
+        async def asyncapi_html() -> HTMLResponse:
+            """The AsyncAPI document, rendered."""
+            return HTMLResponse(get_asyncapi_html(self.asyncapi().to_specification()))

@@ -1,0 +1,79 @@
+"""Configuration shared by every service: `BOTRAM_*` environment variables."""
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
+VAR_DIR = Path("var")
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    PRODUCTION = "production"
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every Botram service reads; each service subclasses it.
+
+    `BOTRAM_DATABASE_URL` applies to whichever service reads it;
+    `BOTRAM_<SERVICE>_DATABASE_URL` wins, so one shell can configure all four.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="BOTRAM_", extra="ignore", populate_by_name=True)
+
+    service_name: str = "botram"
+    env: Environment = Environment.DEVELOPMENT
+    nats_url: str = DEFAULT_NATS_URL
+    database_url: str | None = None
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    log_level: str = "INFO"
+    log_json: bool = False
+    # The regency Botram runs in: names as the `areaid` package spells them, BPS code for NIKs.
+    province: str = "Jawa Barat"
+    regency: str = "Kabupaten Bekasi"
+    regency_code: str = "3216"
+    outbox_poll_seconds: float = Field(default=1.0, gt=0)
+    outbox_batch_size: int = Field(default=500, gt=0)
+
+    @property
+    def is_production(self) -> bool:
+        return self.env is Environment.PRODUCTION
+
+    def resolved_database_url(self) -> str:
+        """The configured database URL, or a SQLite file per service under ./var/."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{VAR_DIR / (self.service_name + '.db')}"
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets_in_production(self) -> "ServiceSettings":
+        if self.is_production:
+            for name in self.secret_fields():
+                value = getattr(self, name)
+                secret = value.get_secret_value() if hasattr(value, "get_secret_value") else value
+                if not secret or str(secret).startswith("dev-"):
+                    raise ValueError(
+                        f"BOTRAM_{name.upper()} must be set to a real secret "
+                        "when BOTRAM_ENV=production"
+                    )
+        return self
+
+    @classmethod
+    def secret_fields(cls) -> tuple[str, ...]:
+        """Names of fields that must not keep their development default in production."""
+        return ()
+
+
+def database_url_field(service: str) -> Any:
+    """A `database_url` field read from `BOTRAM_<SERVICE>_DATABASE_URL` or `BOTRAM_DATABASE_URL`."""
+    return Field(
+        default=None,
+        validation_alias=AliasChoices(
+            f"BOTRAM_{service.upper()}_DATABASE_URL", "BOTRAM_DATABASE_URL"
+        ),
+    )
