@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
 from botram_shared.schemas import render_schemas
 
 DEFAULT_DIR = Path("shared/schemas")

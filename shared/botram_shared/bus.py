@@ -27,6 +27,10 @@ from botram_shared.subjects import dead_letter_subject
 log = structlog.get_logger(__name__)
 
 DEFAULT_RETRY_DELAY_SECONDS = 2.0
+# Durable pull consumers (they scale across instances, unlike durable push ones): how many
+# messages one fetch asks for, and how long it waits for them.
+PULL_BATCH = 100
+PULL_TIMEOUT_SECONDS = 1.0
 DLQ_REASON_HEADER = "Botram-Dlq-Reason"
 DLQ_SUBJECT_HEADER = "Botram-Original-Subject"
 DLQ_CONSUMER_HEADER = "Botram-Consumer"

@@ -5,7 +5,7 @@ write new revisions) gets a fresh engine from the service's configured database 
 """
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from alembic import context
 from sqlalchemy import MetaData
@@ -13,7 +13,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 
-def run_migrations(metadata: MetaData, database_url: Callable[[], str]) -> None:
+def run_migrations(metadata: Sequence[MetaData], database_url: Callable[[], str]) -> None:
     """Run Alembic for `metadata`, on the given connection or on the configured database."""
     connection = context.config.attributes.get("connection")
     if connection is not None:
@@ -22,10 +22,10 @@ def run_migrations(metadata: MetaData, database_url: Callable[[], str]) -> None:
     asyncio.run(_run_with_new_engine(database_url(), metadata))
 
 
-def _run(connection: Connection, metadata: MetaData) -> None:
+def _run(connection: Connection, metadata: Sequence[MetaData]) -> None:
     context.configure(
         connection=connection,
-        target_metadata=metadata,
+        target_metadata=list(metadata),
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
     )
@@ -33,7 +33,7 @@ def _run(connection: Connection, metadata: MetaData) -> None:
         context.run_migrations()
 
 
-async def _run_with_new_engine(url: str, metadata: MetaData) -> None:
+async def _run_with_new_engine(url: str, metadata: Sequence[MetaData]) -> None:
     engine = create_async_engine(url)
     async with engine.begin() as connection:
         await connection.run_sync(_run, metadata)

@@ -12,7 +12,9 @@ from botram_shared.settings import ServiceSettings
 USAGE = "usage: python -m botram_<service> [serve | asyncapi]"
 
 
-def run_service(settings: ServiceSettings, create_app: Callable[[ServiceSettings], FastAPI]) -> None:
+def run_service(
+    settings: ServiceSettings, create_app: Callable[[ServiceSettings], FastAPI]
+) -> None:
     """`serve` (default) runs uvicorn until SIGINT/SIGTERM; `asyncapi` prints the document."""
     command = sys.argv[1] if len(sys.argv) > 1 else "serve"
     app = create_app(settings)

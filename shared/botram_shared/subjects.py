@@ -4,7 +4,10 @@ Subjects are `<event type>.<filter tokens>`: the version sits in the subject as 
 the type, and the tokens subscribers filter on (level, kecamatan, agency, service) come last.
 """
 
-from botram_shared.events.models import BotramEvent
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the event models build their subjects here: import only for typing
+    from botram_shared.events.models import BotramEvent
 
 ROOT = "botram"
 ALL_EVENTS = f"{ROOT}.>"
@@ -27,7 +30,7 @@ PUBLIC_EVENT_FAMILIES = (
 )
 
 
-def subject_for(data: BotramEvent) -> str:
+def subject_for(data: "BotramEvent") -> str:
     """The subject an event is published on: its type, then its filter tokens."""
     tokens = [str(getattr(data, name)) for name in data.subject_fields]
     for name, token in zip(data.subject_fields, tokens, strict=True):

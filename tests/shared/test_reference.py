@@ -4,6 +4,8 @@ import re
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
+
 from botram_shared.reference import (
     DEFAULT_CATALOGUE_PATH,
     Catalogue,
@@ -14,7 +16,6 @@ from botram_shared.reference import (
     load_regions,
 )
 from botram_shared.slugs import slugify
-from pydantic import ValidationError
 
 # --- catalogue ---------------------------------------------------------------------------
 

@@ -2,10 +2,10 @@
 
 from pathlib import Path
 
-from botram_shared.runtime import ServiceRuntime
 from fastapi import FastAPI
 
 from botram_notifier.settings import Settings
+from botram_shared.runtime import ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DESCRIPTION = (

@@ -1,6 +1,5 @@
 """Registry HTTP routes: parse, call a use case, map its errors to problem+json."""
 
-from botram_shared.problems import Problem
 from fastapi import APIRouter, Request, Response, status
 
 from botram_registry import handlers
@@ -14,6 +13,7 @@ from botram_registry.schemas import (
     TicketState,
 )
 from botram_registry.store import TicketRow
+from botram_shared.problems import Problem
 
 router = APIRouter(prefix="/v1")
 

@@ -5,6 +5,22 @@ from datetime import datetime
 from typing import Any
 from uuid import uuid4
 
+from sqlalchemy import func
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from botram_registry.domain import NotFound, RegistryError, Waiting, choose_next, next_streak
+from botram_registry.domain import ticket_number as format_number
+from botram_registry.nik import InvalidNik, age_band, age_on, mask_nik, parse_nik, pseudonym
+from botram_registry.schemas import (
+    CheckInRequest,
+    CheckInResponse,
+    QueueStatus,
+    ServiceQueue,
+    TicketPublic,
+)
+from botram_registry.settings import Settings
+from botram_registry.store import CheckInRow, CitizenRow, QueueRow, SessionRow, TicketRow
 from botram_shared.bus import RetryLater
 from botram_shared.clock import Clock, as_utc, local_today
 from botram_shared.db import Database
@@ -24,22 +40,6 @@ from botram_shared.events import (
 from botram_shared.inbox import claim_event
 from botram_shared.outbox import stage_event
 from botram_shared.reference import Catalogue
-from sqlalchemy import func
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
-
-from botram_registry.domain import NotFound, RegistryError, Waiting, choose_next, next_streak
-from botram_registry.domain import ticket_number as format_number
-from botram_registry.nik import InvalidNik, age_band, age_on, mask_nik, parse_nik, pseudonym
-from botram_registry.schemas import (
-    CheckInRequest,
-    CheckInResponse,
-    QueueStatus,
-    ServiceQueue,
-    TicketPublic,
-)
-from botram_registry.settings import Settings
-from botram_registry.store import CheckInRow, CitizenRow, QueueRow, SessionRow, TicketRow
 
 SERVICE = "registry"
 SESSION_CONSUMER = "registry-sessions"
@@ -123,12 +123,13 @@ async def check_in(
             session_id=session_id,
             citizen_id=citizen.id,
             priority=priority,
+            services=list(dict.fromkeys(request.services)),
             checked_in_at=now,
         )
         session.add(check_in_row)
         tickets = [
             await _issue_ticket(session, registry.catalogue, row, check_in_row, code, now)
-            for code in dict.fromkeys(request.services)
+            for code in check_in_row.services
         ]
         stage_event(
             session,
@@ -284,13 +285,11 @@ async def _position(session: AsyncSession, ticket: TicketRow) -> int:
 async def _check_in_response(
     session: AsyncSession, check_in_row: CheckInRow, nik: str
 ) -> CheckInResponse:
-    tickets = (
-        await session.exec(
-            select(TicketRow)
-            .where(TicketRow.check_in_id == check_in_row.id)
-            .order_by(col(TicketRow.issued_at), col(TicketRow.service))
-        )
+    rows = (
+        await session.exec(select(TicketRow).where(TicketRow.check_in_id == check_in_row.id))
     ).all()
+    order = {code: index for index, code in enumerate(check_in_row.services)}
+    tickets = sorted(rows, key=lambda t: (order.get(t.service, len(order)), t.issued_at))
     return CheckInResponse(
         check_in_id=check_in_row.id,
         session_id=check_in_row.session_id,

@@ -2,14 +2,14 @@
 
 from pathlib import Path
 
-from botram_shared.clock import Clock, system_clock
-from botram_shared.reference import load_catalogue
-from botram_shared.runtime import ServiceRuntime
 from fastapi import FastAPI
 
 from botram_registry import api, subscribers
 from botram_registry.handlers import Registry
 from botram_registry.settings import Settings
+from botram_shared.clock import Clock, system_clock
+from botram_shared.reference import load_catalogue
+from botram_shared.runtime import ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DESCRIPTION = (

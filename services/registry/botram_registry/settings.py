@@ -1,7 +1,8 @@
 """Registry configuration (`BOTRAM_*` environment variables)."""
 
-from botram_shared.settings import ServiceSettings, database_url_field
 from pydantic import Field, SecretStr
+
+from botram_shared.settings import ServiceSettings, database_url_field
 
 DEV_PSEUDONYM_KEY = "dev-only-pseudonym-key-change-me"
 

@@ -3,11 +3,13 @@
 import datetime as dt
 from datetime import datetime, time
 
+from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
 from botram_shared.events.envelope import utc_now
 from botram_shared.inbox import ProcessedEvent
 from botram_shared.outbox import OutboxEvent
-from sqlalchemy import JSON, Column, UniqueConstraint
-from sqlmodel import Field, SQLModel
 
 __all__ = [
     "CheckInRow",
@@ -15,12 +17,17 @@ __all__ = [
     "OutboxEvent",
     "ProcessedEvent",
     "QueueRow",
+    "ServiceTable",
     "SessionRow",
     "TicketRow",
 ]
 
 
-class SessionRow(SQLModel, table=True):
+class ServiceTable(SQLModel, registry=registry()):
+    """Base of this service's tables: a metadata of its own, apart from other services'."""
+
+
+class SessionRow(ServiceTable, table=True):
     """A session as the registry knows it: learned only from the scheduler's events."""
 
     __tablename__ = "sessions"
@@ -38,7 +45,7 @@ class SessionRow(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utc_now)
 
 
-class CitizenRow(SQLModel, table=True):
+class CitizenRow(ServiceTable, table=True):
     """Personal data (UU 27/2022). Erased after the retention period; events keep the pseudonym."""
 
     __tablename__ = "citizens"
@@ -55,7 +62,7 @@ class CitizenRow(SQLModel, table=True):
     last_seen_at: datetime = Field(default_factory=utc_now)
 
 
-class CheckInRow(SQLModel, table=True):
+class CheckInRow(ServiceTable, table=True):
     __tablename__ = "check_ins"
     __table_args__ = (UniqueConstraint("session_id", "citizen_id"),)
 
@@ -63,10 +70,12 @@ class CheckInRow(SQLModel, table=True):
     session_id: str = Field(index=True, max_length=36)
     citizen_id: str = Field(max_length=36)
     priority: bool = False
+    # The services in the order the citizen asked for them: tickets are listed in this order.
+    services: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     checked_in_at: datetime = Field(default_factory=utc_now)
 
 
-class QueueRow(SQLModel, table=True):
+class QueueRow(ServiceTable, table=True):
     """One service's queue at one session: numbering and the fairness state of calls."""
 
     __tablename__ = "queues"
@@ -77,7 +86,7 @@ class QueueRow(SQLModel, table=True):
     priority_streak: int = 0
 
 
-class TicketRow(SQLModel, table=True):
+class TicketRow(ServiceTable, table=True):
     __tablename__ = "tickets"
     __table_args__ = (UniqueConstraint("session_id", "service", "seq"),)
 

@@ -1,13 +1,13 @@
 """Registry bus handlers: it learns sessions only from the scheduler's events."""
 
-from botram_shared.bus import Delivery, delivery_decoder
+from faststream.middlewares import AckPolicy
+from faststream.nats import DeliverPolicy, JStream, PullSub
+
+from botram_registry.handlers import SESSION_CONSUMER, Registry, apply_session_event
+from botram_shared.bus import PULL_BATCH, PULL_TIMEOUT_SECONDS, Delivery, delivery_decoder
 from botram_shared.runtime import ServiceRuntime
 from botram_shared.stream import STREAM_NAME
 from botram_shared.subjects import SESSION_EVENTS
-from faststream.middlewares import AckPolicy
-from faststream.nats import DeliverPolicy, JStream
-
-from botram_registry.handlers import SESSION_CONSUMER, Registry, apply_session_event
 
 
 def register(runtime: ServiceRuntime, registry: Registry) -> None:
@@ -18,6 +18,7 @@ def register(runtime: ServiceRuntime, registry: Registry) -> None:
         stream=JStream(STREAM_NAME, declare=False),
         durable=SESSION_CONSUMER,
         deliver_policy=DeliverPolicy.ALL,
+        pull_sub=PullSub(batch_size=PULL_BATCH, timeout=PULL_TIMEOUT_SECONDS),
         ack_policy=AckPolicy.ACK,
         decoder=delivery_decoder,
         title="registry/on_session_event",

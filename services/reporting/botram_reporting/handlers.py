@@ -3,6 +3,11 @@
 from dataclasses import dataclass
 from typing import Any
 
+from sqlmodel import select
+
+from botram_reporting.domain import deltas_for
+from botram_reporting.metrics import Aggregates, decode_labels, encode_labels
+from botram_reporting.store import AggregateRow, SessionRow, add_deltas
 from botram_shared.db import Database
 from botram_shared.events import (
     CloudEvent,
@@ -13,11 +18,6 @@ from botram_shared.events import (
     SessionScheduledV1,
 )
 from botram_shared.inbox import claim_event
-from sqlmodel import select
-
-from botram_reporting.domain import deltas_for
-from botram_reporting.metrics import Aggregates, decode_labels, encode_labels
-from botram_reporting.store import AggregateRow, SessionRow, add_deltas
 
 CONSUMER = "reporting-aggregates"
 STATUS_BY_EVENT = {

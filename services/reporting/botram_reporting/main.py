@@ -2,13 +2,13 @@
 
 from pathlib import Path
 
-from botram_shared.runtime import ServiceRuntime
 from fastapi import FastAPI
 
 from botram_reporting import api, subscribers
 from botram_reporting.handlers import Reporting, load_aggregates
 from botram_reporting.metrics import Aggregates, register_collector
 from botram_reporting.settings import Settings
+from botram_shared.runtime import ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DESCRIPTION = (

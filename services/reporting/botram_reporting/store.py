@@ -2,19 +2,31 @@
 
 import datetime as dt
 
-from botram_shared.inbox import ProcessedEvent
-from botram_shared.outbox import OutboxEvent
 from sqlalchemy import Float
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import registry
 from sqlmodel import Column, Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botram_reporting.domain import Delta
+from botram_shared.inbox import ProcessedEvent
+from botram_shared.outbox import OutboxEvent
 
-__all__ = ["AggregateRow", "OutboxEvent", "ProcessedEvent", "SessionRow", "add_deltas"]
+__all__ = [
+    "AggregateRow",
+    "OutboxEvent",
+    "ProcessedEvent",
+    "ServiceTable",
+    "SessionRow",
+    "add_deltas",
+]
 
 
-class AggregateRow(SQLModel, table=True):
+class ServiceTable(SQLModel, registry=registry()):
+    """Base of this service's tables: a metadata of its own, apart from other services'."""
+
+
+class AggregateRow(ServiceTable, table=True):
     __tablename__ = "aggregates"
 
     name: str = Field(primary_key=True, max_length=80)
@@ -22,7 +34,7 @@ class AggregateRow(SQLModel, table=True):
     value: float = Field(default=0.0, sa_column=Column(Float, nullable=False))
 
 
-class SessionRow(SQLModel, table=True):
+class SessionRow(ServiceTable, table=True):
     __tablename__ = "sessions"
 
     id: str = Field(primary_key=True, max_length=36)

@@ -1,13 +1,13 @@
 """Reporting bus handlers: one durable consumer per public event family."""
 
-from botram_shared.bus import Delivery, delivery_decoder
+from faststream.middlewares import AckPolicy
+from faststream.nats import DeliverPolicy, JStream, PullSub
+
+from botram_reporting.handlers import CONSUMER, Reporting, apply_event
+from botram_shared.bus import PULL_BATCH, PULL_TIMEOUT_SECONDS, Delivery, delivery_decoder
 from botram_shared.runtime import ServiceRuntime
 from botram_shared.stream import STREAM_NAME
 from botram_shared.subjects import PUBLIC_EVENT_FAMILIES
-from faststream.middlewares import AckPolicy
-from faststream.nats import DeliverPolicy, JStream
-
-from botram_reporting.handlers import CONSUMER, Reporting, apply_event
 
 
 def register(runtime: ServiceRuntime, reporting: Reporting) -> None:
@@ -23,6 +23,7 @@ def register(runtime: ServiceRuntime, reporting: Reporting) -> None:
             stream=JStream(STREAM_NAME, declare=False),
             durable=f"reporting-{name}",
             deliver_policy=DeliverPolicy.ALL,
+            pull_sub=PullSub(batch_size=PULL_BATCH, timeout=PULL_TIMEOUT_SECONDS),
             ack_policy=AckPolicy.ACK,
             decoder=delivery_decoder,
             title=f"reporting/on_{name}_event",

@@ -3,7 +3,6 @@
 from datetime import date
 from typing import Annotated
 
-from botram_shared.problems import Problem
 from fastapi import APIRouter, Query, Request, status
 
 from botram_scheduler import handlers
@@ -18,6 +17,7 @@ from botram_scheduler.schemas import (
     SessionPublic,
 )
 from botram_scheduler.store import SessionRow
+from botram_shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["sessions"])
 

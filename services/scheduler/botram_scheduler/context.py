@@ -2,11 +2,10 @@
 
 from dataclasses import dataclass
 
+from botram_scheduler.settings import Settings
 from botram_shared.clock import Clock
 from botram_shared.db import Database
 from botram_shared.reference import Catalogue, Regency
-
-from botram_scheduler.settings import Settings
 
 
 @dataclass(frozen=True)

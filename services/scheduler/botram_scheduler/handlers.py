@@ -3,18 +3,6 @@
 from datetime import date
 from uuid import uuid4
 
-from botram_shared.clock import Clock, local_today
-from botram_shared.db import Database
-from botram_shared.events import (
-    BotramEvent,
-    SessionCancelledV1,
-    SessionClosedV1,
-    SessionOpenedV1,
-    SessionRescheduledV1,
-    SessionScheduledV1,
-)
-from botram_shared.outbox import stage_event
-from botram_shared.reference import Catalogue, Regency, UnknownRegionError
 from sqlalchemy import func
 from sqlmodel import col, select
 
@@ -29,6 +17,18 @@ from botram_scheduler.domain import (
 )
 from botram_scheduler.schemas import Reason, Reschedule, SessionCreate
 from botram_scheduler.store import SessionRow
+from botram_shared.clock import Clock, local_today
+from botram_shared.db import Database
+from botram_shared.events import (
+    BotramEvent,
+    SessionCancelledV1,
+    SessionClosedV1,
+    SessionOpenedV1,
+    SessionRescheduledV1,
+    SessionScheduledV1,
+)
+from botram_shared.outbox import stage_event
+from botram_shared.reference import Catalogue, Regency, UnknownRegionError
 
 SERVICE = "scheduler"
 

@@ -2,14 +2,14 @@
 
 from pathlib import Path
 
-from botram_shared.clock import Clock, system_clock
-from botram_shared.reference import load_catalogue, load_regions
-from botram_shared.runtime import ServiceRuntime
 from fastapi import FastAPI
 
 from botram_scheduler import api
 from botram_scheduler.context import SchedulerContext
 from botram_scheduler.settings import Settings
+from botram_shared.clock import Clock, system_clock
+from botram_shared.reference import load_catalogue, load_regions
+from botram_shared.runtime import ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DESCRIPTION = (

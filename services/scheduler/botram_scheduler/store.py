@@ -3,16 +3,27 @@
 import datetime as dt
 from datetime import datetime, time
 
+from sqlalchemy import JSON, Column
+from sqlalchemy.orm import registry
+from sqlmodel import Field, SQLModel
+
 from botram_shared.events.envelope import utc_now
 from botram_shared.inbox import ProcessedEvent
 from botram_shared.outbox import OutboxEvent
-from sqlalchemy import JSON, Column
-from sqlmodel import Field, SQLModel
 
-__all__ = ["OutboxEvent", "ProcessedEvent", "SessionRow"]
+__all__ = [
+    "OutboxEvent",
+    "ProcessedEvent",
+    "ServiceTable",
+    "SessionRow",
+]
 
 
-class SessionRow(SQLModel, table=True):
+class ServiceTable(SQLModel, registry=registry()):
+    """Base of this service's tables: a metadata of its own, apart from other services'."""
+
+
+class SessionRow(ServiceTable, table=True):
     """One Botram session (a kecamatan Saturday, a desa Tuesday/Thursday, or an ad-hoc one)."""
 
     __tablename__ = "sessions"

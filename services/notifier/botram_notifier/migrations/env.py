@@ -1,8 +1,11 @@
 """Alembic environment of the notifier's database."""
 
-import botram_notifier.store  # noqa: F401  (registers the tables on SQLModel.metadata)
-from botram_notifier.settings import Settings
-from botram_shared.migrations_env import run_migrations
 from sqlmodel import SQLModel
 
-run_migrations(SQLModel.metadata, lambda: Settings().resolved_database_url())
+from botram_notifier.settings import Settings
+from botram_notifier.store import ServiceTable
+from botram_shared.migrations_env import run_migrations
+
+# Shared tables (outbox, processed events) live on SQLModel.metadata, the service's own apart.
+METADATA = [SQLModel.metadata, ServiceTable.metadata]
+run_migrations(METADATA, lambda: Settings().resolved_database_url())

@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: 63a176d23298
+Revision ID: 03d855819eb4
 Revises:
-Create Date: 2026-11-27 19:31:32.193076
+Create Date: 2026-11-27 19:37:53.965088
 """
 
 from collections.abc import Sequence
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = "63a176d23298"
+revision: str = "03d855819eb4"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("session_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
         sa.Column("citizen_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
         sa.Column("priority", sa.Boolean(), nullable=False),
+        sa.Column("services", sa.JSON(), nullable=False),
         sa.Column("checked_in_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("session_id", "citizen_id"),

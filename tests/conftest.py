@@ -1,0 +1,84 @@
+"""Fixtures shared by the whole suite: a real nats-server, databases, service apps.
+
+NATS: each test session starts its own `nats-server` (from the wheel) on a free port with a
+temporary store; tests that kill or restart it get one of their own. Databases: every
+storage test runs on SQLite and, when BOTRAM_TEST_DATABASE_URL is set, on PostgreSQL too,
+each test in a database of its own.
+"""
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import nats
+import pytest
+from nats.aio.client import Client as NatsClient
+from sqlalchemy.engine import make_url
+
+from botram_shared.nats_server import EmbeddedNatsServer
+from botram_shared.stream import ensure_stream
+from helpers import FakeClock
+
+PG_URL = os.environ.get("BOTRAM_TEST_DATABASE_URL")
+BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+
+@pytest.fixture(scope="session")
+def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedNatsServer]:
+    """One nats-server with JetStream for the tests that only need a bus."""
+    server = EmbeddedNatsServer(tmp_path_factory.mktemp("nats"))
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def own_nats_server(tmp_path: Path) -> Iterator[EmbeddedNatsServer]:
+    """A nats-server this test may stop, kill -9 and restart."""
+    server = EmbeddedNatsServer(tmp_path / "nats")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+async def nc(nats_server: EmbeddedNatsServer) -> AsyncIterator[NatsClient]:
+    """A raw nats-py client on the shared server, with the BOTRAM stream declared empty."""
+    client = await nats.connect(nats_server.url)
+    js = client.jetstream()
+    await ensure_stream(js)
+    await js.purge_stream("BOTRAM")
+    for info in await js.consumers_info("BOTRAM"):
+        await js.delete_consumer("BOTRAM", info.name)
+    yield client
+    await client.drain()
+
+
+@pytest.fixture(params=BACKENDS)
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """An empty database: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
+        return
+    assert PG_URL is not None
+    base = make_url(PG_URL)
+    name = f"botram_test_{uuid.uuid4().hex[:12]}"
+    admin_dsn = base.set(drivername="postgresql").render_as_string(hide_password=False)
+    connection = await asyncpg.connect(admin_dsn)
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    yield base.set(database=name).render_as_string(hide_password=False)
+    connection = await asyncpg.connect(admin_dsn)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()

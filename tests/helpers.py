@@ -1,0 +1,74 @@
+"""Helpers for tests: a controllable clock and bounded polling."""
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from nats.aio.client import Client as NatsClient
+
+from botram_shared.events import MSG_ID_HEADER, BotramEvent, CloudEvent, encode_event, make_event
+
+
+class FakeClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now or datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+async def eventually(
+    predicate: Callable[[], Any | Awaitable[Any]], within: float = 10.0, interval: float = 0.05
+) -> Any:
+    """Poll an async or sync predicate until it returns a truthy value (bounded in time)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        result = predicate()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {within}s")
+        await asyncio.sleep(interval)
+
+
+@asynccontextmanager
+async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """Run a service app's lifespan (migrations, bus) and talk to it over ASGI."""
+    async with app.router.lifespan_context(app):
+        await eventually(lambda: app.state.runtime.bus_started, within=15)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+            yield client
+
+
+async def publish_event(nc: NatsClient, data: BotramEvent, service: str) -> CloudEvent[Any]:
+    """Publish an event to the stream as its owning service's outbox relay would."""
+    event = make_event(data, service)
+    await nc.jetstream().publish(
+        event.subject, encode_event(event), headers={MSG_ID_HEADER: str(event.id)}
+    )
+    return event
+
+
+def assert_problem(
+    response: httpx.Response, status: int, code: str | None = None
+) -> dict[str, Any]:
+    """The response is RFC 9457 problem+json with this status (and problem type)."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    if code is not None:
+        assert body["type"].endswith("/" + code), body
+    return body

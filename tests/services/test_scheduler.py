@@ -1,0 +1,165 @@
+"""Scheduler: sessions by hand, their lifecycle, and the events they publish."""
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from nats.aio.client import Client as NatsClient
+
+from botram_scheduler.main import create_app
+from botram_scheduler.settings import Settings
+from botram_shared.clock import local_today
+from botram_shared.events import decode_event
+from botram_shared.nats_server import EmbeddedNatsServer
+from helpers import FakeClock, assert_problem, running
+
+
+@pytest.fixture
+async def scheduler(
+    nats_server: EmbeddedNatsServer, nc: NatsClient, database_url: str, clock: FakeClock
+) -> AsyncIterator[httpx.AsyncClient]:
+    settings = Settings(
+        nats_url=nats_server.url, database_url=database_url, outbox_poll_seconds=0.1
+    )
+    async with running(create_app(settings, clock=clock)) as client:
+        yield client
+
+
+async def session_events(nc: NatsClient, count: int) -> list:  # type: ignore[type-arg]
+    sub = await nc.jetstream().pull_subscribe("botram.session.>", durable="scheduler-test")
+    messages = await sub.fetch(count, timeout=5)
+    return [decode_event(m.data) for m in messages]
+
+
+def sukatani_today(clock: FakeClock, **overrides: object) -> dict[str, object]:
+    return {
+        "level": "kecamatan",
+        "kecamatan": "Sukatani",
+        "date": local_today(clock).isoformat(),
+    } | overrides
+
+
+async def test_a_session_created_by_hand_is_scheduled_and_announced(
+    scheduler: httpx.AsyncClient, nc: NatsClient, clock: FakeClock
+) -> None:
+    response = await scheduler.post("/v1/sessions", json=sukatani_today(clock))
+
+    assert response.status_code == 201, response.text
+    session = response.json()
+    assert session["status"] == "scheduled"
+    assert session["kecamatan"] == "sukatani"
+    assert len(session["services"]) >= 40  # a kecamatan session offers the whole catalogue
+    [event] = await session_events(nc, 1)
+    assert event.type == "botram.session.scheduled.v1"
+    assert event.subject == "botram.session.scheduled.v1.kecamatan.sukatani"
+    assert event.data.session_id == session["id"]
+    assert event.data.services == session["services"]
+
+
+async def test_a_desa_session_needs_a_desa_of_that_kecamatan(
+    scheduler: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    ok = await scheduler.post(
+        "/v1/sessions",
+        json=sukatani_today(clock, level="desa", kecamatan="Cikarang Selatan", desa="Ciantra"),
+    )
+    wrong = await scheduler.post(
+        "/v1/sessions", json=sukatani_today(clock, level="desa", desa="Ciantra")
+    )
+
+    assert ok.status_code == 201 and ok.json()["desa"] == "ciantra"
+    body = assert_problem(wrong, 422, "unknown-region")
+    assert "Cikarang Selatan" in body["detail"]
+
+
+async def test_an_unknown_kecamatan_suggests_the_closest_names(
+    scheduler: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    response = await scheduler.post(
+        "/v1/sessions", json=sukatani_today(clock, kecamatan="Muaragembong")
+    )
+
+    assert "Muara Gembong" in assert_problem(response, 422, "unknown-region")["detail"]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code"),
+    [
+        ({"start": "14:00", "end": "08:00"}, "end-before-start"),
+        ({"services": ["no-such-service"]}, "unknown-service"),
+    ],
+)
+async def test_bad_sessions_are_refused_with_the_rule_they_break(
+    scheduler: httpx.AsyncClient, clock: FakeClock, overrides: dict[str, object], code: str
+) -> None:
+    response = await scheduler.post("/v1/sessions", json=sukatani_today(clock, **overrides))
+
+    assert_problem(response, 422, code)
+
+
+async def test_a_session_in_the_past_is_refused_and_leaves_nothing_behind(
+    scheduler: httpx.AsyncClient, nc: NatsClient, clock: FakeClock
+) -> None:
+    yesterday = (local_today(clock) - timedelta(days=1)).isoformat()
+
+    response = await scheduler.post("/v1/sessions", json=sukatani_today(clock, date=yesterday))
+
+    assert_problem(response, 422, "date-in-past")
+    assert (await scheduler.get("/v1/sessions")).json()["total"] == 0
+    assert (await nc.jetstream().stream_info("BOTRAM")).state.messages == 0
+
+
+async def test_malformed_json_is_a_422_problem(scheduler: httpx.AsyncClient) -> None:
+    response = await scheduler.post(
+        "/v1/sessions", content=b"{not json", headers={"content-type": "application/json"}
+    )
+
+    assert_problem(response, 422, "invalid-request")
+
+
+async def test_the_lifecycle_publishes_each_change_and_refuses_impossible_steps(
+    scheduler: httpx.AsyncClient, nc: NatsClient, clock: FakeClock
+) -> None:
+    session_id = (await scheduler.post("/v1/sessions", json=sukatani_today(clock))).json()["id"]
+
+    opened = await scheduler.post(f"/v1/sessions/{session_id}/open")
+    cancel_opened = await scheduler.post(f"/v1/sessions/{session_id}/cancel", json={"reason": "x"})
+    closed = await scheduler.post(f"/v1/sessions/{session_id}/close")
+
+    assert opened.json()["status"] == "opened"
+    assert_problem(cancel_opened, 409, "invalid-transition")
+    assert closed.json()["status"] == "closed"
+    events = await session_events(nc, 3)
+    assert [e.type for e in events] == [
+        "botram.session.scheduled.v1",
+        "botram.session.opened.v1",
+        "botram.session.closed.v1",
+    ]
+
+
+async def test_an_unknown_session_is_a_404_problem(scheduler: httpx.AsyncClient) -> None:
+    assert_problem(await scheduler.post("/v1/sessions/nope/open"), 404, "session-not-found")
+
+
+async def test_sessions_are_listed_by_date_with_filters(
+    scheduler: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    today = local_today(clock)
+    for days, kecamatan in ((2, "Setu"), (1, "Tarumajaya"), (3, "Setu")):
+        day = (today + timedelta(days=days)).isoformat()
+        await scheduler.post(
+            "/v1/sessions", json=sukatani_today(clock, kecamatan=kecamatan, date=day)
+        )
+
+    page = (await scheduler.get("/v1/sessions", params={"kecamatan": "setu", "limit": 1})).json()
+
+    assert page["total"] == 2
+    assert [s["date"] for s in page["items"]] == [(today + timedelta(days=2)).isoformat()]
+
+
+async def test_readiness_reports_the_bus_and_the_database(scheduler: httpx.AsyncClient) -> None:
+    response = await scheduler.get("/readyz")
+
+    assert response.status_code == 200
+    assert response.json()["checks"] == {"database": True, "bus": True}

@@ -1,0 +1,159 @@
+"""The event contracts: envelope, models, subjects, schemas."""
+
+import json
+from datetime import date, time
+from uuid import UUID
+
+import pytest
+
+from botram_shared.events import (
+    EVENT_MODELS,
+    CitizenCheckedInV1,
+    EventDecodeError,
+    ServiceCompletedV1,
+    SessionScheduledV1,
+    UnknownEventType,
+    decode_event,
+    encode_event,
+    make_event,
+)
+from botram_shared.schemas import render_schemas
+from botram_shared.subjects import subject_for
+
+PSEUDONYM = "a" * 64
+
+
+def scheduled(**overrides: object) -> SessionScheduledV1:
+    values: dict[str, object] = {
+        "session_id": "s-1",
+        "level": "kecamatan",
+        "kecamatan": "muara-gembong",
+        "date": date(2024, 7, 20),
+        "start": time(8),
+        "end": time(14),
+        "services": ["dukcapil-kk"],
+    } | overrides
+    return SessionScheduledV1(**values)  # type: ignore[arg-type]
+
+
+def test_an_event_round_trips_through_the_wire_format() -> None:
+    event = make_event(scheduled(), "scheduler")
+
+    decoded = decode_event(encode_event(event))
+
+    assert decoded == event
+    assert isinstance(decoded.data, SessionScheduledV1)
+
+
+def test_the_envelope_is_structured_mode_cloudevents_1_0() -> None:
+    body = json.loads(encode_event(make_event(scheduled(), "scheduler")))
+
+    assert body["specversion"] == "1.0"
+    assert UUID(body["id"])
+    assert body["source"] == "/botram/scheduler"
+    assert body["type"] == "botram.session.scheduled.v1"
+    assert body["datacontenttype"] == "application/json"
+    assert body["subject"] == "botram.session.scheduled.v1.kecamatan.muara-gembong"
+    assert body["time"].endswith("Z")
+
+
+def test_subjects_end_with_the_tokens_subscribers_filter_on() -> None:
+    completed = ServiceCompletedV1(
+        ticket_id="t",
+        check_in_id="c",
+        session_id="s",
+        citizen=PSEUDONYM,
+        service="bpjs-kesehatan-pendaftaran",
+        agency="bpjs-kesehatan",
+        outcome="served",
+        waited_seconds=10,
+        service_seconds=20,
+    )
+
+    assert subject_for(completed) == (
+        "botram.service.completed.v1.bpjs-kesehatan.bpjs-kesehatan-pendaftaran"
+    )
+
+
+def test_a_token_that_is_not_a_slug_is_refused() -> None:
+    with pytest.raises(ValueError, match="kecamatan"):
+        scheduled(kecamatan="Muara Gembong")
+
+
+def test_the_citizen_field_only_accepts_a_pseudonym_never_a_nik() -> None:
+    with pytest.raises(ValueError, match="citizen"):
+        CitizenCheckedInV1(
+            check_in_id="c",
+            session_id="s",
+            level="desa",
+            kecamatan="cikarang-selatan",
+            citizen="3216054507900001",
+            sex="F",
+            age_band="30-44",
+            resident=True,
+            priority=False,
+            tickets=[],
+            checked_in_at="2024-07-09T01:00:00Z",  # type: ignore[arg-type]
+        )
+
+
+def test_consumers_ignore_fields_they_do_not_know() -> None:
+    body = json.loads(encode_event(make_event(scheduled(), "scheduler")))
+    body["data"]["added_later"] = "an optional v1 field"
+    body["extension"] = "a CloudEvents extension attribute"
+
+    decoded = decode_event(json.dumps(body))
+
+    assert decoded.data.session_id == "s-1"
+
+
+def test_an_unknown_type_is_reported_as_such() -> None:
+    body = json.loads(encode_event(make_event(scheduled(), "scheduler")))
+    body["type"] = "botram.session.scheduled.v9"
+
+    with pytest.raises(UnknownEventType):
+        decode_event(json.dumps(body))
+
+
+@pytest.mark.parametrize(
+    "payload",
+    [b"not json", b"{}", b'{"specversion": "1.0", "type": "botram.session.scheduled.v1"}'],
+)
+def test_a_malformed_event_is_a_decode_error(payload: bytes) -> None:
+    with pytest.raises(EventDecodeError):
+        decode_event(payload)
+
+
+def test_invalid_data_names_the_field_without_echoing_the_value() -> None:
+    body = json.loads(encode_event(make_event(scheduled(), "scheduler")))
+    body["data"]["date"] = "3216054507900001"
+
+    with pytest.raises(EventDecodeError) as error:
+        decode_event(json.dumps(body))
+
+    assert "date" in str(error.value)
+    assert "3216054507900001" not in str(error.value)
+
+
+def test_every_contract_event_type_has_a_model() -> None:
+    assert set(EVENT_MODELS) == {
+        "botram.session.scheduled.v1",
+        "botram.session.rescheduled.v1",
+        "botram.session.cancelled.v1",
+        "botram.session.opened.v1",
+        "botram.session.closed.v1",
+        "botram.citizen.checked_in.v1",
+        "botram.ticket.called.v1",
+        "botram.service.completed.v1",
+        "botram.ticket.no_show.v1",
+        "botram.demand.ranked.v1",
+    }
+
+
+def test_committed_json_schemas_match_the_models(request: pytest.FixtureRequest) -> None:
+    directory = request.config.rootpath / "shared" / "schemas"
+    rendered = render_schemas()
+
+    committed = {p.name: p.read_text() for p in directory.glob("*.json")}
+
+    assert committed == rendered, "schemas are stale: run `make schemas`"

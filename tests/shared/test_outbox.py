@@ -1,0 +1,119 @@
+"""The transactional outbox and its relay, on a real nats-server and real databases."""
+
+import asyncio
+
+import pytest
+from nats.aio.client import Client as NatsClient
+from sqlmodel import SQLModel, select
+
+from botram_shared.db import Database
+from botram_shared.events import MSG_ID_HEADER, SessionOpenedV1, decode_event
+from botram_shared.events.envelope import utc_now
+from botram_shared.nats_server import EmbeddedNatsServer
+from botram_shared.outbox import OutboxEvent, OutboxRelay, stage_event
+from botram_shared.stream import STREAM_NAME, ensure_stream
+from helpers import eventually
+
+
+def opened(n: int) -> SessionOpenedV1:
+    return SessionOpenedV1(
+        session_id=f"s-{n}",
+        level="kecamatan",
+        kecamatan="sukatani",
+        date=utc_now().date(),
+        opened_at=utc_now(),
+    )
+
+
+@pytest.fixture
+async def database(database_url: str):  # type: ignore[no-untyped-def]
+    db = Database(database_url)
+    async with db.engine.begin() as connection:
+        await connection.run_sync(
+            SQLModel.metadata.create_all,
+            tables=[OutboxEvent.__table__],  # type: ignore[attr-defined]
+        )
+    yield db
+    await db.dispose()
+
+
+async def stream_messages(nc: NatsClient) -> int:
+    info = await nc.jetstream().stream_info(STREAM_NAME)
+    return int(info.state.messages)
+
+
+async def test_an_event_is_stored_only_when_its_transaction_commits(database: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with database.transaction() as session:
+            stage_event(session, opened(1), "scheduler")
+            raise RuntimeError("the state change failed")
+
+    async with database.session() as session:
+        assert (await session.exec(select(OutboxEvent))).all() == []
+
+
+async def test_the_relay_publishes_in_order_with_the_event_id_as_msg_id(
+    database: Database, nc: NatsClient
+) -> None:
+    async with database.transaction() as session:
+        staged = [stage_event(session, opened(n), "scheduler") for n in range(5)]
+    relay = OutboxRelay(database, nc.jetstream)
+
+    assert await relay.publish_pending() == 5
+
+    sub = await nc.jetstream().pull_subscribe("botram.session.>", durable="outbox-test")
+    messages = await sub.fetch(5, timeout=5)
+    assert [m.headers[MSG_ID_HEADER] for m in messages] == [str(e.id) for e in staged]
+    assert [decode_event(m.data).id for m in messages] == [e.id for e in staged]
+    assert await relay.pending_count() == 0
+
+
+async def test_publishing_the_same_rows_again_adds_nothing_to_the_stream(
+    database: Database, nc: NatsClient
+) -> None:
+    async with database.transaction() as session:
+        stage_event(session, opened(1), "scheduler")
+    relay = OutboxRelay(database, nc.jetstream)
+    await relay.publish_pending()
+    # As if the process died after the publish but before marking the row published.
+    async with database.transaction() as session:
+        for row in (await session.exec(select(OutboxEvent))).all():
+            row.published_at = None
+            session.add(row)
+
+    assert await relay.publish_pending() == 1
+    assert await stream_messages(nc) == 1
+
+
+async def test_events_wait_in_the_outbox_while_nats_is_down_then_are_published(
+    database: Database, own_nats_server: EmbeddedNatsServer
+) -> None:
+    import nats
+
+    client = await nats.connect(
+        own_nats_server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2
+    )
+    await ensure_stream(client.jetstream())
+    relay = OutboxRelay(database, client.jetstream, poll_seconds=0.1)
+    database.on_events_committed(relay.notify)
+    relay.start()
+    try:
+        own_nats_server.kill()
+        async with database.transaction() as session:
+            for n in range(3):
+                stage_event(session, opened(n), "scheduler")
+        await asyncio.sleep(0.5)
+        assert await relay.pending_count() == 3
+
+        own_nats_server.restart()
+
+        await eventually(lambda: _is_zero(relay.pending_count()), within=20)
+        info = await client.jetstream().stream_info(STREAM_NAME)
+        assert info.state.messages == 3
+    finally:
+        await relay.stop()
+        await client.close()
+
+
+async def _is_zero(count: "asyncio.Future[int] | object") -> bool:
+    return await count == 0  # type: ignore[misc]
