@@ -36,8 +36,10 @@ def subject_for(data: "BotramEvent") -> str:
     for name, token in zip(data.subject_fields, tokens, strict=True):
         if not token or "." in token or " " in token or token in {"*", ">"}:
             raise ValueError(f"subject token {name}={token!r} is not a slug")
-    prefix = f"{PRIVATE_PREFIX}." if data.private else ""
-    return ".".join([prefix + data.event_type, *tokens])
+    event_type = data.event_type
+    if data.private:  # botram.citizen.x.v1 -> botram.private.citizen.x.v1
+        event_type = PRIVATE_PREFIX + event_type.removeprefix(ROOT)
+    return ".".join([event_type, *tokens])
 
 
 def dead_letter_subject(service: str) -> str:

@@ -9,6 +9,7 @@ import pytest
 from botram_shared.events import (
     EVENT_MODELS,
     CitizenCheckedInV1,
+    CitizenContactSharedV1,
     EventDecodeError,
     ServiceCompletedV1,
     SessionScheduledV1,
@@ -73,6 +74,14 @@ def test_subjects_end_with_the_tokens_subscribers_filter_on() -> None:
     assert subject_for(completed) == (
         "botram.service.completed.v1.bpjs-kesehatan.bpjs-kesehatan-pendaftaran"
     )
+
+
+def test_private_events_travel_under_the_private_prefix() -> None:
+    contact = CitizenContactSharedV1(
+        check_in_id="c", session_id="s", phone="081234567890", tickets=[]
+    )
+
+    assert subject_for(contact) == "botram.private.citizen.contact_shared.v1"
 
 
 def test_a_token_that_is_not_a_slug_is_refused() -> None:
@@ -143,6 +152,7 @@ def test_every_contract_event_type_has_a_model() -> None:
         "botram.session.opened.v1",
         "botram.session.closed.v1",
         "botram.citizen.checked_in.v1",
+        "botram.citizen.contact_shared.v1",
         "botram.ticket.called.v1",
         "botram.service.completed.v1",
         "botram.ticket.no_show.v1",

@@ -125,6 +125,24 @@ class CitizenCheckedInV1(BotramEvent):
     checked_in_at: datetime
 
 
+class CitizenContactSharedV1(BotramEvent):
+    """PRIVATE: a checked-in citizen's phone number, for the notifier's messages only.
+
+    Travels on `botram.private.>`, which no agency credential may read; the notifier
+    deletes the number once the session is over.
+    """
+
+    event_type = "botram.citizen.contact_shared.v1"
+    subject_fields = ()
+    producer = "registry"
+    private = True
+
+    check_in_id: str
+    session_id: str
+    phone: str = Field(pattern=r"^\+?[0-9]{8,15}$")
+    tickets: list[TicketRef]
+
+
 class _TicketEvent(BotramEvent):
     subject_fields = ("agency", "service")
     producer = "registry"
@@ -204,6 +222,7 @@ EVENT_MODELS: dict[str, type[BotramEvent]] = {
         SessionOpenedV1,
         SessionClosedV1,
         CitizenCheckedInV1,
+        CitizenContactSharedV1,
         TicketCalledV1,
         ServiceCompletedV1,
         TicketNoShowV1,
