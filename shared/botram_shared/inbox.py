@@ -33,5 +33,5 @@ async def claim_event(session: AsyncSession, consumer: str, event_id: str) -> bo
         .values(consumer=consumer, event_id=event_id, processed_at=utc_now())
         .on_conflict_do_nothing()
     )
-    result = await session.exec(statement)  # type: ignore[call-overload]
+    result = await session.exec(statement)
     return bool(result.rowcount)

@@ -153,7 +153,10 @@ class ServiceRuntime:
                 await hook()
             await self.relay.stop()
             if self.bus_started:
-                await self.broker.stop()
+                try:
+                    await self.broker.stop()
+                except Exception as error:  # e.g. NATS is down and the client is reconnecting
+                    log.warning("bus_stop_failed", error=repr(error))
             await self.database.dispose()
             log.info("service_stopped")
 

@@ -26,7 +26,8 @@ class UnknownEventType(EventDecodeError):
 
 def make_event(data: BotramEvent, service: str) -> CloudEvent[Any]:
     """Wrap event data in a new CloudEvent from `/botram/<service>`."""
-    return CloudEvent[type(data)](  # type: ignore[misc]
+    envelope: type[CloudEvent[Any]] = CloudEvent[type(data)]  # type: ignore[misc,assignment]
+    return envelope(
         source=f"/botram/{service}",
         type=data.event_type,
         subject=subject_for(data),

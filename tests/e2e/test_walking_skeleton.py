@@ -1,0 +1,183 @@
+"""End to end through the real processes that `make up` starts (`botram up`), over HTTP.
+
+The flow of the foundation issue: create a kecamatan session at Sukatani for today, open it,
+check a citizen in for two services, call one, complete it as served; reporting's /metrics
+counts one check-in and one completed service. A tap on `botram.>` sees every event.
+"""
+
+import os
+import queue
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import nats
+import pytest
+
+from botram_shared.clock import local_today, system_clock
+from botram_shared.events import decode_event
+from botram_shared.nats_server import free_port
+from helpers import eventually
+
+pytestmark = pytest.mark.e2e
+
+NIK = "3216054507900001"
+NAME = "Siti Aminah"
+READY_TIMEOUT_SECONDS = 90
+SERVICES = ("scheduler", "registry", "notifier", "reporting")
+
+
+@dataclass
+class System:
+    process: subprocess.Popen[str]
+    nats_url: str
+    urls: dict[str, str]
+    output: list[str]
+
+
+def _read_lines(process: subprocess.Popen[str], lines: "queue.Queue[str]", log: list[str]) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        log.append(line)
+        lines.put(line)
+
+
+@pytest.fixture
+def system(tmp_path: Path) -> Iterator[System]:
+    """`botram up` in a fresh directory, every port free, stopped with Ctrl-C (SIGINT)."""
+    ports = {name: free_port() for name in SERVICES}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOTRAM_")}
+    env |= {f"BOTRAM_{name.upper()}_HTTP_PORT": str(port) for name, port in ports.items()}
+    env |= {"BOTRAM_OUTBOX_POLL_SECONDS": "0.2", "COLUMNS": "200"}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "botram_cli.main", "up"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    lines: queue.Queue[str] = queue.Queue()
+    log: list[str] = []
+    threading.Thread(target=_read_lines, args=(process, lines, log), daemon=True).start()
+    nats_url = None
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    try:
+        while time.monotonic() < deadline:
+            try:
+                line = lines.get(timeout=1)
+            except queue.Empty:
+                assert process.poll() is None, "".join(log)
+                continue
+            if match := re.search(r"NATS at (nats://\S+)", line):
+                nats_url = match.group(1)
+            if "Botram is ready" in line:
+                break
+        else:
+            pytest.fail("botram up was not ready in time:\n" + "".join(log))
+        assert nats_url is not None
+        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        yield System(process, nats_url, urls, log)
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGINT)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(timeout=10)
+
+
+def metric(text: str, name: str, **labels: str) -> float:
+    """The value of one sample in Prometheus text format (0 when absent)."""
+    for line in text.splitlines():
+        if not line.startswith(name + "{"):
+            continue
+        sample_labels = dict(re.findall(r'(\w+)="([^"]*)"', line.split("}")[0]))
+        if all(sample_labels.get(k) == v for k, v in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+async def test_the_walking_skeleton_flows_end_to_end_without_personal_data(system: System) -> None:
+    tapped: list[tuple[str, bytes]] = []
+    tap = await nats.connect(system.nats_url)
+
+    async def record(message: nats.aio.msg.Msg) -> None:
+        tapped.append((message.subject, message.data))
+
+    await tap.subscribe("botram.>", cb=record)
+    urls = system.urls
+    async with httpx.AsyncClient(timeout=10) as http:
+        for name in SERVICES:
+            assert (await http.get(f"{urls[name]}/readyz")).status_code == 200
+        before = (await http.get(f"{urls['reporting']}/metrics")).text
+        today = local_today(system_clock).isoformat()
+
+        created = await http.post(
+            f"{urls['scheduler']}/v1/sessions",
+            json={"level": "kecamatan", "kecamatan": "Sukatani", "date": today},
+        )
+        assert created.status_code == 201, created.text
+        session_id = created.json()["id"]
+        opened = await http.post(f"{urls['scheduler']}/v1/sessions/{session_id}/open")
+        assert opened.json()["status"] == "opened"
+
+        async def check_in() -> httpx.Response | None:
+            response = await http.post(
+                f"{urls['registry']}/v1/sessions/{session_id}/check-ins",
+                json={"nik": NIK, "name": NAME, "services": ["dukcapil-kk", "dukcapil-kia"]},
+            )
+            return response if response.status_code == 201 else None
+
+        # The registry learns of the opening from the bus, a moment after the scheduler.
+        checked_in = await eventually(check_in, within=20, interval=0.2)
+        assert len(checked_in.json()["tickets"]) == 2
+        called = await http.post(
+            f"{urls['registry']}/v1/sessions/{session_id}/services/dukcapil-kk/call-next",
+            json={"desk": "meja-1"},
+        )
+        assert called.status_code == 200, called.text
+        completed = await http.post(
+            f"{urls['registry']}/v1/tickets/{called.json()['ticket_id']}/complete",
+            json={"outcome": "served"},
+        )
+        assert completed.json()["status"] == "completed"
+
+        async def counted() -> str | None:
+            text = (await http.get(f"{urls['reporting']}/metrics")).text
+            done = metric(text, "botram_services_completed_total", outcome="served")
+            return text if done == metric(before, "botram_services_completed_total") + 1 else None
+
+        after = await eventually(counted, within=20, interval=0.2)
+
+    assert metric(after, "botram_checkins_total", level="kecamatan", kecamatan="sukatani") == (
+        metric(before, "botram_checkins_total", level="kecamatan", kecamatan="sukatani") + 1
+    )
+    await tap.drain()
+    types = [decode_event(data).type for subject, data in tapped]
+    assert types == [
+        "botram.session.scheduled.v1",
+        "botram.session.opened.v1",
+        "botram.citizen.checked_in.v1",
+        "botram.ticket.called.v1",
+        "botram.service.completed.v1",
+    ]
+    for subject, data in tapped:
+        for secret in (NIK, NAME, "Siti", "Aminah"):
+            assert secret not in data.decode() and secret not in subject
+
+
+def test_ctrl_c_stops_every_process_cleanly(system: System) -> None:
+    system.process.send_signal(signal.SIGINT)
+
+    assert system.process.wait(timeout=30) == 0
+    with pytest.raises(httpx.HTTPError):
+        httpx.get(f"{system.urls['registry']}/healthz", timeout=2)
