@@ -10,7 +10,14 @@ import httpx
 from fastapi import FastAPI
 from nats.aio.client import Client as NatsClient
 
-from botram_shared.events import MSG_ID_HEADER, BotramEvent, CloudEvent, encode_event, make_event
+from botram_shared.events import (
+    MSG_ID_HEADER,
+    BotramEvent,
+    CloudEvent,
+    decode_event,
+    encode_event,
+    make_event,
+)
 
 
 class FakeClock:
@@ -72,3 +79,20 @@ def assert_problem(
     if code is not None:
         assert body["type"].endswith("/" + code), body
     return body
+
+
+async def fetch_events(
+    nc: NatsClient, subject: str, count: int, within: float = 10.0
+) -> list[CloudEvent[Any]]:
+    """The first `count` events on `subject` in the stream, waiting for late publishes."""
+    subscription = await nc.jetstream().pull_subscribe(subject)
+    messages: list[Any] = []
+    deadline = asyncio.get_running_loop().time() + within
+    while len(messages) < count and asyncio.get_running_loop().time() < deadline:
+        try:
+            messages += await subscription.fetch(count - len(messages), timeout=0.5)
+        except TimeoutError:
+            continue
+    await subscription.unsubscribe()
+    assert len(messages) == count, f"{len(messages)} of {count} events on {subject}"
+    return [decode_event(m.data) for m in messages]

@@ -2,6 +2,7 @@
 
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -10,9 +11,9 @@ from nats.aio.client import Client as NatsClient
 from botram_scheduler.main import create_app
 from botram_scheduler.settings import Settings
 from botram_shared.clock import local_today
-from botram_shared.events import decode_event
+from botram_shared.events import CloudEvent
 from botram_shared.nats_server import EmbeddedNatsServer
-from helpers import FakeClock, assert_problem, running
+from helpers import FakeClock, assert_problem, fetch_events, running
 
 
 @pytest.fixture
@@ -26,10 +27,8 @@ async def scheduler(
         yield client
 
 
-async def session_events(nc: NatsClient, count: int) -> list:  # type: ignore[type-arg]
-    sub = await nc.jetstream().pull_subscribe("botram.session.>", durable="scheduler-test")
-    messages = await sub.fetch(count, timeout=5)
-    return [decode_event(m.data) for m in messages]
+async def session_events(nc: NatsClient, count: int) -> list[CloudEvent[Any]]:
+    return await fetch_events(nc, "botram.session.>", count)
 
 
 def sukatani_today(clock: FakeClock, **overrides: object) -> dict[str, object]:
