@@ -9,10 +9,16 @@ from botram_registry.schemas import (
     CheckInRequest,
     CheckInResponse,
     CompleteRequest,
+    DeskRequest,
+    OfflineBatch,
+    OfflineBatchResult,
     QueueStatus,
+    TicketAction,
+    TicketPublic,
     TicketState,
+    TransferRequest,
 )
-from botram_registry.store import TicketRow
+from botram_registry.store import TicketActionRow, TicketRow
 from botram_shared.problems import Problem
 
 router = APIRouter(prefix="/v1")
@@ -26,8 +32,11 @@ def _problem(error: RegistryError) -> Problem:
     return Problem(error.status, str(error), code=error.code)
 
 
-def _state(ticket: TicketRow) -> TicketState:
-    return TicketState.model_validate(ticket.model_dump() | {"ticket_id": ticket.id})
+def _state(ticket: TicketRow, history: list[TicketActionRow] | None = None) -> TicketState:
+    actions = [TicketAction.model_validate(a.model_dump()) for a in history or []]
+    return TicketState.model_validate(
+        ticket.model_dump() | {"ticket_id": ticket.id, "history": actions}
+    )
 
 
 @router.post(
@@ -51,6 +60,18 @@ async def check_in(
     return result
 
 
+@router.post("/sessions/{session_id}/check-ins:batch", tags=["check-in"])
+async def check_in_batch(
+    session_id: str, body: OfflineBatch, request: Request
+) -> OfflineBatchResult:
+    """Upload check-ins an offline desk recorded; each item gets its own result, replays are
+    no-ops."""
+    try:
+        return await handlers.check_in_batch(_registry(request), session_id, body)
+    except RegistryError as error:
+        raise _problem(error) from error
+
+
 @router.post("/sessions/{session_id}/services/{service}/call-next", tags=["desks"])
 async def call_next(
     session_id: str, service: str, request: Request, body: CallNextRequest | None = None
@@ -68,7 +89,7 @@ async def complete(ticket_id: str, body: CompleteRequest, request: Request) -> T
     """Finish a called ticket: served, referred or rejected."""
     try:
         ticket = await handlers.complete_ticket(
-            _registry(request), ticket_id, body.outcome, body.note
+            _registry(request), ticket_id, body.outcome, body.note, body.desk
         )
     except RegistryError as error:
         raise _problem(error) from error
@@ -76,19 +97,42 @@ async def complete(ticket_id: str, body: CompleteRequest, request: Request) -> T
 
 
 @router.post("/tickets/{ticket_id}/no-show", tags=["desks"])
-async def no_show(ticket_id: str, request: Request) -> TicketState:
-    """Mark a called ticket whose holder did not come."""
+async def no_show(ticket_id: str, request: Request, body: DeskRequest | None = None) -> TicketState:
+    """Mark a called ticket whose holder did not come (only after a call)."""
+    desk = body.desk if body else None
     try:
-        return _state(await handlers.mark_no_show(_registry(request), ticket_id))
+        return _state(await handlers.mark_no_show(_registry(request), ticket_id, desk))
     except RegistryError as error:
         raise _problem(error) from error
 
 
+@router.post("/tickets/{ticket_id}/recall", tags=["desks"])
+async def recall(ticket_id: str, request: Request, body: DeskRequest | None = None) -> TicketState:
+    """Call a called ticket again (display boards repeat its number)."""
+    desk = body.desk if body else None
+    try:
+        return _state(await handlers.recall(_registry(request), ticket_id, desk))
+    except RegistryError as error:
+        raise _problem(error) from error
+
+
+@router.post("/tickets/{ticket_id}/transfer", tags=["desks"], status_code=status.HTTP_201_CREATED)
+async def transfer(ticket_id: str, body: TransferRequest, request: Request) -> TicketPublic:
+    """Send a called citizen to another service: a new linked ticket; this one ends as referred."""
+    try:
+        _, new = await handlers.transfer(
+            _registry(request), ticket_id, body.service, body.desk, body.note
+        )
+    except RegistryError as error:
+        raise _problem(error) from error
+    return new
+
+
 @router.get("/tickets/{ticket_id}", tags=["desks"])
 async def get_ticket(ticket_id: str, request: Request) -> TicketState:
-    """One ticket's state."""
+    """One ticket's state and the desk actions on it."""
     try:
-        return _state(await handlers.get_ticket(_registry(request), ticket_id))
+        return _state(*await handlers.get_ticket(_registry(request), ticket_id))
     except RegistryError as error:
         raise _problem(error) from error
 

@@ -45,3 +45,23 @@ def choose_next(
 
 def next_streak(chosen: Waiting, streak: int) -> int:
     return streak + 1 if chosen.priority else 0
+
+
+def fair_order(
+    waiting: Sequence[Waiting], priority_streak: int, priority_per_regular: int
+) -> list[Waiting]:
+    """The order in which the waiting tickets will be called if nobody else arrives."""
+    order, pending, streak = [], list(waiting), priority_streak
+    while (chosen := choose_next(pending, streak, priority_per_regular)) is not None:
+        order.append(chosen)
+        streak = next_streak(chosen, streak)
+        pending.remove(chosen)
+    return order
+
+
+def estimated_wait(position: int, being_served: int, mean_seconds: float, desks: int) -> float:
+    """Seconds until the ticket at `position` (1 = next) is called.
+
+    Fluid estimate: the tickets ahead of it, plus those at a desk now, shared by the desks.
+    """
+    return (position - 1 + being_served) * mean_seconds / max(desks, 1)

@@ -1,31 +1,68 @@
 """Registry use cases: each takes its dependencies as arguments and owns one transaction."""
 
+import hashlib
+import hmac
+import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
 from uuid import uuid4
 
-from sqlalchemy import func
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botram_registry.domain import NotFound, RegistryError, Waiting, choose_next, next_streak
+from botram_registry.domain import (
+    NotFound,
+    RegistryError,
+    Waiting,
+    choose_next,
+    estimated_wait,
+    fair_order,
+    next_streak,
+)
 from botram_registry.domain import ticket_number as format_number
-from botram_registry.nik import InvalidNik, age_band, age_on, mask_nik, parse_nik, pseudonym
+from botram_registry.nik import (
+    InvalidNik,
+    NikFacts,
+    age_band,
+    age_on,
+    mask_nik,
+    parse_nik,
+    pseudonym,
+)
 from botram_registry.schemas import (
     CheckInRequest,
     CheckInResponse,
+    ItemProblem,
+    OfflineBatch,
+    OfflineBatchResult,
+    OfflineCheckIn,
+    OfflineResult,
     QueueStatus,
     ServiceQueue,
     TicketPublic,
+    WaitingPosition,
 )
 from botram_registry.settings import Settings
-from botram_registry.store import CheckInRow, CitizenRow, QueueRow, SessionRow, TicketRow
+from botram_registry.store import (
+    CheckInRow,
+    CitizenRow,
+    OfflineCheckInRow,
+    QueueRow,
+    SessionRow,
+    TicketActionRow,
+    TicketRow,
+)
 from botram_shared.bus import RetryLater
 from botram_shared.clock import Clock, as_utc, local_today
 from botram_shared.db import Database
 from botram_shared.events import (
     CitizenCheckedInV1,
+    CitizenContactSharedV1,
+    CitizenTicketsAddedV1,
     CloudEvent,
     ServiceCompletedV1,
     SessionCancelledV1,
@@ -35,6 +72,7 @@ from botram_shared.events import (
     SessionScheduledV1,
     TicketCalledV1,
     TicketNoShowV1,
+    TicketRecalledV1,
     TicketRef,
 )
 from botram_shared.inbox import claim_event
@@ -43,6 +81,7 @@ from botram_shared.reference import Catalogue
 
 SERVICE = "registry"
 SESSION_CONSUMER = "registry-sessions"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -89,74 +128,199 @@ async def apply_session_event(registry: Registry, event: CloudEvent[Any]) -> Non
 # --- check-in ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Arrival:
+    """Where a check-in came from: a desk online, or an offline desk's upload."""
+
+    recorded_at: datetime | None = None
+    device_id: str | None = None
+
+
 async def check_in(
     registry: Registry, session_id: str, request: CheckInRequest
 ) -> tuple[CheckInResponse, bool]:
     """Check a citizen in and issue a ticket per service; `True` when the check-in is new.
 
-    The same NIK at the same session again returns the tickets issued the first time.
+    The same NIK at the same session again returns the tickets issued the first time, plus
+    tickets for services not asked for before (`added_services`).
     """
-    now = registry.clock()
+    facts, citizen_key = _identify(registry, request)
+    return await _retrying_race(
+        lambda: _check_in_once(registry, session_id, request, facts, citizen_key, Arrival())
+    )
+
+
+def _identify(registry: Registry, request: CheckInRequest) -> tuple[NikFacts, str]:
     try:
         facts = parse_nik(request.nik, today=local_today(registry.clock))
     except InvalidNik as error:
         raise RegistryError(f"invalid-nik-{error.rule}", str(error)) from error
-    settings = registry.settings
-    citizen_key = pseudonym(request.nik, settings.pseudonym_key.get_secret_value().encode())
+    key = registry.settings.pseudonym_key.get_secret_value().encode()
+    return facts, pseudonym(request.nik, key)
+
+
+async def _retrying_race(attempt: Callable[[], Awaitable[T]]) -> T:
+    """Run a check-in; when a concurrent one for the same citizen won the race, run it again
+    (it then finds that check-in instead of creating a second one)."""
+    try:
+        return await attempt()
+    except IntegrityError:
+        return await attempt()
+
+
+async def _check_in_once(
+    registry: Registry,
+    session_id: str,
+    request: CheckInRequest,
+    facts: NikFacts,
+    citizen_key: str,
+    arrival: Arrival,
+) -> tuple[CheckInResponse, bool]:
     async with registry.db.transaction() as session:
-        row = await _open_session(session, session_id)
-        citizen = await _upsert_citizen(session, request, facts, citizen_key, settings, now)
-        existing = (
-            await session.exec(
-                select(CheckInRow).where(
-                    CheckInRow.session_id == session_id, CheckInRow.citizen_id == citizen.id
-                )
-            )
-        ).first()
-        if existing is not None:
-            return await _check_in_response(session, existing, request.nik), False
-        _check_services(registry.catalogue, row, request.services)
-        age = age_on(facts.birth_date, row.date)
-        priority = request.priority or age >= settings.lansia_age
-        check_in_row = CheckInRow(
-            id=str(uuid4()),
-            session_id=session_id,
-            citizen_id=citizen.id,
-            priority=priority,
-            services=list(dict.fromkeys(request.services)),
-            checked_in_at=now,
+        return await _check_in_in(
+            session, registry, session_id, request, facts, citizen_key, arrival
         )
-        session.add(check_in_row)
-        tickets = [
-            await _issue_ticket(session, registry.catalogue, row, check_in_row, code, now)
-            for code in check_in_row.services
-        ]
+
+
+async def _check_in_in(
+    session: AsyncSession,
+    registry: Registry,
+    session_id: str,
+    request: CheckInRequest,
+    facts: NikFacts,
+    citizen_key: str,
+    arrival: Arrival,
+) -> tuple[CheckInResponse, bool]:
+    """The check-in inside the caller's transaction: all of it is stored, or none."""
+    now = registry.clock()
+    settings = registry.settings
+    row = await _open_session(session, session_id)
+    citizen = await _upsert_citizen(session, request, facts, citizen_key, settings, now)
+    existing = (
+        await session.exec(
+            select(CheckInRow)
+            .where(CheckInRow.session_id == session_id, CheckInRow.citizen_id == citizen.id)
+            .with_for_update()
+        )
+    ).first()
+    if existing is not None:
+        added = await _add_services(session, registry, row, existing, request, citizen_key, now)
+        response = await _check_in_response(session, existing, request.nik)
+        return response.model_copy(update={"added_services": added}), False
+    _check_services(registry.catalogue, row, request.services)
+    age = age_on(facts.birth_date, row.date)
+    priority = request.priority or bool(request.priority_reasons) or age >= settings.lansia_age
+    check_in_row = CheckInRow(
+        id=str(uuid4()),
+        session_id=session_id,
+        citizen_id=citizen.id,
+        priority=priority,
+        priority_reasons=sorted(set(request.priority_reasons)),
+        services=list(dict.fromkeys(request.services)),
+        checked_in_at=now,
+        recorded_at=arrival.recorded_at,
+        device_id=arrival.device_id,
+    )
+    session.add(check_in_row)
+    tickets = [
+        await _issue_ticket(session, registry.catalogue, row, check_in_row, code, now)
+        for code in check_in_row.services
+    ]
+    stage_event(
+        session,
+        CitizenCheckedInV1(
+            check_in_id=check_in_row.id,
+            session_id=session_id,
+            level=row.level,  # type: ignore[arg-type]
+            kecamatan=row.kecamatan,
+            desa=row.desa,
+            citizen=citizen_key,
+            sex=facts.sex,
+            age_band=age_band(age),  # type: ignore[arg-type]
+            resident=citizen.resident,
+            priority=priority,
+            tickets=[_ticket_ref(t) for t in tickets],
+            checked_in_at=now,
+        ),
+        SERVICE,
+    )
+    _share_contact(session, request.phone, check_in_row, tickets)
+    response = CheckInResponse(
+        check_in_id=check_in_row.id,
+        session_id=session_id,
+        nik=mask_nik(request.nik),
+        priority=priority,
+        tickets=tickets,
+    )
+    return response, True
+
+
+async def _add_services(
+    session: AsyncSession,
+    registry: Registry,
+    row: SessionRow,
+    check_in_row: CheckInRow,
+    request: CheckInRequest,
+    citizen_key: str,
+    now: datetime,
+) -> list[str]:
+    """Issue tickets for the services an existing check-in has no ticket for yet."""
+    held = set(
+        (
+            await session.exec(
+                select(TicketRow.service).where(TicketRow.check_in_id == check_in_row.id)
+            )
+        ).all()
+    )
+    new = [code for code in dict.fromkeys(request.services) if code not in held]
+    if not new:
+        return []
+    _check_services(registry.catalogue, row, new)
+    tickets = [
+        await _issue_ticket(session, registry.catalogue, row, check_in_row, code, now)
+        for code in new
+    ]
+    check_in_row.services = [*check_in_row.services, *new]
+    session.add(check_in_row)
+    stage_event(
+        session,
+        CitizenTicketsAddedV1(
+            check_in_id=check_in_row.id,
+            session_id=row.id,
+            level=row.level,  # type: ignore[arg-type]
+            kecamatan=row.kecamatan,
+            desa=row.desa,
+            citizen=citizen_key,
+            priority=check_in_row.priority,
+            reason="added",
+            tickets=[_ticket_ref(t) for t in tickets],
+            added_at=now,
+        ),
+        SERVICE,
+    )
+    _share_contact(session, request.phone, check_in_row, tickets)
+    return new
+
+
+def _ticket_ref(ticket: TicketPublic) -> TicketRef:
+    return TicketRef(**ticket.model_dump(exclude={"status"}))
+
+
+def _share_contact(
+    session: AsyncSession, phone: str | None, check_in_row: CheckInRow, tickets: list[TicketPublic]
+) -> None:
+    """The phone goes to the notifier only, on the private subject no agency may read."""
+    if phone and tickets:
         stage_event(
             session,
-            CitizenCheckedInV1(
+            CitizenContactSharedV1(
                 check_in_id=check_in_row.id,
-                session_id=session_id,
-                level=row.level,  # type: ignore[arg-type]
-                kecamatan=row.kecamatan,
-                desa=row.desa,
-                citizen=citizen_key,
-                sex=facts.sex,
-                age_band=age_band(age),  # type: ignore[arg-type]
-                resident=citizen.resident,
-                priority=priority,
-                tickets=[TicketRef(**t.model_dump(exclude={"status"})) for t in tickets],
-                checked_in_at=now,
+                session_id=check_in_row.session_id,
+                phone=phone,
+                tickets=[_ticket_ref(t) for t in tickets],
             ),
             SERVICE,
         )
-        response = CheckInResponse(
-            check_in_id=check_in_row.id,
-            session_id=session_id,
-            nik=mask_nik(request.nik),
-            priority=priority,
-            tickets=tickets,
-        )
-    return response, True
 
 
 async def _open_session(session: AsyncSession, session_id: str) -> SessionRow:
@@ -218,6 +382,7 @@ async def _issue_ticket(
     check_in_row: CheckInRow,
     code: str,
     now: datetime,
+    transferred_from: str | None = None,
 ) -> TicketPublic:
     service = catalogue.get(code)
     queue = await _queue(session, row.id, code)
@@ -240,6 +405,7 @@ async def _issue_ticket(
         number=format_number(service.ticket_prefix, queue.issued),
         priority=check_in_row.priority,
         issued_at=now,
+        transferred_from=transferred_from,
     )
     session.add(ticket)
     await session.flush()
@@ -249,6 +415,7 @@ async def _issue_ticket(
         agency=service.agency,
         number=ticket.number,
         position=await _position(session, ticket),
+        transferred_from=transferred_from,
     )
 
 
@@ -303,6 +470,7 @@ async def _check_in_response(
                 number=t.number,
                 position=await _position(session, t) if t.status == "waiting" else 0,
                 status=t.status,
+                transferred_from=t.transferred_from,
             )
             for t in tickets
         ],
@@ -310,6 +478,12 @@ async def _check_in_response(
 
 
 # --- desks ------------------------------------------------------------------------------
+
+
+def _record(
+    session: AsyncSession, ticket: TicketRow, action: str, desk: str | None, at: datetime
+) -> None:
+    session.add(TicketActionRow(ticket_id=ticket.id, action=action, desk=desk, at=at))
 
 
 async def call_next(
@@ -326,21 +500,9 @@ async def call_next(
                 "service-not-offered", f"{service} is not offered at this session", status=404
             )
         queue = await _queue(session, session_id, service)
-        waiting = (
-            await session.exec(
-                select(TicketRow.id, TicketRow.priority)
-                .where(
-                    TicketRow.session_id == session_id,
-                    TicketRow.service == service,
-                    TicketRow.status == "waiting",
-                )
-                .order_by(col(TicketRow.seq))
-            )
-        ).all()
+        waiting = await _waiting(session, session_id, service)
         chosen = choose_next(
-            [Waiting(ticket_id=t[0], priority=t[1]) for t in waiting],
-            queue.priority_streak,
-            registry.settings.priority_calls_per_regular,
+            waiting, queue.priority_streak, registry.settings.priority_calls_per_regular
         )
         if chosen is None:
             raise RegistryError("queue-empty", f"nobody is waiting for {service}", status=404)
@@ -350,6 +512,7 @@ async def call_next(
         assert ticket is not None
         ticket.status, ticket.desk, ticket.called_at = "called", desk, now
         session.add(ticket)
+        _record(session, ticket, "call", desk, now)
         stage_event(
             session,
             TicketCalledV1(
@@ -369,8 +532,51 @@ async def call_next(
     return ticket
 
 
+async def _waiting(session: AsyncSession, session_id: str, service: str) -> list[Waiting]:
+    rows = (
+        await session.exec(
+            select(TicketRow.id, TicketRow.priority)
+            .where(
+                TicketRow.session_id == session_id,
+                TicketRow.service == service,
+                TicketRow.status == "waiting",
+            )
+            .order_by(col(TicketRow.seq))
+        )
+    ).all()
+    return [Waiting(ticket_id=t[0], priority=t[1]) for t in rows]
+
+
+async def recall(registry: Registry, ticket_id: str, desk: str | None) -> TicketRow:
+    """Call a called ticket again (its holder did not answer yet)."""
+    now = registry.clock()
+    async with registry.db.transaction() as session:
+        ticket, row = await _ticket_in_state(session, ticket_id, "called", "recall")
+        ticket.recalls += 1
+        ticket.desk = desk or ticket.desk
+        session.add(ticket)
+        _record(session, ticket, "recall", desk or ticket.desk, now)
+        stage_event(
+            session,
+            TicketRecalledV1(
+                ticket_id=ticket.id,
+                session_id=ticket.session_id,
+                service=ticket.service,
+                agency=ticket.agency,
+                level=row.level,  # type: ignore[arg-type]
+                kecamatan=row.kecamatan,
+                number=ticket.number,
+                desk=ticket.desk,
+                recalls=ticket.recalls,
+                recalled_at=now,
+            ),
+            SERVICE,
+        )
+    return ticket
+
+
 async def complete_ticket(
-    registry: Registry, ticket_id: str, outcome: str, note: str | None
+    registry: Registry, ticket_id: str, outcome: str, note: str | None, desk: str | None = None
 ) -> TicketRow:
     """Finish a called ticket: served, referred or rejected."""
     now = registry.clock()
@@ -383,43 +589,121 @@ async def complete_ticket(
             now,
         )
         session.add(ticket)
-        citizen_key = (
-            await session.exec(
-                select(CitizenRow.pseudonym)
-                .join(CheckInRow, col(CheckInRow.citizen_id) == col(CitizenRow.id))
-                .where(CheckInRow.id == ticket.check_in_id)
-            )
-        ).one()
-        assert ticket.called_at is not None
-        stage_event(
-            session,
-            ServiceCompletedV1(
-                ticket_id=ticket.id,
-                check_in_id=ticket.check_in_id,
-                session_id=ticket.session_id,
-                citizen=citizen_key,
-                service=ticket.service,
-                agency=ticket.agency,
-                level=row.level,  # type: ignore[arg-type]
-                kecamatan=row.kecamatan,
-                outcome=outcome,  # type: ignore[arg-type]
-                waited_seconds=_seconds(ticket.issued_at, ticket.called_at),
-                service_seconds=_seconds(ticket.called_at, now),
-                desk=ticket.desk,
-                completed_at=now,
-            ),
-            SERVICE,
-        )
+        _record(session, ticket, "complete", desk or ticket.desk, now)
+        _stage_completed(session, ticket, row, await _citizen_of(session, ticket), desk, now)
     return ticket
 
 
-async def mark_no_show(registry: Registry, ticket_id: str) -> TicketRow:
+async def _citizen_of(session: AsyncSession, ticket: TicketRow) -> str:
+    return (
+        await session.exec(
+            select(CitizenRow.pseudonym)
+            .join(CheckInRow, col(CheckInRow.citizen_id) == col(CitizenRow.id))
+            .where(CheckInRow.id == ticket.check_in_id)
+        )
+    ).one()
+
+
+def _stage_completed(
+    session: AsyncSession,
+    ticket: TicketRow,
+    row: SessionRow,
+    citizen_key: str,
+    desk: str | None,
+    now: datetime,
+) -> None:
+    assert ticket.called_at is not None and ticket.outcome is not None
+    stage_event(
+        session,
+        ServiceCompletedV1(
+            ticket_id=ticket.id,
+            check_in_id=ticket.check_in_id,
+            session_id=ticket.session_id,
+            citizen=citizen_key,
+            service=ticket.service,
+            agency=ticket.agency,
+            level=row.level,  # type: ignore[arg-type]
+            kecamatan=row.kecamatan,
+            outcome=ticket.outcome,  # type: ignore[arg-type]
+            waited_seconds=_seconds(ticket.issued_at, ticket.called_at),
+            service_seconds=_seconds(ticket.called_at, now),
+            desk=desk or ticket.desk,
+            completed_at=now,
+            transferred_to=ticket.transferred_to,
+        ),
+        SERVICE,
+    )
+
+
+async def transfer(
+    registry: Registry, ticket_id: str, target: str, desk: str | None, note: str | None
+) -> tuple[TicketRow, TicketPublic]:
+    """Send a called citizen to another service: this ticket ends as referred, a new one is
+    issued for the other service, linked both ways."""
+    now = registry.clock()
+    async with registry.db.transaction() as session:
+        ticket, row = await _ticket_in_state(session, ticket_id, "called", "transfer")
+        if target == ticket.service:
+            raise RegistryError(
+                "transfer-same-service", f"ticket {ticket.number} is already for {target}"
+            )
+        _check_services(registry.catalogue, row, [target])
+        open_ticket = (
+            await session.exec(
+                select(TicketRow.number).where(
+                    TicketRow.check_in_id == ticket.check_in_id,
+                    TicketRow.service == target,
+                    col(TicketRow.status).in_(("waiting", "called")),
+                )
+            )
+        ).first()
+        if open_ticket is not None:
+            raise RegistryError(
+                "already-queued",
+                f"this citizen already has ticket {open_ticket} for {target}",
+                status=409,
+            )
+        check_in_row = await session.get(CheckInRow, ticket.check_in_id)
+        assert check_in_row is not None
+        new = await _issue_ticket(
+            session, registry.catalogue, row, check_in_row, target, now, transferred_from=ticket.id
+        )
+        if target not in check_in_row.services:
+            check_in_row.services = [*check_in_row.services, target]
+            session.add(check_in_row)
+        ticket.status, ticket.outcome, ticket.completed_at = "transferred", "referred", now
+        ticket.note, ticket.transferred_to = note, new.ticket_id
+        session.add(ticket)
+        _record(session, ticket, "transfer", desk or ticket.desk, now)
+        citizen_key = await _citizen_of(session, ticket)
+        _stage_completed(session, ticket, row, citizen_key, desk, now)
+        stage_event(
+            session,
+            CitizenTicketsAddedV1(
+                check_in_id=check_in_row.id,
+                session_id=row.id,
+                level=row.level,  # type: ignore[arg-type]
+                kecamatan=row.kecamatan,
+                desa=row.desa,
+                citizen=citizen_key,
+                priority=check_in_row.priority,
+                reason="transferred",
+                tickets=[_ticket_ref(new)],
+                added_at=now,
+            ),
+            SERVICE,
+        )
+    return ticket, new
+
+
+async def mark_no_show(registry: Registry, ticket_id: str, desk: str | None = None) -> TicketRow:
     """A called citizen did not come to the desk."""
     now = registry.clock()
     async with registry.db.transaction() as session:
         ticket, row = await _ticket_in_state(session, ticket_id, "called", "mark as no-show")
         ticket.status, ticket.completed_at = "no_show", now
         session.add(ticket)
+        _record(session, ticket, "no_show", desk or ticket.desk, now)
         stage_event(
             session,
             TicketNoShowV1(
@@ -454,20 +738,34 @@ async def _ticket_in_state(
     return ticket, row
 
 
-async def get_ticket(registry: Registry, ticket_id: str) -> TicketRow:
+async def get_ticket(registry: Registry, ticket_id: str) -> tuple[TicketRow, list[TicketActionRow]]:
+    """A ticket and every desk action on it, oldest first."""
     async with registry.db.session() as session:
         ticket = await session.get(TicketRow, ticket_id)
-    if ticket is None:
-        raise NotFound("ticket", ticket_id)
-    return ticket
+        if ticket is None:
+            raise NotFound("ticket", ticket_id)
+        actions = (
+            await session.exec(
+                select(TicketActionRow)
+                .where(TicketActionRow.ticket_id == ticket_id)
+                .order_by(col(TicketActionRow.id))
+            )
+        ).all()
+    return ticket, list(actions)
 
 
 def _seconds(start: datetime, end: datetime) -> float:
     return max((as_utc(end) - as_utc(start)).total_seconds(), 0.0)
 
 
+# --- queue status -----------------------------------------------------------------------
+
+
 async def queue_status(registry: Registry, session_id: str) -> QueueStatus:
-    """Per service: waiting, being served, served so far, and the estimated wait."""
+    """Per service: waiting, being served, served so far, and the estimated waits."""
+    now = registry.clock()
+    settings = registry.settings
+    since = now - timedelta(minutes=settings.desk_active_minutes)
     async with registry.db.session() as session:
         row = await session.get(SessionRow, session_id)
         if row is None:
@@ -479,6 +777,24 @@ async def queue_status(registry: Registry, session_id: str) -> QueueStatus:
                 .order_by(col(TicketRow.seq))
             )
         ).all()
+        streaks = {
+            q.service: q.priority_streak
+            for q in (
+                await session.exec(select(QueueRow).where(QueueRow.session_id == session_id))
+            ).all()
+        }
+        desks = (
+            await session.exec(
+                select(TicketRow.service, TicketActionRow.desk)
+                .join(TicketRow, col(TicketRow.id) == col(TicketActionRow.ticket_id))
+                .where(
+                    TicketRow.session_id == session_id,
+                    col(TicketActionRow.desk).is_not(None),
+                    col(TicketActionRow.at) >= since,
+                )
+                .distinct()
+            )
+        ).all()
     services = []
     for code in row.services:
         mine = [t for t in tickets if t.service == code]
@@ -486,18 +802,154 @@ async def queue_status(registry: Registry, session_id: str) -> QueueStatus:
         durations = [_seconds(t.called_at, t.completed_at) for t in done]  # type: ignore[arg-type]
         prior = registry.catalogue.get(code).mean_service_minutes * 60
         mean = sum(durations) / len(durations) if durations else prior
-        waiting = sum(1 for t in mine if t.status == "waiting")
         called = [t.number for t in mine if t.status == "called"]
+        # Desks that acted lately; a called ticket keeps a desk busy even if it gave no name.
+        active = max(1, len({d for s, d in desks if s == code}), len(called))
+        waiting = [Waiting(t.id, t.priority) for t in mine if t.status == "waiting"]
+        numbers = {t.id: t.number for t in mine}
+        per_regular = settings.priority_calls_per_regular
+        order = fair_order(waiting, streaks.get(code, 0), per_regular)
+        # A citizen checking in now joins the regular class (the common case).
+        arrival = Waiting("", False)
+        arrival_position = fair_order([*waiting, arrival], streaks.get(code, 0), per_regular)
         services.append(
             ServiceQueue(
                 service=code,
                 agency=registry.catalogue.get(code).agency,
-                waiting=waiting,
+                waiting=len(waiting),
                 called=len(called),
                 served=sum(1 for t in done if t.outcome == "served"),
                 now_serving=called,
                 mean_service_seconds=round(mean, 1),
-                estimated_wait_seconds=round(waiting * mean, 1),
+                active_desks=active,
+                estimated_wait_seconds=round(
+                    estimated_wait(arrival_position.index(arrival) + 1, len(called), mean, active),
+                    1,
+                ),
+                positions=[
+                    WaitingPosition(
+                        number=numbers[w.ticket_id],
+                        position=index,
+                        estimated_wait_seconds=round(
+                            estimated_wait(index, len(called), mean, active), 1
+                        ),
+                    )
+                    for index, w in enumerate(order, start=1)
+                ],
             )
         )
     return QueueStatus(session_id=session_id, status=row.status, services=services)
+
+
+# --- offline village desks --------------------------------------------------------------
+
+
+async def check_in_batch(
+    registry: Registry, session_id: str, batch: OfflineBatch
+) -> OfflineBatchResult:
+    """Check-ins an offline desk recorded: each item on its own, replays change nothing."""
+    async with registry.db.session() as session:
+        await _open_session(session, session_id)
+    results = [await _offline_item(registry, session_id, batch, item) for item in batch.items]
+    return OfflineBatchResult(session_id=session_id, results=results)
+
+
+def _fingerprint(registry: Registry, item: OfflineCheckIn) -> str:
+    """Keyed digest of an item: a plain hash of a NIK would be brute-forced in minutes."""
+    body = json.dumps(item.model_dump(mode="json"), sort_keys=True).encode()
+    key = registry.settings.pseudonym_key.get_secret_value().encode()
+    return hmac.new(key, body, hashlib.sha256).hexdigest()
+
+
+async def _offline_item(
+    registry: Registry, session_id: str, batch: OfflineBatch, item: OfflineCheckIn
+) -> OfflineResult:
+    fingerprint = _fingerprint(registry, item)
+
+    async def attempt() -> OfflineResult:
+        async with registry.db.transaction() as session:
+            seen = await session.get(OfflineCheckInRow, (session_id, item.client_id))
+            if seen is not None:
+                if seen.fingerprint != fingerprint:
+                    return OfflineResult(
+                        client_id=item.client_id,
+                        result="conflict",
+                        problem=ItemProblem(
+                            status=409,
+                            code="client-id-reused",
+                            detail=f"client id {item.client_id} was already used for "
+                            "another check-in at this session",
+                        ),
+                    )
+                check_in_row = await session.get(CheckInRow, seen.check_in_id)
+                assert check_in_row is not None
+                return OfflineResult(
+                    client_id=item.client_id,
+                    result="replayed",
+                    check_in=await _check_in_response(session, check_in_row, item.nik),
+                )
+            facts, citizen_key = _identify(registry, item)
+            arrival = Arrival(recorded_at=item.recorded_at, device_id=batch.device_id)
+            response, created = await _check_in_in(
+                session, registry, session_id, item, facts, citizen_key, arrival
+            )
+            session.add(
+                OfflineCheckInRow(
+                    session_id=session_id,
+                    client_id=item.client_id,
+                    fingerprint=fingerprint,
+                    check_in_id=response.check_in_id,
+                    device_id=batch.device_id,
+                    recorded_at=item.recorded_at,
+                    received_at=registry.clock(),
+                )
+            )
+            await session.flush()
+            return OfflineResult(
+                client_id=item.client_id,
+                result="created" if created else "merged",
+                check_in=response,
+            )
+
+    try:
+        return await _retrying_race(attempt)
+    except RegistryError as error:
+        return OfflineResult(
+            client_id=item.client_id,
+            result="rejected",
+            problem=ItemProblem(status=error.status, code=error.code, detail=str(error)),
+        )
+
+
+# --- personal data retention ------------------------------------------------------------
+
+
+async def erase_expired_personal_data(registry: Registry) -> int:
+    """Erase NIK, name, phone and priority reasons of citizens not seen within the retention
+    period; returns how many citizens were erased. Events only ever had the pseudonym."""
+    cutoff = registry.clock() - timedelta(days=registry.settings.personal_data_retention_days)
+    async with registry.db.transaction() as session:
+        expired = list(
+            (
+                await session.exec(
+                    select(CitizenRow.id).where(
+                        col(CitizenRow.last_seen_at) < cutoff,
+                        col(CitizenRow.nik).is_not(None)
+                        | col(CitizenRow.name).is_not(None)
+                        | col(CitizenRow.phone).is_not(None),
+                    )
+                )
+            ).all()
+        )
+        if expired:
+            await session.exec(
+                update(CitizenRow)
+                .where(col(CitizenRow.id).in_(expired))
+                .values(nik=None, name=None, phone=None)
+            )
+            await session.exec(
+                update(CheckInRow)
+                .where(col(CheckInRow.citizen_id).in_(expired))
+                .values(priority_reasons=[])
+            )
+    return len(expired)

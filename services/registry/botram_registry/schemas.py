@@ -3,7 +3,9 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+PriorityReason = Literal["disabilitas", "ibu-hamil"]
 
 
 class CheckInRequest(BaseModel):
@@ -18,6 +20,11 @@ class CheckInRequest(BaseModel):
     priority: bool = Field(
         default=False, description="Disabilitas or ibu hamil (lansia is derived from the NIK)"
     )
+    priority_reasons: list[PriorityReason] = Field(
+        default_factory=list,
+        max_length=2,
+        description="Why the citizen is served with priority; kept in the registry only",
+    )
 
 
 class TicketPublic(BaseModel):
@@ -27,6 +34,7 @@ class TicketPublic(BaseModel):
     number: str = Field(examples=["DUK-007"])
     position: int
     status: str = "waiting"
+    transferred_from: str | None = None
 
 
 class CheckInResponse(BaseModel):
@@ -35,6 +43,10 @@ class CheckInResponse(BaseModel):
     nik: str = Field(description="Masked: 3216********0001")
     priority: bool
     tickets: list[TicketPublic]
+    added_services: list[str] = Field(
+        default_factory=list,
+        description="Services ticketed by this request on an existing check-in",
+    )
 
 
 class CallNextRequest(BaseModel):
@@ -43,11 +55,37 @@ class CallNextRequest(BaseModel):
     desk: str | None = Field(default=None, max_length=40, examples=["meja-1"])
 
 
+class DeskRequest(BaseModel):
+    """The desk acting on a ticket (recorded with the action)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    desk: str | None = Field(default=None, max_length=40, examples=["meja-1"])
+
+
 class CompleteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    desk: str | None = Field(default=None, max_length=40)
+
     outcome: Literal["served", "referred", "rejected"]
     note: str | None = Field(default=None, max_length=500)
+
+
+class TransferRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    service: str = Field(
+        description="Service code the citizen is sent to", examples=["bpjs-kesehatan-pendaftaran"]
+    )
+    desk: str | None = Field(default=None, max_length=40)
+    note: str | None = Field(default=None, max_length=500)
+
+
+class TicketAction(BaseModel):
+    action: str
+    desk: str | None
+    at: datetime
 
 
 class TicketState(BaseModel):
@@ -62,6 +100,16 @@ class TicketState(BaseModel):
     issued_at: datetime
     called_at: datetime | None
     completed_at: datetime | None
+    recalls: int = 0
+    transferred_from: str | None = None
+    transferred_to: str | None = None
+    history: list[TicketAction] = Field(default_factory=list)
+
+
+class WaitingPosition(BaseModel):
+    number: str
+    position: int
+    estimated_wait_seconds: float
 
 
 class ServiceQueue(BaseModel):
@@ -71,11 +119,57 @@ class ServiceQueue(BaseModel):
     called: int
     served: int
     now_serving: list[str]
-    mean_service_seconds: float
-    estimated_wait_seconds: float
+    mean_service_seconds: float = Field(
+        description="Mean of completed services so far (the catalogue's mean before any)"
+    )
+    active_desks: int = Field(description="Desks that acted on this service recently (at least 1)")
+    estimated_wait_seconds: float = Field(description="For a citizen who checks in now")
+    positions: list[WaitingPosition] = Field(
+        description="Waiting tickets in the order they will be called"
+    )
 
 
 class QueueStatus(BaseModel):
     session_id: str
     status: str
     services: list[ServiceQueue]
+
+
+class OfflineCheckIn(CheckInRequest):
+    """A check-in recorded by a desk without connectivity."""
+
+    client_id: str = Field(
+        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$", description="Made by the device"
+    )
+    recorded_at: AwareDatetime = Field(description="The device's clock when it was recorded")
+
+
+class OfflineBatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    device_id: str | None = Field(default=None, max_length=80)
+    items: list[OfflineCheckIn] = Field(min_length=1, max_length=500)
+
+
+class ItemProblem(BaseModel):
+    status: int
+    code: str
+    detail: str
+
+
+class OfflineResult(BaseModel):
+    client_id: str
+    result: Literal["created", "merged", "replayed", "conflict", "rejected"] = Field(
+        description=(
+            "created: new check-in; merged: the NIK was already checked in here (new services "
+            "added); replayed: this item was uploaded before (nothing changed); conflict: the "
+            "client id was used for another check-in; rejected: see problem"
+        )
+    )
+    check_in: CheckInResponse | None = None
+    problem: ItemProblem | None = None
+
+
+class OfflineBatchResult(BaseModel):
+    session_id: str
+    results: list[OfflineResult]

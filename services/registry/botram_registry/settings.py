@@ -17,6 +17,12 @@ class Settings(ServiceSettings):
     # in a row while regular tickets wait.
     priority_calls_per_regular: int = Field(default=2, ge=1)
     lansia_age: int = Field(default=60, ge=1)
+    # UU 27/2022: NIK, name and phone of a citizen not seen for this long are erased
+    # (the pseudonym, sex, birth date and check-in history stay; events never had them).
+    personal_data_retention_days: float = Field(default=30, gt=0)
+    retention_sweep_seconds: float = Field(default=3600, gt=0)
+    # A desk that acted on a service within this window counts as active for wait estimates.
+    desk_active_minutes: float = Field(default=30, gt=0)
 
     @classmethod
     def secret_fields(cls) -> tuple[str, ...]:

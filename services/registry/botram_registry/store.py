@@ -3,7 +3,7 @@
 import datetime as dt
 from datetime import datetime, time
 
-from sqlalchemy import JSON, Column, UniqueConstraint
+from sqlalchemy import JSON, Column, UniqueConstraint, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -14,11 +14,13 @@ from botram_shared.outbox import OutboxEvent
 __all__ = [
     "CheckInRow",
     "CitizenRow",
+    "OfflineCheckInRow",
     "OutboxEvent",
     "ProcessedEvent",
     "QueueRow",
     "ServiceTable",
     "SessionRow",
+    "TicketActionRow",
     "TicketRow",
 ]
 
@@ -72,7 +74,15 @@ class CheckInRow(ServiceTable, table=True):
     priority: bool = False
     # The services in the order the citizen asked for them: tickets are listed in this order.
     services: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # Disabilitas / ibu hamil: sensitive (health) data, never published, erased with the NIK.
+    priority_reasons: list[str] = Field(
+        default_factory=list,
+        sa_column=Column(JSON, nullable=False, server_default=text("'[]'")),
+    )
+    # When the server received it; an offline desk's own clock is kept in `recorded_at`.
     checked_in_at: datetime = Field(default_factory=utc_now)
+    recorded_at: datetime | None = None
+    device_id: str | None = Field(default=None, max_length=80)
 
 
 class QueueRow(ServiceTable, table=True):
@@ -105,3 +115,35 @@ class TicketRow(ServiceTable, table=True):
     issued_at: datetime = Field(default_factory=utc_now)
     called_at: datetime | None = None
     completed_at: datetime | None = None
+    recalls: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
+    # A transfer ends this ticket and issues one for another service, linked both ways.
+    transferred_from: str | None = Field(default=None, max_length=36)
+    transferred_to: str | None = Field(default=None, max_length=36)
+
+
+class TicketActionRow(ServiceTable, table=True):
+    """Who did what to a ticket: each desk action, with the desk that acted."""
+
+    __tablename__ = "ticket_actions"
+
+    id: int | None = Field(default=None, primary_key=True)
+    ticket_id: str = Field(index=True, max_length=36)
+    action: str = Field(max_length=16)
+    desk: str | None = Field(default=None, max_length=40)
+    at: datetime = Field(default_factory=utc_now)
+
+
+class OfflineCheckInRow(ServiceTable, table=True):
+    """A check-in an offline desk uploaded: its client id makes a replayed upload a no-op."""
+
+    __tablename__ = "offline_check_ins"
+
+    session_id: str = Field(primary_key=True, max_length=36)
+    client_id: str = Field(primary_key=True, max_length=64)
+    # Keyed digest of the item (never a plain hash of a NIK): the same id with other content
+    # is a conflict, not a replay.
+    fingerprint: str = Field(max_length=64)
+    check_in_id: str = Field(max_length=36)
+    device_id: str | None = Field(default=None, max_length=80)
+    recorded_at: datetime
+    received_at: datetime = Field(default_factory=utc_now)

@@ -14,6 +14,7 @@ from botram_shared.events.models import (
     BotramEvent,
     CitizenCheckedInV1,
     CitizenContactSharedV1,
+    CitizenTicketsAddedV1,
     DemandRankedV1,
     Period,
     RankedService,
@@ -25,6 +26,7 @@ from botram_shared.events.models import (
     SessionScheduledV1,
     TicketCalledV1,
     TicketNoShowV1,
+    TicketRecalledV1,
     TicketRef,
 )
 
@@ -34,6 +36,7 @@ __all__ = [
     "BotramEvent",
     "CitizenCheckedInV1",
     "CitizenContactSharedV1",
+    "CitizenTicketsAddedV1",
     "CloudEvent",
     "DemandRankedV1",
     "EventData",
@@ -49,6 +52,7 @@ __all__ = [
     "SessionScheduledV1",
     "TicketCalledV1",
     "TicketNoShowV1",
+    "TicketRecalledV1",
     "TicketRef",
     "UnknownEventType",
     "decode_event",

@@ -102,6 +102,9 @@ class TicketRef(EventData):
     agency: Slug
     number: str
     position: int = Field(ge=1, description="Place in the service's queue when issued")
+    transferred_from: str | None = Field(
+        default=None, description="The ticket a desk transferred to this one (same citizen)"
+    )
 
 
 class CitizenCheckedInV1(BotramEvent):
@@ -123,6 +126,28 @@ class CitizenCheckedInV1(BotramEvent):
     priority: bool
     tickets: list[TicketRef]
     checked_in_at: datetime
+
+
+class CitizenTicketsAddedV1(BotramEvent):
+    """An existing check-in got tickets for more services (asked at the desk or transferred).
+
+    Counted like the tickets of `citizen.checked_in`, but it is not a new check-in.
+    """
+
+    event_type = "botram.citizen.tickets_added.v1"
+    subject_fields = ("level", "kecamatan")
+    producer = "registry"
+
+    check_in_id: str
+    session_id: str
+    level: Level
+    kecamatan: Slug
+    desa: Slug | None = None
+    citizen: Pseudonym
+    priority: bool
+    reason: Literal["added", "transferred"]
+    tickets: list[TicketRef]
+    added_at: datetime
 
 
 class CitizenContactSharedV1(BotramEvent):
@@ -178,6 +203,20 @@ class ServiceCompletedV1(_TicketEvent):
     service_seconds: float = Field(ge=0)
     desk: str | None = None
     completed_at: datetime | None = None
+    transferred_to: str | None = Field(
+        default=None, description="The new ticket when the desk transferred the citizen"
+    )
+
+
+class TicketRecalledV1(_TicketEvent):
+    """A desk called an already called ticket again (display boards repeat the number)."""
+
+    event_type = "botram.ticket.recalled.v1"
+
+    number: str
+    desk: str | None = None
+    recalls: int = Field(ge=1, description="How many times this ticket was called again")
+    recalled_at: datetime
 
 
 class TicketNoShowV1(_TicketEvent):
@@ -222,8 +261,10 @@ EVENT_MODELS: dict[str, type[BotramEvent]] = {
         SessionOpenedV1,
         SessionClosedV1,
         CitizenCheckedInV1,
+        CitizenTicketsAddedV1,
         CitizenContactSharedV1,
         TicketCalledV1,
+        TicketRecalledV1,
         ServiceCompletedV1,
         TicketNoShowV1,
         DemandRankedV1,
