@@ -29,6 +29,10 @@ install: $(VENV)/.synced ## Create or update the environment (.venv) from uv.loc
 up: install ## Run NATS (embedded) and the four services; Ctrl-C stops everything
 	$(VENV)/bin/botram up
 
+.PHONY: demo
+demo: install ## The system, a simulated Saturday at Sukatani and a Tuesday at Desa Ciantra
+	$(VENV)/bin/botram demo
+
 .PHONY: test
 test: install ## Run the whole test suite
 	$(VENV)/bin/pytest

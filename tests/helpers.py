@@ -1,8 +1,11 @@
 """Helpers for tests: a controllable clock and bounded polling."""
 
 import asyncio
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -96,3 +99,18 @@ async def fetch_events(
     await subscription.unsubscribe()
     assert len(messages) == count, f"{len(messages)} of {count} events on {subject}"
     return [decode_event(m.data) for m in messages]
+
+
+@dataclass
+class System:
+    """The whole system started by `botram up` in a test."""
+
+    process: subprocess.Popen[str]
+    nats_url: str
+    urls: dict[str, str]
+    output: list[str]
+
+
+def cli(*args: str) -> list[str]:
+    """The `botram` command, run with this interpreter."""
+    return [sys.executable, "-m", "botram_cli.main", *args]

@@ -2,7 +2,8 @@
 
 import typer
 
-from botram_cli import asyncapi_cmd, schemas_cmd, up
+from botram_cli import asyncapi_cmd, demo, schemas_cmd, up
+from botram_cli.simulate.command import simulate
 
 app = typer.Typer(
     help="Botram: run the system locally and manage its contracts.", no_args_is_help=True
@@ -10,6 +11,8 @@ app = typer.Typer(
 app.command("up")(up.up)
 app.command("schemas")(schemas_cmd.schemas)
 app.command("asyncapi")(asyncapi_cmd.asyncapi)
+app.command("simulate")(simulate)
+app.command("demo")(demo.demo)
 
 if __name__ == "__main__":
     app()

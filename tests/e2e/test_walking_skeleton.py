@@ -5,17 +5,8 @@ check a citizen in for two services, call one, complete it as served; reporting'
 counts one check-in and one completed service. A tap on `botram.>` sees every event.
 """
 
-import os
-import queue
 import re
 import signal
-import subprocess
-import sys
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
 
 import httpx
 import nats
@@ -23,76 +14,13 @@ import pytest
 
 from botram_shared.clock import local_today, system_clock
 from botram_shared.events import decode_event
-from botram_shared.nats_server import free_port
-from helpers import eventually
+from helpers import System, eventually
 
 pytestmark = pytest.mark.e2e
 
 NIK = "3216054507900001"
 NAME = "Siti Aminah"
-READY_TIMEOUT_SECONDS = 90
 SERVICES = ("scheduler", "registry", "notifier", "reporting")
-
-
-@dataclass
-class System:
-    process: subprocess.Popen[str]
-    nats_url: str
-    urls: dict[str, str]
-    output: list[str]
-
-
-def _read_lines(process: subprocess.Popen[str], lines: "queue.Queue[str]", log: list[str]) -> None:
-    assert process.stdout is not None
-    for line in process.stdout:
-        log.append(line)
-        lines.put(line)
-
-
-@pytest.fixture
-def system(tmp_path: Path) -> Iterator[System]:
-    """`botram up` in a fresh directory, every port free, stopped with Ctrl-C (SIGINT)."""
-    ports = {name: free_port() for name in SERVICES}
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BOTRAM_")}
-    env |= {f"BOTRAM_{name.upper()}_HTTP_PORT": str(port) for name, port in ports.items()}
-    env |= {"BOTRAM_OUTBOX_POLL_SECONDS": "0.2", "COLUMNS": "200"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "botram_cli.main", "up"],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    log: list[str] = []
-    threading.Thread(target=_read_lines, args=(process, lines, log), daemon=True).start()
-    nats_url = None
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    try:
-        while time.monotonic() < deadline:
-            try:
-                line = lines.get(timeout=1)
-            except queue.Empty:
-                assert process.poll() is None, "".join(log)
-                continue
-            if match := re.search(r"NATS at (nats://\S+)", line):
-                nats_url = match.group(1)
-            if "Botram is ready" in line:
-                break
-        else:
-            pytest.fail("botram up was not ready in time:\n" + "".join(log))
-        assert nats_url is not None
-        urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-        yield System(process, nats_url, urls, log)
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait(timeout=10)
 
 
 def metric(text: str, name: str, **labels: str) -> float:

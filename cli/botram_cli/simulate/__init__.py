@@ -1,0 +1,1 @@
+"""`botram simulate`: a Botram day driven through the real system's HTTP API."""

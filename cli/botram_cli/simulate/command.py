@@ -1,0 +1,230 @@
+"""`botram simulate`: a realistic Botram day against the running system, then a comparison
+of what the simulator did with what reporting counted."""
+
+import asyncio
+import json
+from datetime import date
+from typing import Annotated, Any
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from botram_cli.simulate.driver import DayDriver, Tally
+from botram_cli.simulate.plan import InvalidParameters, Parameters, make_plan, offered_services
+from botram_shared.clock import local_today, system_clock
+from botram_shared.reference import UnknownRegionError, load_catalogue, load_regions
+
+console = Console(highlight=False)
+REPORT_FIELDS = ("tickets", "served", "referred", "rejected", "no_shows")
+WAIT_SECONDS = 30.0
+
+
+def simulate(
+    kecamatan: Annotated[str, typer.Option(help="Kecamatan of a new session")] = "Sukatani",
+    desa: Annotated[str | None, typer.Option(help="Desa of a new Botram Desa session")] = None,
+    session_id: Annotated[str | None, typer.Option(help="Use this opened session instead")] = None,
+    citizens: Annotated[int, typer.Option(help="Citizens who come")] = 300,
+    seed: Annotated[int, typer.Option(help="Random seed: the same seed gives the same day")] = 1,
+    desks: Annotated[int, typer.Option(help="Desks per agency")] = 2,
+    no_show: Annotated[float, typer.Option(help="Share of called tickets nobody answers")] = 0.05,
+    priority: Annotated[float, typer.Option(help="Share of priority citizens")] = 0.10,
+    speed: Annotated[float, typer.Option(help="Times real time; 0 = as fast as possible")] = 0.0,
+    close: Annotated[bool, typer.Option(help="Close the session at the end")] = False,
+    scheduler_url: Annotated[
+        str, typer.Option(envvar="BOTRAM_SCHEDULER_URL")
+    ] = "http://127.0.0.1:8001",
+    registry_url: Annotated[
+        str, typer.Option(envvar="BOTRAM_REGISTRY_URL")
+    ] = "http://127.0.0.1:8002",
+    reporting_url: Annotated[
+        str, typer.Option(envvar="BOTRAM_REPORTING_URL")
+    ] = "http://127.0.0.1:8004",
+    json_output: Annotated[
+        bool, typer.Option("--json", help="Print the summary as one JSON line")
+    ] = False,
+) -> None:
+    """Simulate a Botram day (arrivals, desks, no-shows) through the real HTTP API."""
+    params = Parameters(
+        citizens=citizens,
+        seed=seed,
+        desks_per_agency=desks,
+        no_show_share=no_show,
+        priority_share=priority,
+    )
+    try:
+        params.validate()
+    except InvalidParameters as error:
+        raise typer.BadParameter(str(error)) from error
+    if speed < 0:
+        raise typer.BadParameter(f"speed must be 0 (as fast as possible) or positive (got {speed})")
+    if session_id is None:
+        try:
+            regions = load_regions()
+            kecamatan = regions.kecamatan(kecamatan).slug
+            desa = regions.desa(kecamatan, desa).slug if desa else None
+        except UnknownRegionError as error:
+            raise typer.BadParameter(str(error)) from error
+    urls = {"scheduler": scheduler_url, "registry": registry_url, "reporting": reporting_url}
+    summary = asyncio.run(_run(params, urls, kecamatan, desa, session_id, speed, close))
+    if json_output:
+        print(json.dumps(summary, sort_keys=True))
+    if not summary["agrees"]:
+        raise typer.Exit(1)
+
+
+async def _run(
+    params: Parameters,
+    urls: dict[str, str],
+    kecamatan: str,
+    desa: str | None,
+    session_id: str | None,
+    speed: float,
+    close: bool,
+) -> dict[str, Any]:
+    catalogue = load_catalogue()
+    async with httpx.AsyncClient(timeout=30) as client:
+        if session_id is None:
+            session_id = await _open_new_session(client, urls, kecamatan, desa)
+        queue = await _wait_for(
+            client, f"{urls['registry']}/v1/sessions/{session_id}/queue", "opened"
+        )
+        codes = [s["service"] for s in queue["services"]]
+        plan = make_plan(params, offered_services(catalogue, codes), local_today(system_clock))
+        console.print(
+            f"Session [bold]{session_id}[/]: {len(plan.citizens)} citizens, "
+            f"{len(codes)} services, {params.desks_per_agency} desks per agency, seed {params.seed}"
+        )
+        columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
+            task = progress.add_task("check-ins", total=len(plan.citizens))
+
+            def on_progress(tally: Tally) -> None:
+                served = sum(c["served"] for c in tally.outcomes.values())
+                progress.update(
+                    task,
+                    completed=tally.checkins + sum(tally.refused.values()),
+                    description=f"check-ins · served {served} · requests {tally.requests}",
+                )
+
+            driver = DayDriver(
+                client, urls["registry"], session_id, plan, params, catalogue,
+                speed=speed, on_progress=on_progress,
+            )  # fmt: skip
+            tally = await driver.run()
+        if close:
+            await client.post(f"{urls['scheduler']}/v1/sessions/{session_id}/close")
+        report = await _reporting_report(client, urls["reporting"], session_id, tally)
+    mine = per_service(tally)
+    theirs = {
+        s["service"]: {k: int(s.get(k, 0)) for k in REPORT_FIELDS}
+        for s in report.get("services", [])
+    }
+    theirs = {code: counts for code, counts in theirs.items() if any(counts.values())}
+    agrees = mine == theirs and report.get("checkins") == tally.checkins
+    _print_summary(tally, mine, theirs, agrees)
+    return {
+        "session_id": session_id,
+        "checkins": tally.checkins,
+        "requests": tally.requests,
+        "refused": dict(tally.refused),
+        "services": mine,
+        "agrees": agrees,
+    }
+
+
+def per_service(tally: Tally) -> dict[str, dict[str, int]]:
+    """The simulator's own counts, in the shape of reporting's session report."""
+    codes = set(tally.tickets) | set(tally.outcomes) | set(tally.no_shows)
+    return {
+        code: {
+            "tickets": tally.tickets[code],
+            "served": tally.outcomes[code]["served"],
+            "referred": tally.outcomes[code]["referred"],
+            "rejected": tally.outcomes[code]["rejected"],
+            "no_shows": tally.no_shows[code],
+        }
+        for code in sorted(codes)
+    }
+
+
+async def _open_new_session(
+    client: httpx.AsyncClient, urls: dict[str, str], kecamatan: str, desa: str | None
+) -> str:
+    body = {
+        "level": "desa" if desa else "kecamatan",
+        "kecamatan": kecamatan,
+        "desa": desa,
+        "date": date.isoformat(local_today(system_clock)),
+        "venue": "Simulasi Botram",
+    }
+    created = await client.post(f"{urls['scheduler']}/v1/sessions", json=body)
+    if created.status_code != 201:
+        raise typer.BadParameter(
+            f"the scheduler refused the session: {created.json().get('detail')}"
+        )
+    session_id: str = created.json()["id"]
+    opened = await client.post(f"{urls['scheduler']}/v1/sessions/{session_id}/open")
+    opened.raise_for_status()
+    return session_id
+
+
+async def _wait_for(client: httpx.AsyncClient, url: str, status: str) -> dict[str, Any]:
+    """Poll until the registry knows the session in this status (bounded)."""
+    for _ in range(int(WAIT_SECONDS / 0.2)):
+        response = await client.get(url)
+        if response.status_code == 200 and response.json()["status"] == status:
+            return response.json()  # type: ignore[no-any-return]
+        await asyncio.sleep(0.2)
+    raise typer.BadParameter(f"the registry does not know the session as {status}: {url}")
+
+
+async def _reporting_report(
+    client: httpx.AsyncClient, reporting_url: str, session_id: str, tally: Tally
+) -> dict[str, Any]:
+    """Reporting's session report, once it has caught up with the simulator (bounded wait)."""
+    expected = per_service(tally)
+    report: dict[str, Any] = {}
+    for _ in range(int(WAIT_SECONDS / 0.25)):
+        response = await client.get(f"{reporting_url}/v1/reports/sessions/{session_id}")
+        if response.status_code == 200:
+            report = response.json()
+            done = {s["service"]: int(s.get("tickets", 0)) for s in report.get("services", [])}
+            finished = sum(
+                int(s.get(k, 0)) for s in report.get("services", []) for k in REPORT_FIELDS[1:]
+            )
+            mine = sum(
+                v for counts in expected.values() for k, v in counts.items() if k != "tickets"
+            )
+            if (
+                report.get("checkins") == tally.checkins
+                and finished == mine
+                and sum(done.values()) == sum(c["tickets"] for c in expected.values())
+            ):
+                break
+        await asyncio.sleep(0.25)
+    return report
+
+
+def _print_summary(
+    tally: Tally, mine: dict[str, dict[str, int]], theirs: dict[str, dict[str, int]], agrees: bool
+) -> None:
+    table = Table(title="Simulated day (simulator / reporting)")
+    table.add_column("service")
+    for name in REPORT_FIELDS:
+        table.add_column(name.replace("_", "-"), justify="right")
+    for code, counts in mine.items():
+        other = theirs.get(code, {})
+        table.add_row(code, *(f"{counts[k]} / {other.get(k, 0)}" for k in REPORT_FIELDS))
+    console.print(table)
+    console.print(f"check-ins: {tally.checkins} · HTTP requests: {tally.requests}")
+    if tally.refused:
+        console.print(
+            "refused by the system: " + ", ".join(f"{k} ×{v}" for k, v in tally.refused.items())
+        )
+    if agrees:
+        console.print("[bold green]reporting agrees with the simulator[/]")
+    else:
+        console.print("[bold red]reporting DISAGREES with the simulator[/]")

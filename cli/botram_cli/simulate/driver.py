@@ -1,0 +1,166 @@
+"""Drives a simulated day through the real system: check-ins, desks calling and serving.
+
+A discrete-event simulation in virtual time (seconds since the session opened). Events are
+executed in time order, one HTTP request at a time, so a seed gives the same day; with a
+speed factor the driver waits for real time to catch up (60 = one hour per minute).
+"""
+
+import asyncio
+import heapq
+import itertools
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import httpx
+
+from botram_cli.simulate.plan import NO_SHOW_PATIENCE_SECONDS, DayPlan, Parameters
+from botram_shared.reference import Catalogue
+
+
+@dataclass
+class Tally:
+    """What the simulator did, to compare with what reporting counted."""
+
+    checkins: int = 0
+    tickets: Counter[str] = field(default_factory=Counter)
+    outcomes: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    no_shows: Counter[str] = field(default_factory=Counter)
+    refused: Counter[str] = field(default_factory=Counter)
+    requests: int = 0
+
+
+@dataclass
+class Desk:
+    name: str
+    agency: str
+    services: list[str]
+    serving: tuple[str, str] | None = None  # (ticket id, service)
+    idle: bool = True
+
+
+class DayDriver:
+    """Executes a day plan against the registry's HTTP API."""
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient,
+        registry_url: str,
+        session_id: str,
+        plan: DayPlan,
+        params: Parameters,
+        catalogue: Catalogue,
+        *,
+        speed: float = 0.0,
+        on_progress: Callable[[Tally], None] | None = None,
+    ) -> None:
+        self._http = client
+        self._url = registry_url.rstrip("/")
+        self._session = session_id
+        self._plan = plan
+        self._params = params
+        self._speed = speed
+        self._on_progress = on_progress
+        self.tally = Tally()
+        self._waiting: Counter[str] = Counter()
+        self._queue: list[tuple[float, int, str, object]] = []
+        self._order = itertools.count()
+        offered = {code for citizen in plan.citizens for code in citizen.services}
+        by_agency: dict[str, list[str]] = defaultdict(list)
+        for code in sorted(offered):
+            by_agency[catalogue.get(code).agency].append(code)
+        self._desks = [
+            Desk(f"{agency}-{n + 1}", agency, codes)
+            for agency, codes in sorted(by_agency.items())
+            for n in range(params.desks_per_agency)
+        ]
+
+    async def run(self) -> Tally:
+        for citizen in self._plan.citizens:
+            self._push(citizen.arrival_seconds, "arrive", citizen)
+        started = time.monotonic()
+        # Bounded: each citizen arrives once and each ticket is called and finished once.
+        limit = 10 + sum(4 * len(c.services) + 1 for c in self._plan.citizens) + len(self._desks)
+        for _ in range(limit):
+            if not self._queue:
+                break
+            moment, _, kind, payload = heapq.heappop(self._queue)
+            if self._speed > 0:
+                await asyncio.sleep(max(0.0, started + moment / self._speed - time.monotonic()))
+            if kind == "arrive":
+                await self._arrive(moment, payload)
+            else:
+                await self._desk_free(moment, payload)  # type: ignore[arg-type]
+            if self._on_progress is not None:
+                self._on_progress(self.tally)
+        return self.tally
+
+    def _push(self, moment: float, kind: str, payload: object) -> None:
+        heapq.heappush(self._queue, (moment, next(self._order), kind, payload))
+
+    async def _post(self, path: str, body: dict[str, object] | None = None) -> httpx.Response:
+        self.tally.requests += 1
+        return await self._http.post(f"{self._url}{path}", json=body)
+
+    def _refused(self, response: httpx.Response) -> None:
+        reason = response.json().get("type", "").rsplit("/", 1)[-1] or str(response.status_code)
+        self.tally.refused[reason] += 1
+
+    async def _arrive(self, moment: float, citizen) -> None:  # type: ignore[no-untyped-def]
+        body: dict[str, object] = {
+            "nik": citizen.nik,
+            "name": citizen.name,
+            "services": list(citizen.services),
+            "priority": citizen.priority,
+        }
+        if citizen.phone:
+            body["phone"] = citizen.phone
+        response = await self._post(f"/v1/sessions/{self._session}/check-ins", body)
+        if response.status_code not in (200, 201):
+            self._refused(response)
+            return
+        if response.status_code == 201:
+            self.tally.checkins += 1
+        for ticket in response.json()["tickets"]:
+            self.tally.tickets[ticket["service"]] += 1
+            self._waiting[ticket["service"]] += 1
+        for desk in self._desks:
+            if desk.idle and any(self._waiting[s] for s in desk.services):
+                desk.idle = False
+                self._push(moment, "desk", desk)
+
+    async def _desk_free(self, moment: float, desk: Desk) -> None:
+        if desk.serving is not None:
+            ticket_id, service = desk.serving
+            outcome = self._plan.outcome()
+            response = await self._post(f"/v1/tickets/{ticket_id}/complete", {"outcome": outcome})
+            if response.status_code == 200:
+                self.tally.outcomes[service][outcome] += 1
+            else:
+                self._refused(response)
+            desk.serving = None
+        service = max(desk.services, key=lambda s: self._waiting[s])
+        if not self._waiting[service]:
+            desk.idle = True
+            return
+        response = await self._post(
+            f"/v1/sessions/{self._session}/services/{service}/call-next", {"desk": desk.name}
+        )
+        if response.status_code != 200:
+            self._waiting[service] = 0  # the registry says nobody waits: trust it
+            self._refused(response)
+            self._push(moment, "desk", desk)
+            return
+        self._waiting[service] -= 1
+        ticket_id = response.json()["ticket_id"]
+        if self._plan.no_show(self._params.no_show_share):
+            result = await self._post(f"/v1/tickets/{ticket_id}/no-show")
+            if result.status_code == 200:
+                self.tally.no_shows[service] += 1
+            else:
+                self._refused(result)
+            self._push(moment + NO_SHOW_PATIENCE_SECONDS, "desk", desk)
+            return
+        desk.serving = (ticket_id, service)
+        self._push(moment + self._plan.service_seconds(service), "desk", desk)

@@ -1,0 +1,140 @@
+"""The simulated day: who arrives when, for what, and how long each desk takes. Pure and seeded."""
+
+import math
+import random
+from dataclasses import dataclass, field
+from datetime import date
+
+from botram_shared.reference import Catalogue, Service
+
+# Share of a day's arrivals in each hour from 08:00: a morning peak that tails off.
+ARRIVALS_BY_HOUR = (0.20, 0.24, 0.19, 0.14, 0.11, 0.08, 0.04)
+OUTCOME_WEIGHTS = {"served": 0.90, "referred": 0.06, "rejected": 0.04}
+NO_SHOW_PATIENCE_SECONDS = 60.0  # how long a desk waits for a called citizen who never comes
+
+FIRST_NAMES = (
+    "Siti", "Dewi", "Nur", "Sri", "Rina", "Aisyah", "Putri", "Wati", "Lestari", "Fitri",
+    "Budi", "Agus", "Ahmad", "Dedi", "Rudi", "Asep", "Ujang", "Eko", "Hendra", "Joko",
+)  # fmt: skip
+LAST_NAMES = (
+    "Aminah", "Rahayu", "Hidayat", "Saputra", "Susanti", "Permana", "Nugraha", "Kurniawan",
+    "Maulana", "Setiawan", "Wulandari", "Sulastri", "Gunawan", "Suryani", "Firmansyah",
+)  # fmt: skip
+# Regency codes of non-residents who cross over: Kota Bekasi, Jakarta Timur, Karawang.
+OTHER_REGENCIES = ("3275", "3172", "3215")
+
+
+class InvalidParameters(ValueError):
+    """Simulation parameters that make no sense, with a message saying which and why."""
+
+
+@dataclass(frozen=True)
+class Parameters:
+    citizens: int = 300
+    seed: int = 1
+    desks_per_agency: int = 2
+    no_show_share: float = 0.05
+    priority_share: float = 0.10
+    resident_share: float = 0.85
+    phone_share: float = 0.5
+    max_services_per_citizen: int = 3
+    open_hours: int = len(ARRIVALS_BY_HOUR)
+
+    def validate(self) -> "Parameters":
+        if self.citizens < 1:
+            raise InvalidParameters(f"citizens must be at least 1 (got {self.citizens})")
+        if self.desks_per_agency < 1:
+            raise InvalidParameters(
+                f"desks per agency must be at least 1 (got {self.desks_per_agency})"
+            )
+        for name in ("no_show_share", "priority_share", "resident_share", "phone_share"):
+            value = getattr(self, name)
+            if not 0 <= value <= 1:
+                raise InvalidParameters(
+                    f"{name.replace('_', ' ')} must be between 0 and 1 (got {value})"
+                )
+        if self.max_services_per_citizen < 1:
+            raise InvalidParameters("a citizen comes for at least one service")
+        if not 1 <= self.open_hours <= len(ARRIVALS_BY_HOUR):
+            raise InvalidParameters(f"open hours must be 1..{len(ARRIVALS_BY_HOUR)}")
+        return self
+
+
+@dataclass(frozen=True)
+class Citizen:
+    arrival_seconds: float
+    nik: str
+    name: str
+    phone: str | None
+    services: tuple[str, ...]
+    priority: bool
+
+
+@dataclass
+class DayPlan:
+    citizens: list[Citizen]
+    rng: random.Random = field(repr=False)
+    service_minutes: dict[str, float] = field(default_factory=dict)
+
+    def service_seconds(self, code: str) -> float:
+        """A desk's time for one citizen: lognormal around the service's mean."""
+        mean = self.service_minutes[code] * 60
+        sigma = 0.5
+        return max(30.0, self.rng.lognormvariate(math.log(mean) - sigma**2 / 2, sigma))
+
+    def outcome(self) -> str:
+        return self.rng.choices(list(OUTCOME_WEIGHTS), weights=list(OUTCOME_WEIGHTS.values()))[0]
+
+    def no_show(self, share: float) -> bool:
+        return self.rng.random() < share
+
+
+def make_plan(params: Parameters, offered: list[Service], day: date) -> DayPlan:
+    """Everyone who comes to the session, in order of arrival."""
+    params.validate()
+    if not offered:
+        raise InvalidParameters("the session offers no service")
+    rng = random.Random(params.seed)
+    weights = [s.demand_weight for s in offered]
+    hours = ARRIVALS_BY_HOUR[: params.open_hours]
+    serials = rng.sample(range(1, 10_000), params.citizens)
+    citizens = []
+    for serial in serials:
+        hour = rng.choices(range(len(hours)), weights=hours)[0]
+        wanted = rng.randint(1, min(params.max_services_per_citizen, len(offered)))
+        services: list[str] = []
+        while len(services) < wanted:  # bounded: `wanted` never exceeds what is offered
+            code = rng.choices(offered, weights=weights)[0].code
+            if code not in services:
+                services.append(code)
+        citizens.append(
+            Citizen(
+                arrival_seconds=(hour + rng.random()) * 3600,
+                nik=_nik(rng, serial, day, resident=rng.random() < params.resident_share),
+                name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
+                phone=f"08{rng.randint(10**9, 10**10 - 1)}"
+                if rng.random() < params.phone_share
+                else None,
+                services=tuple(services),
+                priority=rng.random() < params.priority_share,
+            )
+        )
+    citizens.sort(key=lambda c: c.arrival_seconds)
+    return DayPlan(citizens, rng, {s.code: s.mean_service_minutes for s in offered})
+
+
+def _nik(rng: random.Random, serial: int, day: date, *, resident: bool) -> str:
+    regency = "3216" if resident else rng.choice(OTHER_REGENCIES)
+    kecamatan = f"{rng.randint(1, 23):02d}"
+    age = rng.choices([rng.randint(1, 17), rng.randint(18, 59), rng.randint(60, 85)], [15, 70, 15])[
+        0
+    ]
+    year = day.year - age
+    month, birth_day = rng.randint(1, 12), rng.randint(1, 28)
+    if rng.random() < 0.5:
+        birth_day += 40  # women
+    return f"{regency}{kecamatan}{birth_day:02d}{month:02d}{year % 100:02d}{serial:04d}"
+
+
+def offered_services(catalogue: Catalogue, codes: list[str]) -> list[Service]:
+    return [catalogue.get(code) for code in codes if code in catalogue]
