@@ -1,0 +1,212 @@
+"""Registry on a real nats-server: offline village desks, and what reaches the bus."""
+
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from sqlalchemy import func
+from sqlmodel import col, select
+from test_registry import SERVICES, announce_session, citizen, known_session, nik_for
+
+from botram_registry.handlers import Registry
+from botram_registry.main import create_app
+from botram_registry.settings import Settings
+from botram_registry.store import CheckInRow, OfflineCheckInRow, OutboxEvent
+from botram_shared.events import CitizenContactSharedV1, decode_event
+from botram_shared.nats_server import EmbeddedNatsServer
+from helpers import FakeClock, assert_problem, eventually, running
+
+KK, JKN = SERVICES
+
+
+@pytest.fixture
+async def app_and_client(
+    nats_server: EmbeddedNatsServer, nc: NatsClient, database_url: str, clock: FakeClock
+) -> AsyncIterator[tuple[Registry, httpx.AsyncClient]]:
+    settings = Settings(
+        nats_url=nats_server.url, database_url=database_url, outbox_poll_seconds=0.1
+    )
+    app = create_app(settings, clock=clock)
+    async with running(app) as client:
+        yield app.state.registry, client
+
+
+async def outbox_size(registry: Registry) -> int:
+    async with registry.db.session() as session:
+        return int((await session.exec(select(func.count()).select_from(OutboxEvent))).one())
+
+
+def item(client_id: str, nik: str, clock: FakeClock, **overrides: Any) -> dict[str, Any]:
+    recorded = (clock() - timedelta(minutes=40)).isoformat()
+    return {"client_id": client_id, "recorded_at": recorded} | citizen(nik, **overrides)
+
+
+async def test_an_offline_batch_reports_each_item_and_its_replay_changes_nothing(
+    app_and_client: tuple[Registry, httpx.AsyncClient], nc: NatsClient, clock: FakeClock
+) -> None:
+    registry, client = app_and_client
+    await announce_session(nc, clock, quotas={JKN: 1})
+    await known_session(client, "s-1", "opened")
+    await client.post("/v1/sessions/s-1/check-ins", json=citizen(nik_for(7), services=[KK]))
+    batch = {
+        "device_id": "tablet-ciantra-1",
+        "items": [
+            item("c-1", nik_for(1), clock, services=[KK, JKN]),
+            item("c-2", nik_for(7), clock, services=[KK]),  # checked in at the desk already
+            item("c-3", "3216054507900000", clock),  # serial 0000
+            item("c-4", nik_for(4), clock, services=[JKN]),  # the one JKN ticket is gone
+        ],
+    }
+
+    first = await client.post("/v1/sessions/s-1/check-ins:batch", json=batch)
+    events_after_first = await outbox_size(registry)
+    clock.advance(600)
+    replay = await client.post("/v1/sessions/s-1/check-ins:batch", json=batch)
+
+    assert first.status_code == 200, first.text
+    results = {r["client_id"]: r for r in first.json()["results"]}
+    assert {k: r["result"] for k, r in results.items()} == {
+        "c-1": "created",
+        "c-2": "merged",
+        "c-3": "rejected",
+        "c-4": "rejected",
+    }
+    assert [t["number"] for t in results["c-1"]["check_in"]["tickets"]] == ["KK-002", "JKN-001"]
+    assert results["c-3"]["problem"]["code"] == "invalid-nik-serial"
+    assert results["c-4"]["problem"]["code"] == "quota-full"
+    assert "3216054507900000" not in first.text
+    again = {r["client_id"]: r for r in replay.json()["results"]}
+    assert [again[k]["result"] for k in ("c-1", "c-2")] == ["replayed", "replayed"]
+    assert again["c-1"]["check_in"]["tickets"] == results["c-1"]["check_in"]["tickets"]
+    assert await outbox_size(registry) == events_after_first
+    async with registry.db.session() as session:
+        stored = (
+            await session.exec(
+                select(CheckInRow).where(CheckInRow.id == results["c-1"]["check_in"]["check_in_id"])
+            )
+        ).one()
+        uploads = (await session.exec(select(OfflineCheckInRow))).all()
+    # Both clocks are kept: the device's when recorded, the server's when received.
+    assert stored.recorded_at == clock() - timedelta(minutes=40 + 10)
+    assert stored.checked_in_at == clock() - timedelta(minutes=10)
+    assert stored.device_id == "tablet-ciantra-1"
+    assert sorted(u.client_id for u in uploads) == ["c-1", "c-2"]
+
+
+async def test_a_client_id_reused_for_another_citizen_is_a_conflict(
+    app_and_client: tuple[Registry, httpx.AsyncClient], nc: NatsClient, clock: FakeClock
+) -> None:
+    _, client = app_and_client
+    await announce_session(nc, clock)
+    await known_session(client, "s-1", "opened")
+    await client.post(
+        "/v1/sessions/s-1/check-ins:batch", json={"items": [item("c-1", nik_for(1), clock)]}
+    )
+
+    reused = await client.post(
+        "/v1/sessions/s-1/check-ins:batch", json={"items": [item("c-1", nik_for(2), clock)]}
+    )
+
+    [result] = reused.json()["results"]
+    assert (result["result"], result["problem"]["code"]) == ("conflict", "client-id-reused")
+    queue = (await client.get("/v1/sessions/s-1/queue")).json()["services"][0]
+    assert queue["waiting"] == 1
+
+
+async def test_an_offline_batch_for_a_session_that_is_not_open_is_refused(
+    app_and_client: tuple[Registry, httpx.AsyncClient], nc: NatsClient, clock: FakeClock
+) -> None:
+    _, client = app_and_client
+    await announce_session(nc, clock, open_it=False)
+    await known_session(client, "s-1", "scheduled")
+    batch = {"items": [item("c-1", nik_for(1), clock)]}
+
+    unknown = await client.post("/v1/sessions/nope/check-ins:batch", json=batch)
+    not_open = await client.post("/v1/sessions/s-1/check-ins:batch", json=batch)
+    no_time = await client.post(
+        "/v1/sessions/s-1/check-ins:batch",
+        json={"items": [item("c-1", nik_for(1), clock, recorded_at="2024-07-09T09:00:00")]},
+    )
+
+    assert_problem(unknown, 404, "session-not-found")
+    assert_problem(not_open, 409, "session-not-open")
+    assert_problem(no_time, 422, "invalid-request")  # a device time needs its offset
+
+
+async def test_a_bus_tap_during_a_full_day_sees_no_personal_data_outside_the_private_subject(
+    app_and_client: tuple[Registry, httpx.AsyncClient], nc: NatsClient, clock: FakeClock
+) -> None:
+    registry, client = app_and_client
+    seen: list[Msg] = []
+
+    async def tap(message: Msg) -> None:
+        seen.append(message)
+
+    await nc.subscribe("botram.>", cb=tap)
+    await announce_session(nc, clock)
+    await known_session(client, "s-1", "opened")
+    people = [
+        (nik_for(1), "Siti Aminah", "081234567890"),
+        (nik_for(2), "Budi Santoso", "+6281298765432"),
+        ("3216050101500003", "Haji Oman", "085711112222"),  # lansia
+    ]
+    for nik, name, phone in people[:2]:
+        body = citizen(nik, name=name, phone=phone, services=[KK])
+        await client.post("/v1/sessions/s-1/check-ins", json=body)
+    await client.post(
+        "/v1/sessions/s-1/check-ins",
+        json=citizen(people[0][0], name=people[0][1], phone=people[0][2], services=[KK, JKN]),
+    )
+    offline = item("c-1", people[2][0], clock, name=people[2][1], phone=people[2][2])
+    await client.post("/v1/sessions/s-1/check-ins:batch", json={"items": [offline]})
+
+    async def desk(action: str, queue: str = KK, **body: Any) -> None:
+        ticket = (await client.post(f"/v1/sessions/s-1/services/{queue}/call-next")).json()
+        url = f"/v1/tickets/{ticket['ticket_id']}"
+        await client.post(f"{url}/recall", json={"desk": "meja-1"})
+        clock.advance(240)
+        response = await client.post(f"{url}/{action}", json=body or None)
+        assert response.status_code in (200, 201), response.text
+
+    await desk("complete", outcome="served", note="KK baru dicetak")
+    await desk("no-show")
+    await desk("transfer", service=JKN, desk="meja-1")
+    await desk("complete", queue=JKN, outcome="rejected")
+
+    async def all_published() -> bool:
+        async with registry.db.session() as session:
+            pending = (
+                await session.exec(
+                    select(func.count()).where(col(OutboxEvent.published_at).is_(None))
+                )
+            ).one()
+        return pending == 0 and len(seen) == 2 + await outbox_size(registry)
+
+    await eventually(all_published)
+
+    secrets = [value for person in people for value in person]
+    secrets += [p[1].split()[0] for p in people] + [p[2].lstrip("+") for p in people]
+    types, private = set(), []
+    for message in seen:
+        event = decode_event(message.data)  # every event validates against its model
+        types.add(event.type)
+        if message.subject.startswith("botram.private."):
+            assert isinstance(event.data, CitizenContactSharedV1)
+            private.append(event.data.phone)
+            continue
+        text = message.subject + message.data.decode()
+        assert not [s for s in secrets if s in text], message.subject
+    assert set(private) == {p[2] for p in people}
+    assert types >= {
+        "botram.citizen.checked_in.v1",
+        "botram.citizen.tickets_added.v1",
+        "botram.citizen.contact_shared.v1",
+        "botram.ticket.called.v1",
+        "botram.ticket.recalled.v1",
+        "botram.service.completed.v1",
+        "botram.ticket.no_show.v1",
+    }
