@@ -4,7 +4,14 @@ from datetime import date
 
 import pytest
 
-from botram_registry.domain import Waiting, choose_next, next_streak, ticket_number
+from botram_registry.domain import (
+    Waiting,
+    choose_next,
+    estimated_wait,
+    fair_order,
+    next_streak,
+    ticket_number,
+)
 from botram_registry.nik import InvalidNik, age_band, age_on, mask_nik, parse_nik, pseudonym
 
 TODAY = date(2024, 7, 6)
@@ -87,3 +94,20 @@ def test_each_class_is_first_in_first_out() -> None:
 
     assert [t for t in order if t.startswith("r")] == ["r0", "r1"]
     assert [t for t in order if t.startswith("p")] == ["p0", "p1"]
+
+
+def test_the_fair_order_continues_the_streak_the_desks_left_off() -> None:
+    queue = [Waiting("r0", False), Waiting("p0", True), Waiting("p1", True)]
+
+    fresh = [w.ticket_id for w in fair_order(queue, priority_streak=0, priority_per_regular=2)]
+    after_two = [w.ticket_id for w in fair_order(queue, priority_streak=2, priority_per_regular=2)]
+
+    assert fresh == ["p0", "p1", "r0"]
+    assert after_two == ["r0", "p0", "p1"]
+
+
+def test_more_desks_shorten_the_estimated_wait() -> None:
+    assert estimated_wait(1, being_served=0, mean_seconds=300, desks=1) == 0
+    assert estimated_wait(3, being_served=1, mean_seconds=300, desks=1) == 900
+    assert estimated_wait(3, being_served=1, mean_seconds=300, desks=3) == 300
+    assert estimated_wait(2, being_served=0, mean_seconds=300, desks=0) == 300
