@@ -1,0 +1,1 @@
+"""Botram's benchmarks: run with `python -m benchmarks.<name>` from the repository root."""

@@ -1,0 +1,169 @@
+"""(b) Reporting's ingest rate from a pre-filled stream, against a raw nats-py pull consumer
+that only decodes and acks the same events from the same server.
+
+    .venv/bin/python -m benchmarks.ingest [--events 20000] [--database sqlite|postgresql]
+"""
+
+import argparse
+import asyncio
+import json
+import random
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import nats
+
+from benchmarks.common import database_url, nats_server, report, start_service
+from botram_shared.events import (
+    MSG_ID_HEADER,
+    CitizenCheckedInV1,
+    ServiceCompletedV1,
+    TicketCalledV1,
+    TicketRef,
+    encode_event,
+    make_event,
+)
+from botram_shared.stream import ensure_stream
+
+SERVICES = [("dukcapil-kk", "dukcapil"), ("dukcapil-kia", "dukcapil"), ("pmi-donor-darah", "pmi")]
+
+
+def day_of_events(count: int, seed: int = 1) -> list[bytes]:
+    """Check-ins, calls and completions of one busy session, ~300 bytes each."""
+    rng = random.Random(seed)
+    events: list[bytes] = []
+    now = datetime.now(UTC)
+    citizen = 0
+    while len(events) < count:
+        citizen += 1
+        service, agency = rng.choice(SERVICES)
+        ticket = f"t-{citizen}"
+        common = {"session_id": "s-bench", "level": "kecamatan", "kecamatan": "sukatani"}
+        ids = {"ticket_id": ticket, "service": service, "agency": agency}
+        pseudonym = f"{citizen:064x}"
+        ref = TicketRef(**ids, number=f"KK-{citizen:03d}", position=1)
+        for data in (
+            CitizenCheckedInV1(
+                **common,
+                check_in_id=f"c-{citizen}",
+                citizen=pseudonym,
+                sex="F",
+                age_band="30-44",
+                resident=True,
+                priority=False,
+                checked_in_at=now,
+                tickets=[ref],
+            ),
+            TicketCalledV1(**common, **ids, number=ref.number, waited_seconds=rng.uniform(0, 3600)),
+            ServiceCompletedV1(
+                **common,
+                **ids,
+                check_in_id=f"c-{citizen}",
+                citizen=pseudonym,
+                outcome="served",
+                waited_seconds=10,
+                service_seconds=rng.uniform(60, 900),
+            ),
+        ):
+            events.append(encode_event(make_event(data, "registry")))
+    return events[:count]
+
+
+async def fill(nats_url: str, events: list[bytes]) -> None:
+    nc = await nats.connect(nats_url)
+    js = nc.jetstream()
+    await ensure_stream(js)
+    for start in range(0, len(events), 1000):  # pipelined, 1000 acks in flight
+        chunk = events[start : start + 1000]
+        await asyncio.gather(
+            *(
+                js.publish(_subject(payload), payload, headers={MSG_ID_HEADER: f"{start + i}"})
+                for i, payload in enumerate(chunk)
+            )
+        )
+    await nc.close()
+
+
+def _subject(payload: bytes) -> str:
+    return str(json.loads(payload)["subject"])
+
+
+async def raw_consumer(nats_url: str, count: int) -> float:
+    """Decode and ack every event with a plain pull consumer; events per second."""
+    nc = await nats.connect(nats_url)
+    subscription = await nc.jetstream().pull_subscribe("botram.>", durable="raw-baseline")
+    seen = 0
+    started = time.perf_counter()
+    for _ in range(count):  # bounded: at most one fetch per event
+        if seen >= count:
+            break
+        try:
+            messages = await subscription.fetch(500, timeout=2)
+        except TimeoutError:
+            continue
+        for message in messages:
+            json.loads(message.data)
+            await message.ack()
+        seen += len(messages)
+    elapsed = time.perf_counter() - started
+    await nc.close()
+    return seen / elapsed
+
+
+def consumed(metrics: str) -> float:
+    total = 0.0
+    for line in metrics.splitlines():
+        if line.startswith("botram_events_consumed_total{") and 'result="ok"' in line:
+            total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=20_000)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    args = parser.parse_args()
+    events = day_of_events(args.events)
+    with tempfile.TemporaryDirectory() as directory:
+        tmp = Path(directory)
+        with nats_server(tmp) as server:
+            asyncio.run(fill(server.url, events))
+            baseline = asyncio.run(raw_consumer(server.url, args.events))
+            started = time.perf_counter()
+            reporting = start_service(
+                "reporting", tmp, server.url, database_url(args.database, tmp, "reporting")
+            )
+            try:
+                done = 0.0
+                for _ in range(3000):  # bounded: 10 minutes at most
+                    done = consumed(httpx.get(f"{reporting.url}/metrics", timeout=5).text)
+                    if done >= args.events:
+                        break
+                    time.sleep(0.2)
+                elapsed = time.perf_counter() - started
+            finally:
+                reporting.stop()
+    rate = done / elapsed
+    report(
+        f"reporting ingest ({args.database})",
+        [
+            ("events in the stream", f"{args.events:,}"),
+            ("reporting (incl. start-up)", f"{rate:,.0f} events/s"),
+            ("raw nats-py decode + ack", f"{baseline:,.0f} events/s"),
+            ("ratio reporting / raw", f"{rate / baseline:.2f}"),
+        ],
+        {
+            "database": args.database,
+            "events": args.events,
+            "reporting_rate": round(rate, 1),
+            "raw_rate": round(baseline, 1),
+            "ratio": round(rate / baseline, 3),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
