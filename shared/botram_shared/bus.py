@@ -9,7 +9,8 @@ raises, silently dropping it on a transient database error):
 """
 
 import math
-from collections.abc import Awaitable, Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,7 +19,8 @@ from faststream.exceptions import NackMessage, RejectMessage
 from faststream.nats import NatsBroker, NatsMessage
 from faststream.nats.prometheus import NatsPrometheusMiddleware
 from nats.js import JetStreamContext
-from prometheus_client import CollectorRegistry, Counter
+from prometheus_client import CollectorRegistry
+from prometheus_client import Counter as PromCounter
 
 from botram_shared.events import CloudEvent, EventDecodeError, UnknownEventType, decode_event
 from botram_shared.stream import STREAM_NAME
@@ -66,6 +68,20 @@ async def delivery_decoder(message: NatsMessage) -> Delivery:
     return Delivery(subject=raw.subject, payload=raw.data, num_delivered=delivered)
 
 
+async def batch_delivery_decoder(message: NatsMessage) -> list[Delivery]:
+    """FastStream decoder for `PullSub(batch=True)`: the raw messages of one fetch, undecoded."""
+    return [
+        Delivery(
+            subject=raw.subject,
+            payload=raw.data,
+            num_delivered=raw.metadata.num_delivered
+            if raw.reply and raw.reply.startswith("$JS.ACK")
+            else 1,
+        )
+        for raw in message.raw_message
+    ]
+
+
 def create_broker(nats_url: str, service: str, registry: CollectorRegistry) -> NatsBroker:
     """A broker that reconnects forever and reports FastStream's own metrics."""
     return NatsBroker(
@@ -90,7 +106,7 @@ class ConsumerMetrics:
     """Event-processing counters of one service (labels: consumer, event type, result)."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
-        self.events = Counter(
+        self.events = PromCounter(
             "botram_events_consumed_total",
             "Events handled by this service's consumers, by result",
             ["consumer", "type", "result"],
@@ -99,6 +115,9 @@ class ConsumerMetrics:
 
 
 EventHandler = Callable[[CloudEvent[Any]], Awaitable[None]]
+# A batch handler applies many events in one transaction and returns the ids of those that
+# were duplicates (applied before), so they are counted as such and not as applied.
+BatchHandler = Callable[[list[CloudEvent[Any]]], Awaitable[Collection[str]]]
 
 
 class EventConsumer:
@@ -146,6 +165,41 @@ class EventConsumer:
                 delay=_backoff(DEFAULT_RETRY_DELAY_SECONDS, delivery.num_delivered)
             ) from error
         self._count(event.type, "ok")
+
+    async def batch(self, deliveries: list[Delivery], handler: BatchHandler) -> None:
+        """The delivery policy for one fetched batch, applied by `handler` in one transaction.
+
+        Malformed messages go to the dead letter and unknown types are counted; both are then
+        acked with the batch. If the handler fails, the whole batch is nak'ed and redelivered:
+        the handler's idempotent claims make the retry apply each event exactly once.
+        """
+        events: list[CloudEvent[Any]] = []
+        for delivery in deliveries:
+            try:
+                events.append(decode_event(delivery.payload))
+            except UnknownEventType as unknown:
+                self._count(unknown.event.type, "unknown_type")
+            except EventDecodeError as error:
+                await self.dead_letter(delivery, str(error))
+                self._count("malformed", "dead_letter")
+        if not events:
+            return
+        attempt = max(d.num_delivered for d in deliveries)
+        try:
+            duplicates = await handler(events)
+        except RetryLater as later:
+            log.info("batch_retry", consumer=self.consumer, size=len(events), reason=str(later))
+            raise NackMessage(delay=_backoff(later.delay_seconds, attempt)) from later
+        except Exception as error:
+            for event in events:
+                self._count(event.type, "error")
+            log.exception("batch_failed", consumer=self.consumer, size=len(events))
+            raise NackMessage(delay=_backoff(DEFAULT_RETRY_DELAY_SECONDS, attempt)) from error
+        results = Counter(
+            (event.type, "duplicate" if str(event.id) in duplicates else "ok") for event in events
+        )
+        for (event_type, result), count in results.items():
+            self._metrics.events.labels(self.consumer, event_type, result).inc(count)
 
     async def dead_letter(self, delivery: Delivery, reason: str) -> None:
         """Park a message on the service's dead-letter subject, with the reason in headers."""

@@ -1,12 +1,45 @@
-"""`python -m botram_reporting [serve | asyncapi]`: serve the reporting over HTTP."""
+"""`python -m botram_reporting [serve | asyncapi | rebuild]`: serve the reporting over HTTP,
+print its AsyncAPI document, or rebuild its tables from the stream (service stopped)."""
 
-from botram_reporting.main import create_app
+import asyncio
+import sys
+
+from botram_reporting.main import MIGRATIONS, create_app
+from botram_reporting.rebuild import rebuild
 from botram_reporting.settings import Settings
 from botram_shared.serve import run_service
 
 
+def run_rebuild(settings: Settings) -> None:
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    console = Console(stderr=True)
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("Replaying events", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        counts = asyncio.run(rebuild(settings, MIGRATIONS, advance))
+    console.print(
+        "Rebuilt: {read} events read, {applied} applied, {duplicates} duplicates, "
+        "{unknown} of unknown type, {malformed} malformed.".format(**counts)
+    )
+
+
 def main() -> None:
-    run_service(Settings(), create_app)  # type: ignore[arg-type]
+    settings = Settings()
+    if len(sys.argv) > 1 and sys.argv[1] == "rebuild":
+        run_rebuild(settings)
+        return
+    run_service(settings, create_app)  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

@@ -26,11 +26,13 @@ SERVICES_COMPLETED = "services_completed"
 NO_SHOWS = "no_shows"
 WAIT = "wait_seconds"
 SERVICE_TIME = "service_seconds"
+# Tickets waiting, by session (resolved to its kecamatan, and to opened sessions only, when
+# the gauge is collected): the session id never becomes a metric label.
 QUEUE_WAITING = "queue_waiting"
-SESSION_CHECKINS = "session_checkins"
-SESSION_TICKETS = "session_tickets"
-SESSION_COMPLETED = "session_completed"
-SESSION_NO_SHOWS = "session_no_shows"
+# A check-in that later got tickets for more services (not a new check-in).
+TICKETS_ADDED_TYPE = "botram.citizen.tickets_added.v1"
+OUTCOMES = ("served", "referred", "rejected")
+NO_SHOW = "no_show"
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,26 +60,28 @@ def _le(bound: float) -> str:
     return "+Inf" if bound == float("inf") else repr(bound)
 
 
+def is_tickets_added(data: Any) -> bool:
+    return getattr(data, "event_type", None) == TICKETS_ADDED_TYPE
+
+
 def deltas_for(data: Any) -> list[Delta]:
-    """Every aggregate change one event makes."""
-    if isinstance(data, CitizenCheckedInV1):
-        out = [
-            Delta(CHECKINS, labels(level=data.level, kecamatan=data.kecamatan)),
-            Delta(SESSION_CHECKINS, labels(session_id=data.session_id)),
-        ]
+    """Every metric aggregate change one event makes."""
+    if isinstance(data, CitizenCheckedInV1) or is_tickets_added(data):
+        out = []
+        if isinstance(data, CitizenCheckedInV1):
+            out.append(Delta(CHECKINS, labels(level=data.level, kecamatan=data.kecamatan)))
         for ticket in data.tickets:
             out += [
                 Delta(
                     TICKETS_ISSUED,
                     labels(level=data.level, agency=ticket.agency, service=ticket.service),
                 ),
-                Delta(SESSION_TICKETS, labels(session_id=data.session_id, service=ticket.service)),
-                Delta(QUEUE_WAITING, _queue(data.session_id, data.kecamatan, ticket)),
+                Delta(QUEUE_WAITING, _queue(data.session_id, ticket)),
             ]
         return out
     if isinstance(data, TicketCalledV1):
         return [
-            Delta(QUEUE_WAITING, _queue(data.session_id, data.kecamatan, data), -1.0),
+            Delta(QUEUE_WAITING, _queue(data.session_id, data), -1.0),
             *observe(
                 WAIT, WAIT_BUCKETS, data.waited_seconds, agency=data.agency, service=data.service
             ),
@@ -90,10 +94,6 @@ def deltas_for(data: Any) -> list[Delta]:
                     level=data.level, agency=data.agency, service=data.service, outcome=data.outcome
                 ),
             ),
-            Delta(
-                SESSION_COMPLETED,
-                labels(session_id=data.session_id, service=data.service, outcome=data.outcome),
-            ),
             *observe(
                 SERVICE_TIME,
                 SERVICE_BUCKETS,
@@ -103,14 +103,16 @@ def deltas_for(data: Any) -> list[Delta]:
             ),
         ]
     if isinstance(data, TicketNoShowV1):
-        return [
-            Delta(NO_SHOWS, labels(level=data.level, agency=data.agency, service=data.service)),
-            Delta(SESSION_NO_SHOWS, labels(session_id=data.session_id, service=data.service)),
-        ]
+        return [Delta(NO_SHOWS, labels(level=data.level, agency=data.agency, service=data.service))]
     return []
 
 
-def _queue(session_id: str, kecamatan: str | None, ticket: Any) -> Labels:
-    return labels(
-        session_id=session_id, kecamatan=kecamatan, agency=ticket.agency, service=ticket.service
-    )
+def _queue(session_id: str, ticket: Any) -> Labels:
+    return labels(session_id=session_id, agency=ticket.agency, service=ticket.service)
+
+
+def merge_outcome(current: str | None, new: str) -> str:
+    """A ticket's outcome whatever order its events arrive in: a desk's verdict beats no-show."""
+    if current in OUTCOMES and new == NO_SHOW:
+        return current
+    return new

@@ -20,10 +20,14 @@ DESCRIPTION = (
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     runtime = ServiceRuntime(settings, MIGRATIONS, description=DESCRIPTION)
-    reporting = Reporting(db=runtime.database, aggregates=Aggregates())
+    reporting = Reporting(
+        db=runtime.database,
+        aggregates=Aggregates(),
+        demand_window_days=settings.demand_window_days,
+    )
     register_collector(runtime.registry, reporting.aggregates)
     runtime.after_migrate(lambda: load_aggregates(reporting))
-    subscribers.register(runtime, reporting)
+    subscribers.register(runtime, reporting, settings)
     app = runtime.create_app("Botram reporting")
     app.state.reporting = reporting
     app.include_router(api.router)

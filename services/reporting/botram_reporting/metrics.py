@@ -60,14 +60,21 @@ class Aggregates:
 
     def __init__(self) -> None:
         self.values: dict[str, dict[Labels, float]] = defaultdict(lambda: defaultdict(float))
-        self.sessions: dict[str, tuple[str, str]] = {}  # session id -> (level, status)
+        # session id -> (level, kecamatan, status)
+        self.sessions: dict[str, tuple[str, str, str]] = {}
+        # JetStream messages not yet processed, per consumer of this service (see lag probe).
+        self.consumer_lag: dict[str, int] = {}
+
+    def clear(self) -> None:
+        self.values.clear()
+        self.sessions.clear()
 
     def apply(self, deltas: Iterable[Delta]) -> None:
         for delta in deltas:
             self.values[delta.name][delta.labels] += delta.value
 
-    def set_session(self, session_id: str, level: str, status: str) -> None:
-        self.sessions[session_id] = (level, status)
+    def set_session(self, session_id: str, level: str, kecamatan: str, status: str) -> None:
+        self.sessions[session_id] = (level, kecamatan, status)
 
     def get(self, name: str, **labels: str) -> float:
         """The value of one aggregate at exactly these labels (0 when never counted)."""
@@ -91,6 +98,7 @@ class AggregatesCollector(Collector):
             yield self._histogram(name, metric, doc)
         yield self._queue_waiting()
         yield self._sessions()
+        yield self._consumer_lag()
 
     def _histogram(self, name: str, metric: str, doc: str) -> HistogramMetricFamily:
         family = HistogramMetricFamily(metric, doc, labels=("agency", "service"))
@@ -119,12 +127,15 @@ class AggregatesCollector(Collector):
         )
         totals: dict[tuple[str, str, str], float] = defaultdict(float)
         opened = {
-            sid for sid, (_, status) in self._aggregates.sessions.items() if status == "opened"
+            sid: kecamatan
+            for sid, (_, kecamatan, status) in self._aggregates.sessions.items()
+            if status == "opened"
         }
         for key, value in self._aggregates.values.get(domain.QUEUE_WAITING, {}).items():
             labels = dict(key)
-            if labels["session_id"] in opened:
-                totals[(labels["kecamatan"], labels["agency"], labels["service"])] += value
+            kecamatan = opened.get(labels["session_id"])
+            if kecamatan is not None:
+                totals[(kecamatan, labels["agency"], labels["service"])] += value
         for label_values, value in totals.items():
             family.add_metric(list(label_values), value)
         return family
@@ -134,10 +145,20 @@ class AggregatesCollector(Collector):
             "botram_sessions", "Sessions by level and status", labels=("level", "status")
         )
         counts: dict[tuple[str, str], int] = defaultdict(int)
-        for level, status in self._aggregates.sessions.values():
+        for level, _, status in self._aggregates.sessions.values():
             counts[(level, status)] += 1
         for label_values, count in counts.items():
             family.add_metric(list(label_values), count)
+        return family
+
+    def _consumer_lag(self) -> GaugeMetricFamily:
+        family = GaugeMetricFamily(
+            "botram_consumer_lag_messages",
+            "JetStream messages of this consumer not yet processed (pending + unacknowledged)",
+            labels=("consumer",),
+        )
+        for consumer, lag in sorted(self._aggregates.consumer_lag.items()):
+            family.add_metric([consumer], lag)
         return family
 
 

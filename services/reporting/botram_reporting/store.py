@@ -1,4 +1,13 @@
-"""Reporting tables: aggregates as labelled counters, and each session's level and status."""
+"""Reporting tables.
+
+- `aggregates`: the contract's Prometheus counters and histograms as labelled values.
+- `sessions`: each session's place, date and status.
+- `report_check_ins` and `report_tickets`: one row per check-in and per ticket with the coarse
+  attributes and the durations, no personal data (no NIK, name, phone, not even the
+  pseudonym). Reports are computed from these facts, so every breakdown (session, kecamatan,
+  desa, service, agency, day/week/month) and every percentile is exact, and rows are merged
+  field by field so events of different families may arrive in any order.
+"""
 
 import datetime as dt
 
@@ -14,10 +23,12 @@ from botram_shared.outbox import OutboxEvent
 
 __all__ = [
     "AggregateRow",
+    "CheckInFact",
     "OutboxEvent",
     "ProcessedEvent",
     "ServiceTable",
     "SessionRow",
+    "TicketFact",
     "add_deltas",
 ]
 
@@ -43,6 +54,43 @@ class SessionRow(ServiceTable, table=True):
     desa: str | None = Field(default=None, max_length=80)
     date: dt.date
     status: str = Field(max_length=16)
+
+
+class CheckInFact(ServiceTable, table=True):
+    __tablename__ = "report_check_ins"
+
+    id: str = Field(primary_key=True, max_length=36)
+    session_id: str = Field(index=True, max_length=36)
+    level: str = Field(max_length=16)
+    kecamatan: str = Field(max_length=80)
+    desa: str | None = Field(default=None, max_length=80)
+    day: dt.date = Field(index=True, description="Local (WIB) date of the check-in")
+    hour: int = Field(description="Local (WIB) hour of the check-in, 0-23")
+    sex: str = Field(max_length=1)
+    age_band: str = Field(max_length=8)
+    resident: bool
+    priority: bool
+
+
+class TicketFact(ServiceTable, table=True):
+    __tablename__ = "report_tickets"
+
+    id: str = Field(primary_key=True, max_length=36)
+    session_id: str = Field(index=True, max_length=36)
+    service: str = Field(max_length=80)
+    agency: str = Field(max_length=80)
+    # Known once the issuing event (check-in or tickets added) has been applied.
+    issued: bool = False
+    check_in_id: str | None = Field(default=None, max_length=36)
+    level: str | None = Field(default=None, max_length=16)
+    kecamatan: str | None = Field(default=None, max_length=80)
+    desa: str | None = Field(default=None, max_length=80)
+    day: dt.date | None = Field(default=None, index=True)
+    called: bool = False
+    waited_seconds: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    # served / referred / rejected / no_show; None while waiting or at the desk.
+    outcome: str | None = Field(default=None, max_length=16)
+    service_seconds: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
 
 
 async def add_deltas(session: AsyncSession, deltas: list[Delta], encode: object) -> None:
