@@ -103,7 +103,7 @@ def main() -> None:
             baseline = start_command(
                 "baseline",
                 [sys.executable, "-m", "benchmarks.baseline_app"],
-                Path.cwd(),
+                tmp,
                 port,
                 BASELINE_DATABASE_URL=database_url(args.database, tmp, "baseline"),
                 BASELINE_PORT=str(port),

@@ -127,9 +127,10 @@ def start_service(service: str, tmp: Path, nats_url: str, db_url: str, **env: st
 
 
 def start_command(name: str, argv: list[str], tmp: Path, port: int, **env: str) -> Process:
+    """Run a command of this repository (cwd: here) logging to `tmp`, and wait until ready."""
     log = tmp / f"{name}.log"
     popen = subprocess.Popen(
-        argv, env=os.environ | env, cwd=tmp, stdout=log.open("wb"), stderr=subprocess.STDOUT
+        argv, env=os.environ | env, stdout=log.open("wb"), stderr=subprocess.STDOUT
     )
     process = Process(name, popen, f"http://127.0.0.1:{port}", log)
     wait_ready(process)
