@@ -1,6 +1,8 @@
 """Helpers for tests: a controllable clock and bounded polling."""
 
 import asyncio
+import os
+import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -10,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import FastAPI
 from nats.aio.client import Client as NatsClient
 
@@ -114,3 +117,19 @@ class System:
 def cli(*args: str) -> list[str]:
     """The `botram` command, run with this interpreter."""
     return [sys.executable, "-m", "botram_cli.main", *args]
+
+
+def promtool(*args: str, stdin: str | None = None) -> "subprocess.CompletedProcess[str]":
+    """Run promtool (Debian package `prometheus`; `.ci/run` installs it).
+
+    Missing in CI is a failure; on a developer's machine without it the test is skipped
+    with the install command as the reason.
+    """
+    found = shutil.which("promtool")
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail("promtool is missing: apt-get install prometheus")
+        pytest.skip("promtool is not installed here: apt-get install prometheus")
+    return subprocess.run(
+        [found, *args], input=stdin, capture_output=True, text=True, check=False, timeout=60
+    )
