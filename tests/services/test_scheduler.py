@@ -21,7 +21,10 @@ async def scheduler(
     nats_server: EmbeddedNatsServer, nc: NatsClient, database_url: str, clock: FakeClock
 ) -> AsyncIterator[httpx.AsyncClient]:
     settings = Settings(
-        nats_url=nats_server.url, database_url=database_url, outbox_poll_seconds=0.1
+        nats_url=nats_server.url,
+        database_url=database_url,
+        outbox_poll_seconds=0.1,
+        auto_lifecycle=False,  # these tests open and close by hand
     )
     async with running(create_app(settings, clock=clock)) as client:
         yield client
@@ -76,10 +79,22 @@ async def test_an_unknown_kecamatan_suggests_the_closest_names(
     scheduler: httpx.AsyncClient, clock: FakeClock
 ) -> None:
     response = await scheduler.post(
-        "/v1/sessions", json=sukatani_today(clock, kecamatan="Muaragembong")
+        "/v1/sessions", json=sukatani_today(clock, kecamatan="Muara Gembung")
     )
 
     assert "Muara Gembong" in assert_problem(response, 422, "unknown-region")["detail"]
+
+
+async def test_a_kecamatan_written_without_its_space_is_recognised(
+    scheduler: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    # The seed itself writes "Muaragembong" for Kecamatan Muara Gembong.
+    response = await scheduler.post(
+        "/v1/sessions", json=sukatani_today(clock, kecamatan="Muaragembong")
+    )
+
+    assert response.status_code == 201, response.text
+    assert response.json()["kecamatan"] == "muara-gembong"
 
 
 @pytest.mark.parametrize(

@@ -1,15 +1,21 @@
 """Wiring: build the scheduler app from its settings."""
 
+import asyncio
+from contextlib import suppress
 from pathlib import Path
 
+import structlog
 from fastapi import FastAPI
 
-from botram_scheduler import api
+from botram_scheduler import api, subscribers
 from botram_scheduler.context import SchedulerContext
+from botram_scheduler.handlers import advance_lifecycle
 from botram_scheduler.settings import Settings
 from botram_shared.clock import Clock, system_clock
 from botram_shared.reference import load_catalogue, load_regions
 from botram_shared.runtime import ServiceRuntime
+
+log = structlog.get_logger(__name__)
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DESCRIPTION = (
@@ -21,13 +27,45 @@ DESCRIPTION = (
 def create_app(settings: Settings | None = None, clock: Clock = system_clock) -> FastAPI:
     settings = settings or Settings()
     runtime = ServiceRuntime(settings, MIGRATIONS, description=DESCRIPTION)
-    app = runtime.create_app("Botram scheduler")
-    app.state.context = SchedulerContext(
+    context = SchedulerContext(
         settings=settings,
         db=runtime.database,
         clock=clock,
         catalogue=load_catalogue(),
         regions=load_regions(settings.province, settings.regency),
+        rules_path=settings.rules_path,
     )
+    context.rules()  # refuse to start on a rules file that cannot be used
+    subscribers.register(runtime, runtime.database)
+    if settings.auto_lifecycle:
+        _run_lifecycle_clock(runtime, context, settings.tick_seconds)
+    app = runtime.create_app("Botram scheduler")
+    app.state.context = context
     app.include_router(api.router)
     return app
+
+
+def _run_lifecycle_clock(runtime: ServiceRuntime, context: SchedulerContext, every: float) -> None:
+    """Open and close sessions at their times, for as long as the service runs."""
+    task: asyncio.Task[None] | None = None
+
+    async def tick_forever() -> None:
+        while True:
+            try:
+                for row in await advance_lifecycle(context.db, context.clock):
+                    log.info("session_status_advanced", session_id=row.id, status=row.status)
+            except Exception as error:  # the next tick tries again
+                log.warning("lifecycle_tick_failed", error=repr(error))
+            await asyncio.sleep(every)
+
+    @runtime.after_migrate
+    async def start() -> None:
+        nonlocal task
+        task = asyncio.create_task(tick_forever(), name="lifecycle-clock")
+
+    @runtime.on_stop
+    async def stop() -> None:
+        if task is not None:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task

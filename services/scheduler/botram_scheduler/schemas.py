@@ -54,6 +54,12 @@ class SessionPublic(BaseModel):
     status: str
     origin: str
     status_reason: str | None
+    ranking_id: str | None = Field(
+        default=None, description="The demand ranking event the desa service mix came from"
+    )
+    rotation_key: str | None = Field(
+        default=None, description="The rotation slot this session fills (generated sessions)"
+    )
     created_at: datetime
     updated_at: datetime
 
@@ -63,3 +69,61 @@ class SessionPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class GenerateRequest(BaseModel):
+    """A date range of the rotation to preview (dry_run) or to put on the calendar."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    start: dt.date = Field(alias="from", examples=["2024-07-01"])
+    end: dt.date = Field(alias="to", examples=["2024-07-31"])
+    dry_run: bool = False
+
+
+class GeneratedSession(BaseModel):
+    """A session the rules produce in the range, and what generation did with it."""
+
+    action: Literal["preview", "created", "unchanged", "rescheduled", "kept", "past"] = Field(
+        description=(
+            "preview: dry run; created: new; unchanged: already there; rescheduled: moved "
+            "to follow the rules; kept: differs but is past, opened or changed by hand; "
+            "past: before today, not stored"
+        )
+    )
+    session_id: str | None
+    rotation_key: str
+    level: Level
+    kecamatan: str
+    desa: str | None
+    date: dt.date
+    start: time
+    end: time
+    venue: str | None
+    services: list[str]
+    ranking_id: str | None
+
+
+class Move(BaseModel):
+    """A rotation day on a holiday or blackout date, and where its session went."""
+
+    date: dt.date
+    level: Level
+    reason: str
+    action: Literal["move", "skip"]
+    kecamatan: str
+    desa: str | None
+    moved_to: dt.date | None
+
+
+class GenerationPublic(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    start: dt.date = Field(serialization_alias="from")
+    end: dt.date = Field(serialization_alias="to")
+    dry_run: bool
+    sessions: list[GeneratedSession]
+    moves: list[Move]
+    created: int
+    rescheduled: int
+    cancelled: list[str] = Field(description="Ids of sessions cancelled because the rules changed")

@@ -12,6 +12,7 @@ from botram_shared.inbox import ProcessedEvent
 from botram_shared.outbox import OutboxEvent
 
 __all__ = [
+    "DemandRankingRow",
     "OutboxEvent",
     "ProcessedEvent",
     "ServiceTable",
@@ -41,5 +42,25 @@ class SessionRow(ServiceTable, table=True):
     status: str = Field(index=True, max_length=16)
     origin: str = Field(default="manual", max_length=16)
     status_reason: str | None = Field(default=None, max_length=500)
+    # The rotation slot a generated session fills ("desa:0:cikarang-selatan/ciantra"): how
+    # generating again finds it instead of creating it twice.
+    rotation_key: str | None = Field(default=None, max_length=120, unique=True, index=True)
+    ranking_id: str | None = Field(default=None, max_length=36)
+    # Bumped on every change citizens' calendars must pick up (iCalendar SEQUENCE).
+    sequence: int = Field(default=0)
     created_at: datetime = Field(default_factory=utc_now)
     updated_at: datetime = Field(default_factory=utc_now)
+
+
+class DemandRankingRow(ServiceTable, table=True):
+    """The latest demand ranking reporting published, one per level."""
+
+    __tablename__ = "demand_rankings"
+
+    level: str = Field(primary_key=True, max_length=16)
+    ranking_id: str = Field(max_length=36)
+    services: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    period_from: dt.date
+    period_to: dt.date
+    published_at: datetime
+    received_at: datetime = Field(default_factory=utc_now)

@@ -1,0 +1,64 @@
+"""The Botram calendar as iCalendar (RFC 5545), for planners' and citizens' calendar apps."""
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from icalendar import Calendar, Event
+
+from botram_scheduler.domain import Status
+from botram_scheduler.store import SessionRow
+from botram_shared.clock import JAKARTA, as_utc
+from botram_shared.reference import Regency
+
+PRODID = "-//Pemerintah Kabupaten Bekasi//Botram Scheduler//ID"
+UID_DOMAIN = "botram.bekasikab.go.id"
+ICS_STATUS = {
+    Status.SCHEDULED: "CONFIRMED",
+    Status.OPENED: "CONFIRMED",
+    Status.CLOSED: "CONFIRMED",
+    Status.CANCELLED: "CANCELLED",
+}
+
+
+def session_uid(session_id: str) -> str:
+    """A session's UID: stable for its whole life, so calendar apps update it in place."""
+    return f"{session_id}@{UID_DOMAIN}"
+
+
+def _summary(row: SessionRow, regions: Regency) -> str:
+    kecamatan = regions.kecamatan(row.kecamatan)
+    if row.level == "desa" and row.desa:
+        desa = kecamatan.find_desa(row.desa)
+        name = desa.name if desa else row.desa
+        return f"Botram Masuk Desa {name} (Kecamatan {kecamatan.name})"
+    return f"Botram Kecamatan {kecamatan.name}"
+
+
+def render_calendar(rows: Iterable[SessionRow], regions: Regency) -> bytes:
+    """One VEVENT per session, times in Asia/Jakarta, cancelled ones as STATUS:CANCELLED."""
+    calendar = Calendar()
+    calendar.add("prodid", PRODID)
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", "Botram Kabupaten Bekasi")
+    calendar.add("x-wr-timezone", "Asia/Jakarta")
+    for row in rows:
+        event = Event()
+        event.add("uid", session_uid(row.id))
+        event.add("dtstamp", as_utc(row.updated_at))
+        event.add("last-modified", as_utc(row.updated_at))
+        event.add("sequence", row.sequence)
+        event.add("dtstart", datetime.combine(row.date, row.start, JAKARTA))
+        event.add("dtend", datetime.combine(row.date, row.end, JAKARTA))
+        event.add("summary", _summary(row, regions))
+        if row.venue:
+            event.add("location", row.venue)
+        event.add("status", ICS_STATUS[Status(row.status)])
+        event.add("categories", [f"botram-{row.level}"])
+        description = f"Layanan: {len(row.services)} jenis"
+        if row.status == Status.CANCELLED and row.status_reason:
+            description = f"Dibatalkan: {row.status_reason}"
+        event.add("description", description)
+        calendar.add_component(event)
+    calendar.add_missing_timezones()
+    return calendar.to_ical()

@@ -1,0 +1,256 @@
+"""The rotation rules file (TOML): read, validate against the regency, and resolve.
+
+The shipped default lives beside this module (`rules/default.toml`); a deployment points
+`BOTRAM_SCHEDULER_RULES_PATH` at its own. Every name is resolved at load time, so a typo in
+the file is refused with suggestions instead of producing a wrong calendar.
+"""
+
+import tomllib
+from dataclasses import dataclass
+from datetime import date, time
+from pathlib import Path
+from typing import Literal
+
+import holidays
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from botram_scheduler.domain import (
+    Plan,
+    Policy,
+    Rotation,
+    Stop,
+    find_desa,
+    find_kecamatan,
+    plan_rotation,
+)
+from botram_shared.reference import Catalogue, Regency, UnknownRegionError
+
+DEFAULT_RULES_PATH = Path(__file__).parent / "rules" / "default.toml"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+
+
+class RulesError(ValueError):
+    """The rules file cannot be used; the message says which entry and why."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Blackout(_Strict):
+    date: date
+    reason: str = Field(min_length=1)
+
+
+class _HolidaysFile(_Strict):
+    country: str = "ID"
+    categories: list[str] = ["public"]
+    language: str = "id"
+    policy: Policy = Policy.MOVE
+    cuti_bersama: list[date] = []
+    blackout: list[_Blackout] = []
+
+
+class _LevelFile(_Strict):
+    weekdays: list[Weekday] = Field(min_length=1)
+    first_date: date
+    start: time = time(8, 0)
+    end: time = time(14, 0)
+    venue: str | None = None
+    quota: int = Field(default=100, gt=0)
+
+
+class _KecamatanFile(_LevelFile):
+    order: list[str] = Field(min_length=1)
+    overrides: dict[date, str] = {}
+
+
+class _DesaStart(_Strict):
+    kecamatan: str
+    desa: str
+
+
+class _DesaFile(_LevelFile):
+    order: Literal["bottom-up", "top-down"] = "bottom-up"
+    first: _DesaStart | None = None
+    top_services: int = Field(default=15, gt=0)
+    ranking_level: Literal["kecamatan", "desa"] = "kecamatan"
+    default_services: list[str] = Field(min_length=1)
+
+
+class _RulesFile(_Strict):
+    holidays: _HolidaysFile = _HolidaysFile()
+    kecamatan: _KecamatanFile
+    desa: _DesaFile
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Resolved rules: rotations over slugs, blocked dates, the desa service mix policy."""
+
+    kecamatan: Rotation
+    desa: Rotation
+    policy: Policy
+    country: str
+    categories: tuple[str, ...]
+    language: str
+    extra_blocked: dict[date, str]  # cuti bersama and blackout dates
+    top_services: int
+    ranking_level: str
+    default_services: tuple[str, ...]
+
+    def blocked_days(self, start: date, end: date) -> dict[date, str]:
+        """Days with no rotation session, with the reason planners read (Indonesian)."""
+        years = range(min(start.year, self.kecamatan.first_date.year), end.year + 1)
+        public = holidays.country_holidays(
+            self.country, years=years, categories=self.categories, language=self.language
+        )
+        days: dict[date, str] = {day: str(name) for day, name in public.items()}
+        for day, reason in self.extra_blocked.items():
+            days[day] = f"{days[day]}; {reason}" if day in days else reason
+        return days
+
+    def plan(self, start: date, end: date) -> Plan:
+        """Both rotations' sessions in [start, end], by date, and every blocked rotation day."""
+        first = min(self.kecamatan.first_date, self.desa.first_date)
+        blocked = self.blocked_days(min(start, first), end)
+        plans = [
+            plan_rotation(r, start, end, blocked, self.policy) for r in (self.kecamatan, self.desa)
+        ]
+        sessions = sorted(
+            (s for p in plans for s in p.sessions), key=lambda s: (s.date, s.start, s.level)
+        )
+        blocked_days = sorted(
+            (b for p in plans for b in p.blocked), key=lambda b: (b.date, b.level)
+        )
+        return Plan(sessions=sessions, blocked=blocked_days)
+
+
+def _weekdays(names: list[str]) -> frozenset[int]:
+    return frozenset(WEEKDAYS.index(name) for name in names)
+
+
+def _kecamatan_stop(regions: Regency, name: str, where: str) -> Stop:
+    try:
+        kec = find_kecamatan(regions, name)
+    except UnknownRegionError as error:
+        raise RulesError(f"{where}: {error}") from error
+    return Stop(kecamatan=kec.slug, kecamatan_name=kec.name)
+
+
+def _kecamatan_rotation(raw: _KecamatanFile, regions: Regency) -> Rotation:
+    stops = [_kecamatan_stop(regions, name, "kecamatan.order") for name in raw.order]
+    slugs = [stop.kecamatan for stop in stops]
+    repeated = sorted({slug for slug in slugs if slugs.count(slug) > 1})
+    missing = [kec.name for kec in regions.kecamatans if kec.slug not in slugs]
+    if repeated or missing:
+        raise RulesError(
+            "kecamatan.order must name every kecamatan exactly once"
+            + (f"; repeated: {', '.join(repeated)}" if repeated else "")
+            + (f"; missing: {', '.join(missing)}" if missing else "")
+        )
+    overrides = {
+        day: _kecamatan_stop(regions, name, f"kecamatan.overrides {day}")
+        for day, name in raw.overrides.items()
+    }
+    return _rotation("kecamatan", raw, tuple(stops), overrides)
+
+
+def _desa_rotation(raw: _DesaFile, regions: Regency) -> Rotation:
+    listed = regions.all_desas()
+    if raw.order == "bottom-up":  # "dari bawah ke atas": the list read from its last entry up
+        listed.reverse()
+    names = {kec.slug: kec.name for kec in regions.kecamatans}
+    stops = [Stop(d.kecamatan_slug, d.slug, names[d.kecamatan_slug], d.name) for d in listed]
+    if raw.first is not None:
+        try:
+            kec, desa = find_desa(regions, raw.first.kecamatan, raw.first.desa)
+        except UnknownRegionError as error:
+            raise RulesError(f"desa.first: {error}") from error
+        at = next(i for i, s in enumerate(stops) if (s.kecamatan, s.desa) == (kec.slug, desa.slug))
+        stops = stops[at:] + stops[:at]  # the rotation enters the circular list there
+    return _rotation("desa", raw, tuple(stops), {})
+
+
+def _rotation(
+    level: str, raw: _LevelFile, stops: tuple[Stop, ...], overrides: dict[date, Stop]
+) -> Rotation:
+    if raw.end <= raw.start:
+        raise RulesError(f"{level}: end {raw.end} must be after start {raw.start}")
+    if raw.first_date.weekday() not in _weekdays(list(raw.weekdays)):
+        raise RulesError(f"{level}.first_date {raw.first_date} is not one of its weekdays")
+    return Rotation(
+        level=level,
+        weekdays=_weekdays(list(raw.weekdays)),
+        first_date=raw.first_date,
+        stops=stops,
+        start=raw.start,
+        end=raw.end,
+        venue=raw.venue,
+        quota=raw.quota,
+        overrides=overrides,
+    )
+
+
+def parse_rules(text: str, regions: Regency, catalogue: Catalogue, source: str = "rules") -> Rules:
+    """Validate a rules document and resolve its names; RulesError says what is wrong."""
+    try:
+        raw = _RulesFile.model_validate(tomllib.loads(text))
+    except tomllib.TOMLDecodeError as error:
+        raise RulesError(f"{source}: not valid TOML: {error}") from error
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
+        )
+        raise RulesError(f"{source}: {problems}") from error
+    if raw.holidays.country not in holidays.list_supported_countries():
+        raise RulesError(f"{source}: holidays.country {raw.holidays.country!r} is not supported")
+    unknown = [c for c in raw.desa.default_services if c not in catalogue]
+    not_eligible = [
+        c
+        for c in raw.desa.default_services
+        if c in catalogue and not catalogue.get(c).desa_eligible
+    ]
+    if unknown or not_eligible:
+        raise RulesError(
+            f"{source}: desa.default_services: "
+            + "; ".join(
+                part
+                for part in (
+                    unknown and f"unknown service(s) {', '.join(unknown)}",
+                    not_eligible and f"not desa-eligible: {', '.join(not_eligible)}",
+                )
+                if part
+            )
+        )
+    extra = {day: "Cuti bersama" for day in raw.holidays.cuti_bersama}
+    for blackout in raw.holidays.blackout:
+        extra[blackout.date] = blackout.reason
+    try:
+        kecamatan = _kecamatan_rotation(raw.kecamatan, regions)
+        desa = _desa_rotation(raw.desa, regions)
+    except RulesError as error:
+        raise RulesError(f"{source}: {error}") from error
+    return Rules(
+        kecamatan=kecamatan,
+        desa=desa,
+        policy=raw.holidays.policy,
+        country=raw.holidays.country,
+        categories=tuple(raw.holidays.categories),
+        language=raw.holidays.language,
+        extra_blocked=extra,
+        top_services=raw.desa.top_services,
+        ranking_level=raw.desa.ranking_level,
+        default_services=tuple(raw.desa.default_services),
+    )
+
+
+def load_rules(path: Path | None, regions: Regency, catalogue: Catalogue) -> Rules:
+    """Read and resolve a rules file (the shipped default when `path` is None)."""
+    path = path or DEFAULT_RULES_PATH
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise RulesError(f"cannot read the rules file {path}: {error.strerror}") from error
+    return parse_rules(text, regions, catalogue, source=str(path))
