@@ -1,13 +1,157 @@
-"""Notifier tables (agency subscriptions and deliveries arrive with the notifier issue)."""
+"""Notifier tables: agency subscriptions and deliveries; the queue projection and contacts."""
 
+import uuid
+from datetime import datetime
+
+from sqlalchemy import JSON, BigInteger, Column, Index, Integer, LargeBinary, UniqueConstraint
 from sqlalchemy.orm import registry
-from sqlmodel import SQLModel
+from sqlmodel import Field, SQLModel
 
+from botram_shared.events.envelope import utc_now
 from botram_shared.inbox import ProcessedEvent
 from botram_shared.outbox import OutboxEvent
 
-__all__ = ["OutboxEvent", "ProcessedEvent", "ServiceTable"]
+__all__ = [
+    "AttemptRow",
+    "CitizenMessageRow",
+    "ContactRow",
+    "DeliveryRow",
+    "OptOutRow",
+    "OutboxEvent",
+    "ProcessedEvent",
+    "QueueTicketRow",
+    "ServiceTable",
+    "SubscriptionRow",
+]
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
 
 
 class ServiceTable(SQLModel, registry=registry()):
     """Base of this service's tables: a metadata of its own, apart from other services'."""
+
+
+class SubscriptionRow(ServiceTable, table=True):
+    """An agency's webhook endpoint and what it wants to receive."""
+
+    __tablename__ = "subscriptions"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    agency: str = Field(index=True, max_length=80)
+    url: str = Field(max_length=2000)
+    event_types: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    services: list[str] | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    secret: str = Field(max_length=100)
+    # The secret before the last rotation: it keeps signing until `previous_secret_until`.
+    previous_secret: str | None = Field(default=None, max_length=100)
+    previous_secret_until: datetime | None = None
+    enabled: bool = True
+    disabled_reason: str | None = Field(default=None, max_length=300)
+    # First failure since the last success: the clock of the auto-disable rule.
+    failing_since: datetime | None = None
+    created_at: datetime = Field(default_factory=utc_now)
+
+
+class DeliveryRow(ServiceTable, table=True):
+    """One event for one subscription: pending until delivered or dead-lettered (failed)."""
+
+    __tablename__ = "deliveries"
+    # An event becomes at most one delivery per subscription: redelivered events and replays
+    # reuse it, they never make a new one.
+    __table_args__ = (
+        UniqueConstraint("subscription_id", "event_id"),
+        Index("ix_deliveries_due", "status", "next_attempt_at"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    subscription_id: str = Field(foreign_key="subscriptions.id", index=True, max_length=36)
+    event_id: str = Field(max_length=36)
+    event_type: str = Field(max_length=120)
+    agency: str = Field(max_length=80)
+    payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    status: str = Field(default="pending", max_length=16)  # pending | delivered | failed
+    attempts: int = 0
+    # Position in the retry schedule (reset by a manual retry).
+    retries_done: int = 0
+    next_attempt_at: datetime = Field(default_factory=utc_now)
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utc_now)
+    finished_at: datetime | None = None
+
+
+class AttemptRow(ServiceTable, table=True):
+    """One HTTP attempt of a delivery: every attempt is kept."""
+
+    __tablename__ = "delivery_attempts"
+
+    id: int | None = Field(
+        default=None,
+        sa_column=Column(
+            BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+        ),
+    )
+    delivery_id: str = Field(foreign_key="deliveries.id", index=True, max_length=36)
+    number: int
+    at: datetime = Field(default_factory=utc_now)
+    outcome: str = Field(max_length=16)
+    status_code: int | None = None
+    latency_ms: float = 0.0
+    error: str | None = Field(default=None, max_length=500)
+
+
+class QueueTicketRow(ServiceTable, table=True):
+    """The notifier's own picture of each queue, from ticket and citizen events."""
+
+    __tablename__ = "queue_tickets"
+    __table_args__ = (Index("ix_queue_tickets_queue", "session_id", "service", "status"),)
+
+    ticket_id: str = Field(primary_key=True, max_length=36)
+    session_id: str = Field(max_length=36)
+    service: str = Field(max_length=80)
+    check_in_id: str | None = Field(default=None, index=True, max_length=36)
+    number: str = Field(max_length=20)
+    position: int
+    status: str = Field(default="waiting", max_length=16)  # waiting | called | done
+    turn_near_sent: bool = False
+
+
+class ContactRow(ServiceTable, table=True):
+    """A checked-in citizen's phone (from the private subject), erased after the session."""
+
+    __tablename__ = "contacts"
+
+    check_in_id: str = Field(primary_key=True, max_length=36)
+    session_id: str = Field(index=True, max_length=36)
+    phone: str = Field(max_length=20)
+
+
+class OptOutRow(ServiceTable, table=True):
+    """A phone number that asked not to receive messages (kept: that is the point of it)."""
+
+    __tablename__ = "opt_outs"
+
+    phone: str = Field(primary_key=True, max_length=20)
+    at: datetime = Field(default_factory=utc_now)
+
+
+class CitizenMessageRow(ServiceTable, table=True):
+    """A message to a citizen: queued, then sent, skipped or failed."""
+
+    __tablename__ = "citizen_messages"
+
+    id: str = Field(default_factory=new_id, primary_key=True, max_length=36)
+    # One message per (kind, ticket or session, check-in): redelivered events send nothing new.
+    dedupe_key: str = Field(unique=True, max_length=200)
+    session_id: str = Field(index=True, max_length=36)
+    check_in_id: str = Field(max_length=36)
+    kind: str = Field(max_length=30)
+    body: str = Field(max_length=1000)
+    # Erased with the session's contacts; None once erased.
+    phone: str | None = Field(default=None, max_length=20)
+    status: str = Field(default="pending", max_length=16)  # pending|sent|skipped|failed
+    reason: str | None = Field(default=None, max_length=200)
+    created_at: datetime = Field(default_factory=utc_now)
+    sent_at: datetime | None = None

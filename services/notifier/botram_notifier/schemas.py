@@ -1,0 +1,97 @@
+"""Request and response bodies of the notifier's HTTP API."""
+
+import json
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from botram_notifier.store import AttemptRow, DeliveryRow, SubscriptionRow
+
+
+class SubscriptionCreate(BaseModel):
+    agency: str = Field(examples=["bpjs-kesehatan"])
+    url: str = Field(max_length=2000, examples=["https://hooks.bpjs-kesehatan.go.id/botram"])
+    event_types: list[str] = Field(examples=[["botram.service.completed.v1"]])
+    services: list[str] | None = Field(
+        default=None, description="Only these services of the agency (default: all of them)"
+    )
+
+
+class SubscriptionPublic(BaseModel):
+    id: str
+    agency: str
+    url: str
+    event_types: list[str]
+    services: list[str] | None
+    enabled: bool
+    disabled_reason: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: SubscriptionRow) -> "SubscriptionPublic":
+        return cls.model_validate(row.model_dump())
+
+
+class SubscriptionCreated(SubscriptionPublic):
+    secret: str = Field(description="The whsec_ signing secret: shown only once")
+
+    @classmethod
+    def of(cls, row: SubscriptionRow) -> "SubscriptionCreated":
+        return cls.model_validate(row.model_dump())
+
+
+class SecretRotated(BaseModel):
+    id: str
+    secret: str
+    previous_secret_valid_until: datetime | None
+
+
+class AttemptPublic(BaseModel):
+    number: int
+    at: datetime
+    outcome: str
+    status_code: int | None
+    latency_ms: float
+    error: str | None
+
+
+class DeliveryPublic(BaseModel):
+    id: str
+    subscription_id: str
+    event_id: str
+    event_type: str
+    status: Literal["pending", "delivered", "failed"]
+    attempts: int
+    next_attempt_at: datetime | None
+    last_status_code: int | None
+    last_error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+    attempt_log: list[AttemptPublic]
+    event: dict[str, Any]
+
+    @classmethod
+    def of(cls, row: DeliveryRow, attempts: list[AttemptRow]) -> "DeliveryPublic":
+        fields = row.model_dump(exclude={"payload"})
+        if row.status != "pending":
+            fields["next_attempt_at"] = None
+        return cls.model_validate(
+            fields
+            | {
+                "attempt_log": [AttemptPublic.model_validate(a.model_dump()) for a in attempts],
+                "event": json.loads(row.payload),
+            }
+        )
+
+
+class ReplayRequest(BaseModel):
+    since: datetime = Field(description="Replay failed deliveries created at or after this")
+
+
+class ReplayResult(BaseModel):
+    replayed: int
+
+
+class OptOut(BaseModel):
+    phone: str = Field(pattern=r"^\+?[0-9]{8,15}$")

@@ -1,0 +1,119 @@
+"""Test doubles for the notifier suites: a real HTTP receiver on 127.0.0.1, event factories."""
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from botram_shared.events import ServiceCompletedV1, TicketCalledV1
+
+PSEUDONYM = "a" * 64
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    """An HTTP endpoint that answers from a script (then 200) and records every request."""
+
+    url: str = ""
+    script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+    requests: list[Received] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def answer(self, *statuses: int, headers: dict[str, str] | None = None) -> None:
+        with self.lock:
+            self.script.extend((status, headers or {}) for status in statuses)
+
+    def next_answer(self) -> tuple[int, dict[str, str]]:
+        with self.lock:
+            return self.script.pop(0) if self.script else (200, {})
+
+    def record(self, request: Received) -> None:
+        with self.lock:
+            self.requests.append(request)
+
+    def count(self) -> int:
+        with self.lock:
+            return len(self.requests)
+
+
+@contextmanager
+def http_receiver() -> Iterator[Receiver]:
+    receiver = Receiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length", 0))
+            body = self.rfile.read(length)
+            receiver.record(
+                Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+            )
+            status, headers = receiver.next_answer()
+            self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    receiver.url = f"http://127.0.0.1:{server.server_port}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield receiver
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def completed(
+    ticket_id: str = "t-1",
+    service: str = "bpjs-kesehatan-pendaftaran",
+    agency: str = "bpjs-kesehatan",
+    session_id: str = "s-1",
+) -> ServiceCompletedV1:
+    return ServiceCompletedV1(
+        ticket_id=ticket_id,
+        session_id=session_id,
+        service=service,
+        agency=agency,
+        check_in_id="c-1",
+        citizen=PSEUDONYM,
+        outcome="served",
+        waited_seconds=60,
+        service_seconds=300,
+    )
+
+
+def called(
+    ticket_id: str,
+    number: str,
+    service: str = "dukcapil-kk",
+    session_id: str = "s-1",
+    agency: str = "dukcapil",
+) -> TicketCalledV1:
+    return TicketCalledV1(
+        ticket_id=ticket_id,
+        session_id=session_id,
+        service=service,
+        agency=agency,
+        number=number,
+        desk="1",
+        waited_seconds=10,
+    )
