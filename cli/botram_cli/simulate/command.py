@@ -116,14 +116,9 @@ async def _run(
             tally = await driver.run()
         if close:
             await client.post(f"{urls['scheduler']}/v1/sessions/{session_id}/close")
-        report = await _reporting_report(client, urls["reporting"], session_id, tally)
+        checkins, theirs = await _reporting_report(client, urls["reporting"], session_id, tally)
     mine = per_service(tally)
-    theirs = {
-        s["service"]: {k: int(s.get(k, 0)) for k in REPORT_FIELDS}
-        for s in report.get("services", [])
-    }
-    theirs = {code: counts for code, counts in theirs.items() if any(counts.values())}
-    agrees = mine == theirs and report.get("checkins") == tally.checkins
+    agrees = mine == theirs and checkins == tally.checkins
     _print_summary(tally, mine, theirs, agrees)
     return {
         "session_id": session_id,
@@ -181,31 +176,31 @@ async def _wait_for(client: httpx.AsyncClient, url: str, status: str) -> dict[st
     raise typer.BadParameter(f"the registry does not know the session as {status}: {url}")
 
 
+def reporting_counts(report: dict[str, Any]) -> tuple[int, dict[str, dict[str, int]]]:
+    """Check-ins and per-service counts from reporting's session report."""
+    renamed = {"tickets": "tickets_issued"}
+    services = {
+        cell["key"]: {name: int(cell.get(renamed.get(name, name), 0)) for name in REPORT_FIELDS}
+        for cell in report.get("groups", {}).get("service", [])
+    }
+    services = {code: counts for code, counts in services.items() if any(counts.values())}
+    return int(report.get("totals", {}).get("check_ins", 0)), services
+
+
 async def _reporting_report(
     client: httpx.AsyncClient, reporting_url: str, session_id: str, tally: Tally
-) -> dict[str, Any]:
-    """Reporting's session report, once it has caught up with the simulator (bounded wait)."""
-    expected = per_service(tally)
-    report: dict[str, Any] = {}
+) -> tuple[int, dict[str, dict[str, int]]]:
+    """Reporting's counts for the session, once it has caught up (bounded wait)."""
+    expected = (tally.checkins, per_service(tally))
+    counts: tuple[int, dict[str, dict[str, int]]] = (0, {})
     for _ in range(int(WAIT_SECONDS / 0.25)):
         response = await client.get(f"{reporting_url}/v1/reports/sessions/{session_id}")
         if response.status_code == 200:
-            report = response.json()
-            done = {s["service"]: int(s.get("tickets", 0)) for s in report.get("services", [])}
-            finished = sum(
-                int(s.get(k, 0)) for s in report.get("services", []) for k in REPORT_FIELDS[1:]
-            )
-            mine = sum(
-                v for counts in expected.values() for k, v in counts.items() if k != "tickets"
-            )
-            if (
-                report.get("checkins") == tally.checkins
-                and finished == mine
-                and sum(done.values()) == sum(c["tickets"] for c in expected.values())
-            ):
+            counts = reporting_counts(response.json())
+            if counts == expected:
                 break
         await asyncio.sleep(0.25)
-    return report
+    return counts
 
 
 def _print_summary(
