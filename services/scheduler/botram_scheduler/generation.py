@@ -149,7 +149,14 @@ async def _reconcile(
     result = GenerationResult(start, end, False, blocked=[b for b in plan.blocked if b.date <= end])
     now = clock()
 
-    for planned in (p for p in plan.sessions if p.date <= end):
+    # The slots planned in the range, plus where the rules now put the range's stored slots
+    # (a slot pushed past `end` by an override or a holiday must follow, not stay behind).
+    targets = {p.key: p for p in plan.sessions if p.date <= end}
+    for row in in_range:
+        if row.rotation_key in planned_by_key and row.rotation_key not in targets:
+            targets[row.rotation_key] = planned_by_key[row.rotation_key]
+
+    for planned in sorted(targets.values(), key=lambda p: (p.date, p.start, p.level)):
         services, ranking_id = mix[planned.level]
         row = existing.get(planned.key)
         if planned.date < today:
