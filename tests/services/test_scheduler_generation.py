@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import holidays
 import httpx
 import nats
 import pytest
@@ -360,3 +361,21 @@ async def test_sessions_committed_while_the_bus_is_down_are_published_once_by_th
             assert again["created"] == 0
         finally:
             await nc.close()
+
+
+async def test_generating_all_of_2025_puts_nothing_on_a_holiday_and_reports_every_move(
+    scheduler: httpx.AsyncClient, july_clock: FakeClock
+) -> None:
+    july_clock.now = jakarta(date(2024, 12, 31))
+
+    year = await generate(scheduler, "2025-01-01", "2025-12-31")
+
+    public = holidays.country_holidays("ID", years=2025)
+    cuti_bersama = {date(2025, 4, 2), date(2025, 4, 3), date(2025, 5, 13), date(2025, 12, 26)}
+    stored = {s["date"] for s in year["sessions"] if s["action"] == "created"}
+    assert len(stored) == year["created"] > 140  # ~156 rotation days, minus days off
+    assert not stored & {d.isoformat() for d in set(public) | cuti_bersama}
+    moved = {m["date"]: m for m in year["moves"]}
+    assert {"2025-04-01", "2025-04-03", "2025-12-25"} <= set(moved)  # Lebaran, cuti, Natal
+    assert all(m["action"] == "move" and m["moved_to"] > m["date"] for m in moved.values())
+    assert all(m["moved_to"] in stored for m in moved.values() if m["moved_to"] <= "2025-12-31")
