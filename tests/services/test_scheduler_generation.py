@@ -379,3 +379,25 @@ async def test_generating_all_of_2025_puts_nothing_on_a_holiday_and_reports_ever
     assert {"2025-04-01", "2025-04-03", "2025-12-25"} <= set(moved)  # Lebaran, cuti, Natal
     assert all(m["action"] == "move" and m["moved_to"] > m["date"] for m in moved.values())
     assert all(m["moved_to"] in stored for m in moved.values() if m["moved_to"] <= "2025-12-31")
+
+
+async def test_the_running_service_opens_a_session_when_its_clock_reaches_the_start(
+    nats_server: EmbeddedNatsServer, nc: NatsClient, database_url: str, july_clock: FakeClock
+) -> None:
+    settings = Settings(
+        nats_url=nats_server.url, database_url=database_url, outbox_poll_seconds=0.1,
+        tick_seconds=0.1,
+    )  # fmt: skip
+    async with running(create_app(settings, clock=july_clock)) as client:
+        await generate(client, "2024-07-06", "2024-07-06")
+        [session] = (await client.get("/v1/sessions")).json()["items"]
+
+        july_clock.now = jakarta(date(2024, 7, 6), 8)
+
+        async def opened() -> bool:
+            response = await client.get(f"/v1/sessions/{session['id']}")
+            return response.json()["status"] == "opened"
+
+        await eventually(opened)
+    [event] = await fetch_events(nc, "botram.session.opened.v1.>", 1)
+    assert event.data.session_id == session["id"]
