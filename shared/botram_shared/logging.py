@@ -51,3 +51,7 @@ def configure_logging(service: str, level: str = "INFO", *, json: bool = False) 
     )
     # Access logs would carry URLs; keep them but never at a level that drowns the service.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # Database drivers log statements with their parameters at DEBUG/INFO, past the redaction
+    # above (it sees only structlog events): a NIK or a phone number would reach the log.
+    for name in ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool", "asyncpg"):
+        logging.getLogger(name).setLevel(logging.WARNING)

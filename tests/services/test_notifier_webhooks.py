@@ -36,15 +36,15 @@ def start(nats_server: EmbeddedNatsServer, nc: NatsClient, database_url: str) ->
     """Start a notifier on the test database (again and again: a restart keeps the data)."""
 
     def start_notifier(**overrides: Any) -> AbstractAsyncContextManager[httpx.AsyncClient]:
-        settings = Settings(
+        options: dict[str, Any] = dict(
             nats_url=nats_server.url,
             database_url=database_url,
             notifier_retry_schedule="0.2,0.2,0.2",
             webhook_jitter=0,
             webhook_poll_seconds=0.1,
             webhook_timeout_seconds=5,
-        ).model_copy(update=overrides)
-        return running(create_app(settings))
+        )
+        return running(create_app(Settings(**(options | overrides))))
 
     return start_notifier
 

@@ -26,9 +26,7 @@ from botram_notifier.store import (
     new_id,
 )
 from botram_shared.events import (
-    CitizenCheckedInV1,
     CitizenContactSharedV1,
-    CitizenTicketsAddedV1,
     CloudEvent,
     ServiceCompletedV1,
     SessionCancelledV1,
@@ -52,10 +50,8 @@ async def apply_event(notifier: Notifier, session: AsyncSession, event: CloudEve
     data = event.data
     if isinstance(data, CitizenContactSharedV1):
         await _contact_shared(notifier, session, data)
-    elif isinstance(data, CitizenCheckedInV1 | CitizenTicketsAddedV1):
-        await _upsert_tickets(session, data.session_id, data.check_in_id, data.tickets)
     elif isinstance(data, TicketCalledV1):
-        await _set_status(session, data.ticket_id, "called")
+        await _queue_moved(session, data)
         await _announce_turn_near(notifier, session, data.session_id, data.service)
     elif isinstance(data, TicketNoShowV1 | ServiceCompletedV1):
         await _set_status(session, data.ticket_id, "done")
@@ -99,7 +95,9 @@ async def _contact_shared(
         .values(check_in_id=data.check_in_id, session_id=data.session_id, phone=data.phone)
         .on_conflict_do_update(index_elements=["check_in_id"], set_={"phone": data.phone})
     )
-    await _upsert_tickets(session, data.session_id, data.check_in_id, data.tickets)
+    await _upsert_tickets(
+        session, data.session_id, data.check_in_id, data.tickets, notifier.settings.turn_near_ahead
+    )
     for ticket in data.tickets:
         minutes = 0.0
         if ticket.service in notifier.catalogue:
@@ -123,13 +121,14 @@ async def _contact_shared(
                 wait_minutes=round(minutes),
             ),
         )
-    # The contact may arrive after the queue already moved: the turn may be near already.
-    for service in {t.service for t in data.tickets}:
-        await _announce_turn_near(notifier, session, data.session_id, service)
 
 
 async def _upsert_tickets(
-    session: AsyncSession, session_id: str, check_in_id: str, tickets: list[TicketRef]
+    session: AsyncSession,
+    session_id: str,
+    check_in_id: str,
+    tickets: list[TicketRef],
+    near: int,
 ) -> None:
     for ticket in tickets:
         await session.exec(
@@ -142,7 +141,8 @@ async def _upsert_tickets(
                 number=ticket.number,
                 position=ticket.position,
                 status="waiting",
-                turn_near_sent=False,
+                # Already near the desk when issued: the number message says so (wait ~0).
+                turn_near_sent=ticket.position - 1 <= near,
             )
             .on_conflict_do_nothing(index_elements=["ticket_id"])
         )
@@ -156,37 +156,57 @@ async def _set_status(session: AsyncSession, ticket_id: str, status: str) -> Non
     )
 
 
+async def _queue_moved(session: AsyncSession, called: TicketCalledV1) -> None:
+    """A desk called a ticket: every other waiting ticket of that queue moves up one place.
+
+    Positions from the registry are "waiting tickets ahead + 1" when issued; each later
+    call of another ticket brings ours one place closer. A priority ticket issued after ours
+    and called first makes us look one place closer than we are: the message comes a
+    little early, never late. A call seen before the contact arrived is not counted: the
+    message comes a little late then, which only happens in the first seconds.
+    """
+    await _set_status(session, called.ticket_id, "called")
+    await session.exec(
+        update(QueueTicketRow)
+        .where(
+            col(QueueTicketRow.session_id) == called.session_id,
+            col(QueueTicketRow.service) == called.service,
+            col(QueueTicketRow.status) == "waiting",
+            col(QueueTicketRow.ticket_id) != called.ticket_id,
+            col(QueueTicketRow.position) > 1,
+        )
+        .values(position=QueueTicketRow.position - 1)  # type: ignore[operator]
+    )
+
+
 async def _announce_turn_near(
     notifier: Notifier, session: AsyncSession, session_id: str, service: str
 ) -> None:
     """Tell each waiting citizen with k or fewer tickets ahead, once per ticket."""
     k = notifier.settings.turn_near_ahead
-    waiting = (
+    near = (
         await session.exec(
-            select(QueueTicketRow)
+            select(QueueTicketRow, ContactRow)
+            .join(ContactRow, col(ContactRow.check_in_id) == col(QueueTicketRow.check_in_id))
             .where(
                 QueueTicketRow.session_id == session_id,
                 QueueTicketRow.service == service,
                 QueueTicketRow.status == "waiting",
+                col(QueueTicketRow.turn_near_sent).is_(False),
+                col(QueueTicketRow.position) <= k + 1,
             )
-            .order_by(col(QueueTicketRow.position))
-            .limit(k + 1)
         )
     ).all()
-    for ahead, ticket in enumerate(waiting):
-        if ahead > k or ticket.turn_near_sent or ticket.check_in_id is None:
-            continue
-        contact = await session.get(ContactRow, ticket.check_in_id)
-        if contact is None:
-            continue
-        name = notifier.catalogue.get(service).name if service in notifier.catalogue else service
+    name = notifier.catalogue.get(service).name if service in notifier.catalogue else service
+    for ticket, contact in near:
+        ahead = ticket.position - 1
         await _queue_message(
             notifier,
             session,
             kind=MessageKind.TURN_NEAR,
             key=f"{MessageKind.TURN_NEAR}:{ticket.ticket_id}",
             session_id=session_id,
-            check_in_id=ticket.check_in_id,
+            check_in_id=contact.check_in_id,
             phone=contact.phone,
             body=render(MessageKind.TURN_NEAR, number=ticket.number, service=name, ahead=ahead),
         )

@@ -3,7 +3,6 @@
 import ipaddress
 import random
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
@@ -238,17 +237,6 @@ MONTHS = [
 def tanggal(day: Any) -> str:
     """A date the Indonesian way: `5 Desember 2026`."""
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
-
-
-@dataclass(frozen=True)
-class QueuedTicket:
-    ticket_id: str
-    position: int
-
-
-def tickets_ahead(ticket: QueuedTicket, waiting: Iterable[QueuedTicket]) -> int:
-    """How many waiting tickets of the same queue are ahead of this one."""
-    return sum(1 for other in waiting if other.position < ticket.position)
 
 
 def render(kind: MessageKind, **values: Any) -> str:

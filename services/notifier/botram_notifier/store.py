@@ -103,7 +103,11 @@ class AttemptRow(ServiceTable, table=True):
 
 
 class QueueTicketRow(ServiceTable, table=True):
-    """The notifier's own picture of each queue, from ticket and citizen events."""
+    """The tickets of citizens who shared a phone, and how far each is from the desk.
+
+    `position` is "tickets ahead + 1": the registry's position at issue, then one less for
+    every other ticket of the queue called since.
+    """
 
     __tablename__ = "queue_tickets"
     __table_args__ = (Index("ix_queue_tickets_queue", "session_id", "service", "status"),)

@@ -14,7 +14,6 @@ from botram_shared.inbox import claim_event
 from botram_shared.runtime import ServiceRuntime
 from botram_shared.stream import STREAM_NAME
 from botram_shared.subjects import (
-    CITIZEN_EVENTS,
     PRIVATE_PREFIX,
     SERVICE_EVENTS,
     SESSION_EVENTS,
@@ -41,11 +40,6 @@ CONSUMERS: dict[str, tuple[str, bool, str]] = {
         SERVICE_EVENTS,
         True,
         "Service outcomes: webhooks to the service's agency; the queue projection.",
-    ),
-    "notifier-citizens": (
-        CITIZEN_EVENTS,
-        False,
-        "Check-ins: the queue projection (never sent to agencies).",
     ),
     "notifier-private": (
         PRIVATE_EVENTS,

@@ -1,0 +1,289 @@
+"""Citizen messages: a real nats-server, a test SMS gateway on 127.0.0.1, captured logs."""
+
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from nats.aio.client import Client as NatsClient
+from notifier_support import PSEUDONYM, Receiver, called, http_receiver
+from sqlmodel import select
+
+from botram_notifier.main import create_app
+from botram_notifier.settings import Settings
+from botram_notifier.store import CitizenMessageRow, ContactRow
+from botram_shared.db import Database
+from botram_shared.events import (
+    CitizenCheckedInV1,
+    CitizenContactSharedV1,
+    SessionCancelledV1,
+    SessionClosedV1,
+    TicketRef,
+)
+from botram_shared.nats_server import EmbeddedNatsServer, free_port
+from helpers import eventually, publish_event, running
+
+PHONE = "081234567890"
+SESSION = {"session_id": "s-1", "level": "kecamatan", "kecamatan": "muara-gembong"}
+
+Start = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
+
+
+@pytest.fixture
+def gateway() -> Any:
+    with http_receiver() as receiver:
+        yield receiver
+
+
+@pytest.fixture
+def start(nats_server: EmbeddedNatsServer, nc: NatsClient, database_url: str) -> Start:
+    def start_notifier(**overrides: Any) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        options: dict[str, Any] = dict(
+            nats_url=nats_server.url,
+            database_url=database_url,
+            sms_poll_seconds=0.1,
+            turn_near_ahead=2,
+        )
+        return running(create_app(Settings(**(options | overrides))))
+
+    return start_notifier
+
+
+def ticket(n: int) -> TicketRef:
+    return TicketRef(
+        ticket_id=f"t-{n}",
+        service="dukcapil-kk",
+        agency="dukcapil",
+        number=f"KK-00{n}",
+        position=n,
+    )
+
+
+async def check_in(nc: NatsClient, n: int, phone: str | None = None) -> None:
+    await publish_event(
+        nc,
+        CitizenCheckedInV1(
+            **SESSION,
+            check_in_id=f"c-{n}",
+            citizen=PSEUDONYM,
+            sex="F",
+            age_band="30-44",
+            resident=True,
+            priority=False,
+            tickets=[ticket(n)],
+            checked_in_at=datetime.now(UTC),
+        ),
+        "registry",
+    )
+    if phone:
+        await publish_event(
+            nc,
+            CitizenContactSharedV1(
+                check_in_id=f"c-{n}", session_id="s-1", phone=phone, tickets=[ticket(n)]
+            ),
+            "registry",
+        )
+
+
+async def consumed(nc: NatsClient, *consumers: str) -> None:
+    """Every event so far handled by these consumers of the notifier."""
+
+    async def done() -> bool:
+        for name in consumers:
+            try:
+                info = await nc.jetstream().consumer_info("BOTRAM", name)
+            except Exception:
+                return False
+            if info.num_pending or info.num_ack_pending:
+                return False
+        return True
+
+    await eventually(done)
+
+
+async def texts(gateway: Receiver, count: int) -> list[str]:
+    await eventually(lambda: gateway.count() >= count)
+    return [r.json()["text"] for r in gateway.requests]
+
+
+async def citizen_flow(nc: NatsClient) -> None:
+    """Four check-ins (only the fourth shares a phone), then the desk calls the first."""
+    for n in (1, 2, 3):
+        await check_in(nc, n)
+    await check_in(nc, 4, phone=PHONE)
+    await consumed(nc, "notifier-private")
+    await publish_event(nc, called("t-1", "KK-001"), "registry")
+
+
+async def test_a_citizen_is_told_the_number_then_that_the_turn_is_near_in_bahasa_indonesia(
+    start: Start, nc: NatsClient, gateway: Receiver
+) -> None:
+    async with start(
+        sms_provider="http",
+        sms_gateway_url=gateway.url + "/send",
+        sms_gateway_token="gateway-token",
+    ):
+        await citizen_flow(nc)
+        issued, near = await texts(gateway, 2)
+
+    assert issued == (
+        "Botram Kab. Bekasi: nomor antrean Anda KK-004 untuk layanan Kartu Keluarga (KK). "
+        "Perkiraan waktu tunggu sekitar 30 menit. Balas STOP untuk berhenti."
+    )
+    assert "giliran Anda sudah dekat" in near and "KK-004" in near
+    assert "tinggal 2 antrean lagi" in near
+    request = gateway.requests[0]
+    assert request.json()["to"] == PHONE
+    assert request.headers["authorization"] == "Bearer gateway-token"
+    assert gateway.count() == 2  # one message per ticket per kind, nothing for the others
+
+
+def start_process(environment: dict[str, str], log_file: Path) -> subprocess.Popen[bytes]:
+    with open(log_file, "wb") as output:
+        return subprocess.Popen(
+            [sys.executable, "-m", "botram_notifier"],
+            env=environment,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+
+
+@pytest.mark.parametrize("provider", ["log", "http"])
+async def test_a_notifier_process_logs_the_messages_but_never_the_phone(
+    nats_server: EmbeddedNatsServer,
+    nc: NatsClient,
+    database_url: str,
+    gateway: Receiver,
+    tmp_path: Path,
+    provider: str,
+) -> None:
+    """The real process (`python -m botram_notifier`), its whole output captured in a file."""
+    port = free_port()
+    log_file = tmp_path / "notifier.log"
+    environment = {
+        key: value for key, value in os.environ.items() if not key.startswith("BOTRAM_")
+    } | {
+        "BOTRAM_NATS_URL": nats_server.url,
+        "BOTRAM_NOTIFIER_DATABASE_URL": database_url,
+        "BOTRAM_HTTP_PORT": str(port),
+        "BOTRAM_SMS_POLL_SECONDS": "0.1",
+        "BOTRAM_TURN_NEAR_AHEAD": "2",
+        "BOTRAM_SMS_PROVIDER": provider,
+        "BOTRAM_SMS_GATEWAY_URL": gateway.url,
+        "BOTRAM_LOG_LEVEL": "DEBUG",
+    }
+    process = start_process(environment, log_file)
+    try:
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+
+            async def ready() -> bool:
+                try:
+                    return (await client.get("/readyz")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            await eventually(ready, within=30)
+            await citizen_flow(nc)
+
+            async def both_sent() -> bool:
+                metrics = (await client.get("/metrics")).text
+                return 'kind="turn_near",result="sent"} 1.0' in metrics
+
+            await eventually(both_sent)
+    finally:
+        process.terminate()
+        process.wait(timeout=20)
+
+    output_text = log_file.read_text()
+    if provider == "log":
+        assert "nomor antrean Anda KK-004" in output_text
+        assert "giliran Anda sudah dekat" in output_text
+    else:
+        assert [r.json()["to"] for r in gateway.requests] == [PHONE, PHONE]
+    assert "service_stopped" in output_text
+    assert PHONE not in output_text and PHONE[1:] not in output_text
+
+
+async def test_a_cancelled_session_is_announced_and_a_closed_session_erases_the_phones(
+    start: Start, nc: NatsClient, gateway: Receiver, database_url: str
+) -> None:
+    async with start(sms_provider="http", sms_gateway_url=gateway.url):
+        await check_in(nc, 4, phone=PHONE)
+        await texts(gateway, 1)
+        await publish_event(
+            nc,
+            SessionCancelledV1(**SESSION, date=date(2026, 12, 5), reason="banjir"),
+            "scheduler",
+        )
+        cancelled = (await texts(gateway, 2))[1]
+        await publish_event(
+            nc,
+            SessionClosedV1(**SESSION, date=date(2026, 12, 5), closed_at=datetime.now(UTC)),
+            "scheduler",
+        )
+        await consumed(nc, "notifier-sessions")
+
+    assert cancelled == (
+        "Botram Kab. Bekasi: mohon maaf, layanan Botram di Muara Gembong pada 5 Desember 2026 "
+        "dibatalkan. Alasan: banjir."
+    )
+    database = Database(database_url)
+    try:
+        async with database.session() as session:
+            assert (await session.exec(select(ContactRow))).all() == []
+            messages = (await session.exec(select(CitizenMessageRow))).all()
+    finally:
+        await database.dispose()
+    assert [m.status for m in messages] == ["sent", "sent"]
+    assert all(m.phone is None for m in messages)
+
+
+async def test_an_opted_out_phone_gets_nothing_and_a_phone_is_rate_limited(
+    start: Start, nc: NatsClient, gateway: Receiver
+) -> None:
+    async with start(
+        sms_provider="http", sms_gateway_url=gateway.url, sms_max_per_phone_per_hour=1
+    ) as notifier:
+        opted = await notifier.post("/v1/opt-outs", json={"phone": "081298765432"})
+        await check_in(nc, 1, phone="081298765432")
+        await check_in(nc, 2, phone=PHONE)
+        await check_in(nc, 3, phone=PHONE)  # same phone, a second ticket: over the limit
+        await consumed(nc, "notifier-private")
+
+        async def all_settled() -> str:
+            metrics = (await notifier.get("/metrics")).text
+            wanted = [
+                'kind="ticket_issued",result="sent"} 1.0',
+                'kind="ticket_issued",result="skipped"} 2.0',
+            ]
+            return metrics if all(w in metrics for w in wanted) else ""
+
+        await eventually(all_settled)
+
+    assert opted.status_code == 204
+    assert [r.json()["to"] for r in gateway.requests] == [PHONE]
+
+
+async def test_a_redelivered_contact_event_sends_no_second_message(
+    start: Start, nc: NatsClient, gateway: Receiver
+) -> None:
+    async with start(sms_provider="http", sms_gateway_url=gateway.url):
+        event = await publish_event(
+            nc,
+            CitizenContactSharedV1(
+                check_in_id="c-1", session_id="s-1", phone=PHONE, tickets=[ticket(1)]
+            ),
+            "registry",
+        )
+        # The registry may publish the same contact again (another event id, same ticket).
+        await publish_event(nc, event.data, "registry")
+        await consumed(nc, "notifier-private")
+        await texts(gateway, 1)
+
+    assert gateway.count() == 1
