@@ -399,5 +399,5 @@ async def test_the_running_service_opens_a_session_when_its_clock_reaches_the_st
             return response.json()["status"] == "opened"
 
         await eventually(opened)
-    [event] = await fetch_events(nc, "botram.session.opened.v1.>", 1)
+        [event] = await fetch_events(nc, "botram.session.opened.v1.>", 1)
     assert event.data.session_id == session["id"]
