@@ -404,3 +404,26 @@ async def test_secrets_are_never_listed_again(
 
     assert [s["id"] for s in listed] == [subscription["id"]]
     assert "secret" not in json.dumps(listed)
+
+
+async def test_a_subscription_failing_continuously_is_disabled_and_its_delivery_parked(
+    start: Start, nc: NatsClient, receiver: Receiver
+) -> None:
+    receiver.answer(*[500] * 20)
+    async with start(
+        notifier_retry_schedule="0.1,0.1,0.1,0.1,0.1,0.1,0.1,0.1",
+        webhook_auto_disable_after_seconds=0.25,
+    ) as notifier:
+        subscription = await subscribe(notifier, receiver.url)
+        await publish_event(nc, completed(), "registry")
+
+        (delivery,) = await settled(notifier, subscription["id"])
+        state = (await notifier.get(f"/v1/subscriptions/{subscription['id']}")).json()
+        metrics = (await notifier.get("/metrics")).text
+
+    assert state["enabled"] is False and state["disabled_reason"] == "failing continuously"
+    assert delivery["status"] == "failed"
+    assert delivery["attempt_log"][-1]["error"] == "subscription disabled"
+    assert receiver.count() < 9  # stopped before the schedule ran out
+    auto_disabled = "botram_webhook_subscriptions_auto_disabled_total"
+    assert f'{auto_disabled}{{agency="bpjs-kesehatan",reason="failing"}} 1.0' in metrics

@@ -39,6 +39,9 @@ from botram_shared.events import (
 
 log = structlog.get_logger(__name__)
 
+# How long a stopping sender may take to finish the message in hand (the gateway has 10 s).
+STOP_GRACE_SECONDS = 12.0
+
 
 def _insert(session: AsyncSession) -> Any:
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
@@ -301,26 +304,32 @@ class MessageSender:
         self.provider = provider
         self.ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="citizen-messages")
 
     async def stop(self) -> None:
+        """Finish the message being sent (bounded), then stop: never cut a statement short."""
+        self._stopping.set()
+        self.ready.set()
         if self._task is not None:
-            self._task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._task
+            _, late = await asyncio.wait([self._task], timeout=STOP_GRACE_SECONDS)
+            for task in late:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
         await self.provider.close()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             self.ready.clear()
             try:
                 await self.send_pending()
-            except asyncio.CancelledError:
-                raise
             except Exception as error:
                 log.warning("citizen_messages_failed", error=repr(error))
+            if self._stopping.is_set():
+                break
             with suppress(TimeoutError):
                 await asyncio.wait_for(
                     self.ready.wait(), timeout=self.notifier.settings.sms_poll_seconds
@@ -337,6 +346,8 @@ class MessageSender:
                 )
             ).all()
         for message_id in ids:
+            if self._stopping.is_set():
+                break
             await self._send(message_id)
         return len(ids)
 

@@ -27,6 +27,7 @@ from botram_notifier.webhooks import AttemptResult, WebhookSender, signature_hea
 log = structlog.get_logger(__name__)
 
 DUE_BATCH = 200
+STOP_GRACE_SECONDS = 2.0
 
 
 class DeliveryWorker:
@@ -37,34 +38,42 @@ class DeliveryWorker:
         self._endpoints: dict[str, asyncio.Semaphore] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def start(self) -> None:
         self._loop = asyncio.create_task(self._run(), name="webhook-delivery")
 
     async def stop(self) -> None:
-        if self._loop is not None:
-            self._loop.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._loop
-        for task in list(self._tasks):
-            task.cancel()
-        for task in list(self._tasks):
-            with suppress(asyncio.CancelledError):
-                await task
+        """Finish the current poll and the attempts in flight (bounded), then stop.
+
+        Cancelling in the middle of a database statement could leave a connection behind;
+        an attempt cut short is simply attempted again after a restart.
+        """
+        self._stopping.set()
+        self.notifier.deliveries_ready.set()
+        grace = self.notifier.settings.webhook_timeout_seconds + STOP_GRACE_SECONDS
+        pending = [task for task in (self._loop, *self._tasks) if task is not None]
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=grace)
+            for task in late:
+                task.cancel()
+            for task in late:
+                with suppress(asyncio.CancelledError):
+                    await task
         await self.sender.close()
 
     async def _run(self) -> None:
         poll = self.notifier.settings.webhook_poll_seconds
         ready = self.notifier.deliveries_ready
-        while True:
+        while not self._stopping.is_set():
             ready.clear()
             try:
                 await self.dispatch_due()
                 await self._update_gauges()
-            except asyncio.CancelledError:
-                raise
             except Exception as error:  # the database may be briefly away: try again next poll
                 log.warning("delivery_poll_failed", error=repr(error))
+            if self._stopping.is_set():
+                break
             with suppress(TimeoutError):
                 await asyncio.wait_for(ready.wait(), timeout=poll)
 
@@ -81,7 +90,7 @@ class DeliveryWorker:
                 )
             ).all()
         for delivery_id, url in due:
-            if delivery_id in self._in_flight:
+            if delivery_id in self._in_flight or self._stopping.is_set():
                 continue
             self._in_flight.add(delivery_id)
             task = asyncio.create_task(self._attempt_guarded(delivery_id, _endpoint(url)))
