@@ -296,7 +296,12 @@ async def test_metrics_count_deliveries_by_agency_and_outcome(
     await publish_event(nc, completed(), "registry")
     await settled(notifier, subscription["id"])
 
-    metrics = (await notifier.get("/metrics")).text
+    async def backlog_gauge_updated() -> str:
+        # The worker refreshes the backlog gauges on its next poll after the delivery.
+        text = (await notifier.get("/metrics")).text
+        return text if "botram_webhook_pending 0.0" in text else ""
+
+    metrics = await eventually(backlog_gauge_updated)
 
     assert 'botram_webhook_deliveries_total{agency="bpjs-kesehatan",outcome="retry"} 1.0' in metrics
     assert (
