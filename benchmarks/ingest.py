@@ -139,7 +139,7 @@ def main() -> None:
             try:
                 done = 0.0
                 for _ in range(3000):  # bounded: 10 minutes at most
-                    done = consumed(httpx.get(f"{reporting.url}/metrics", timeout=5).text)
+                    done = consumed(httpx.get(f"{reporting.url}/metrics", timeout=60).text)
                     if done >= args.events:
                         break
                     time.sleep(0.2)

@@ -1,0 +1,66 @@
+"""(d) Reporting's rebuild (replay) rate: `python -m botram_reporting rebuild` over a stream
+of N events, against a raw nats-py consumer that only decodes and acks the same events.
+
+    .venv/bin/python -m benchmarks.rebuild [--events 1000000] [--database sqlite|postgresql]
+"""
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.common import database_url, nats_server, report
+from benchmarks.ingest import day_of_events, fill, raw_consumer
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as directory:
+        tmp = Path(directory)
+        with nats_server(tmp) as server:
+            started = time.perf_counter()
+            asyncio.run(fill(server.url, day_of_events(args.events)))
+            fill_seconds = time.perf_counter() - started
+            baseline = asyncio.run(raw_consumer(server.url, args.events))
+            env = {k: v for k, v in os.environ.items() if not k.startswith("BOTRAM_")} | {
+                "BOTRAM_NATS_URL": server.url,
+                "BOTRAM_DATABASE_URL": database_url(args.database, tmp, "reporting"),
+                "BOTRAM_LOG_LEVEL": "WARNING",
+            }
+            started = time.perf_counter()
+            result = subprocess.run(
+                [sys.executable, "-m", "botram_reporting", "rebuild"],
+                env=env, cwd=tmp, capture_output=True, text=True, check=False, timeout=3600,
+            )  # fmt: skip
+            seconds = time.perf_counter() - started
+    if result.returncode != 0:
+        sys.exit(result.stdout[-2000:] + result.stderr[-2000:])
+    rate = args.events / seconds
+    report(
+        f"rebuild ({args.database})",
+        [
+            ("events replayed", f"{args.events:,}"),
+            ("rebuild (process start to end)", f"{rate:,.0f} events/s ({seconds:.0f} s)"),
+            ("raw nats-py decode + ack", f"{baseline:,.0f} events/s"),
+            ("ratio rebuild / raw", f"{rate / baseline:.2f}"),
+            ("stream filled at", f"{args.events / fill_seconds:,.0f} events/s (pipelined)"),
+        ],
+        {
+            "database": args.database,
+            "events": args.events,
+            "rebuild_rate": round(rate, 1),
+            "raw_rate": round(baseline, 1),
+            "ratio": round(rate / baseline, 3),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
