@@ -108,6 +108,33 @@ class ServiceRuntime:
         self._on_start.append(hook)
         return hook
 
+    def every(self, seconds: float, job: Hook, *, name: str) -> None:
+        """Run `job` now and then every `seconds` while the service runs (after migrations).
+
+        A failing run is logged and the next one tries again; stopping the service cancels it.
+        """
+        task: asyncio.Task[None] | None = None
+
+        async def forever() -> None:
+            while True:
+                try:
+                    await job()
+                except Exception as error:
+                    log.warning("periodic_job_failed", job=name, error=repr(error))
+                await asyncio.sleep(seconds)
+
+        @self.after_migrate
+        async def start() -> None:
+            nonlocal task
+            task = asyncio.create_task(forever(), name=name)
+
+        @self.on_stop
+        async def stop() -> None:
+            if task is not None:
+                task.cancel()
+                with suppress(asyncio.CancelledError):
+                    await task
+
     def on_stop(self, hook: Hook) -> Hook:
         self._on_stop.append(hook)
         return hook

@@ -5,10 +5,7 @@ from the generated ground truth with plain loops, independently of botram_report
 """
 
 import json
-import os
 import random
-import shutil
-import subprocess
 import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -41,7 +38,7 @@ from botram_shared.events import (
 )
 from botram_shared.nats_server import EmbeddedNatsServer
 from botram_shared.reference import load_catalogue
-from helpers import assert_problem, eventually, fetch_events, running
+from helpers import assert_problem, eventually, fetch_events, promtool, running
 
 AGE_BANDS = ("0-17", "18-29", "30-44", "45-59", "60+")
 SESSIONS = (
@@ -464,18 +461,6 @@ async def test_reports_refuse_unclear_questions_with_a_clear_problem(
         assert_problem(await client.get("/v1/reports/sessions/nope"), 404, "unknown-session")
 
 
-def promtool(*args: str, text: str | None = None) -> subprocess.CompletedProcess[str] | None:
-    """Run promtool when it is installed (in CI it must be: Debian package `prometheus`)."""
-    found = shutil.which("promtool")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("promtool is missing: apt-get install prometheus (Debian package)")
-        return None
-    return subprocess.run(
-        [found, *args], input=text, capture_output=True, text=True, check=False, timeout=60
-    )
-
-
 async def test_promtool_accepts_the_metrics_of_reporting(
     nats_server: EmbeddedNatsServer, nc: NatsClient, database_url: str, truth: Truth
 ) -> None:
@@ -484,6 +469,5 @@ async def test_promtool_accepts_the_metrics_of_reporting(
         await caught_up(nc)
         text = (await client.get("/metrics")).text
     assert "botram_wait_seconds_bucket" in text and "botram_consumer_lag_messages" in text
-    result = promtool("check", "metrics", text=text)
-    if result is not None:
-        assert result.returncode == 0, result.stdout + result.stderr
+    result = promtool("check", "metrics", stdin=text)
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -2,31 +2,19 @@
 provisions both."""
 
 import json
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
+
+from helpers import promtool
 
 ROOT = Path(__file__).resolve().parents[2]
 ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
 PROMETHEUS = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 GRAFANA = ROOT / "deploy" / "grafana"
 DASHBOARD = GRAFANA / "dashboards" / "botram.json"
-
-
-def promtool(*args: str) -> subprocess.CompletedProcess[str] | None:
-    """Run promtool when installed; in CI it must be (Debian package `prometheus`)."""
-    found = shutil.which("promtool")
-    if found is None:
-        if os.environ.get("CI"):
-            pytest.fail("promtool is missing: apt-get install prometheus (Debian package)")
-        return None
-    return subprocess.run([found, *args], capture_output=True, text=True, check=False, timeout=60)
 
 
 def dashboard_queries() -> list[str]:
@@ -45,8 +33,7 @@ def test_alert_rules_pass_promtool_and_cover_waits_lag_webhooks_and_a_service_do
     ):
         assert metric in exprs, metric
     result = promtool("check", "rules", str(ALERTS))
-    if result is not None:
-        assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_every_dashboard_query_is_valid_promql(tmp_path: Path) -> None:
@@ -68,8 +55,7 @@ def test_every_dashboard_query_is_valid_promql(tmp_path: Path) -> None:
     path = tmp_path / "dashboard-rules.yml"
     path.write_text(yaml.safe_dump(rules))
     result = promtool("check", "rules", str(path))
-    if result is not None:
-        assert result.returncode == 0, result.stdout + result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_dashboard_shows_what_planners_asked_for_from_the_contract_metrics() -> None:

@@ -1,7 +1,5 @@
 """Wiring: build the scheduler app from its settings."""
 
-import asyncio
-from contextlib import suppress
 from pathlib import Path
 
 import structlog
@@ -38,34 +36,14 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     context.rules()  # refuse to start on a rules file that cannot be used
     subscribers.register(runtime, runtime.database)
     if settings.auto_lifecycle:
-        _run_lifecycle_clock(runtime, context, settings.tick_seconds)
+        runtime.every(settings.tick_seconds, lambda: _advance(context), name="lifecycle-clock")
     app = runtime.create_app("Botram scheduler")
     app.state.context = context
     app.include_router(api.router)
     return app
 
 
-def _run_lifecycle_clock(runtime: ServiceRuntime, context: SchedulerContext, every: float) -> None:
-    """Open and close sessions at their times, for as long as the service runs."""
-    task: asyncio.Task[None] | None = None
-
-    async def tick_forever() -> None:
-        while True:
-            try:
-                for row in await advance_lifecycle(context.db, context.clock):
-                    log.info("session_status_advanced", session_id=row.id, status=row.status)
-            except Exception as error:  # the next tick tries again
-                log.warning("lifecycle_tick_failed", error=repr(error))
-            await asyncio.sleep(every)
-
-    @runtime.after_migrate
-    async def start() -> None:
-        nonlocal task
-        task = asyncio.create_task(tick_forever(), name="lifecycle-clock")
-
-    @runtime.on_stop
-    async def stop() -> None:
-        if task is not None:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+async def _advance(context: SchedulerContext) -> None:
+    """Open and close the sessions whose start or end has come."""
+    for row in await advance_lifecycle(context.db, context.clock):
+        log.info("session_status_advanced", session_id=row.id, status=row.status)
