@@ -17,7 +17,9 @@ from typing import Any
 import structlog
 from faststream.exceptions import NackMessage, RejectMessage
 from faststream.nats import NatsBroker, NatsMessage
+from faststream.nats.message import NatsBatchMessage
 from faststream.nats.prometheus import NatsPrometheusMiddleware
+from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from prometheus_client import CollectorRegistry
 from prometheus_client import Counter as PromCounter
@@ -59,27 +61,19 @@ class Delivery:
     num_delivered: int = 1
 
 
-async def delivery_decoder(message: NatsMessage) -> Delivery:
-    """FastStream decoder that hands handlers the raw message, undecoded."""
-    raw = message.raw_message
-    delivered = 1
-    if raw.reply and raw.reply.startswith("$JS.ACK"):
-        delivered = raw.metadata.num_delivered
+def _delivery(raw: Msg) -> Delivery:
+    delivered = raw.metadata.num_delivered if raw.reply and raw.reply.startswith("$JS.ACK") else 1
     return Delivery(subject=raw.subject, payload=raw.data, num_delivered=delivered)
 
 
-async def batch_delivery_decoder(message: NatsMessage) -> list[Delivery]:
+async def delivery_decoder(message: NatsMessage) -> Delivery:
+    """FastStream decoder that hands handlers the raw message, undecoded."""
+    return _delivery(message.raw_message)
+
+
+async def batch_delivery_decoder(message: NatsBatchMessage) -> list[Delivery]:
     """FastStream decoder for `PullSub(batch=True)`: the raw messages of one fetch, undecoded."""
-    return [
-        Delivery(
-            subject=raw.subject,
-            payload=raw.data,
-            num_delivered=raw.metadata.num_delivered
-            if raw.reply and raw.reply.startswith("$JS.ACK")
-            else 1,
-        )
-        for raw in message.raw_message
-    ]
+    return [_delivery(raw) for raw in message.raw_message]
 
 
 def create_broker(nats_url: str, service: str, registry: CollectorRegistry) -> NatsBroker:

@@ -282,22 +282,7 @@ async def _add_services(
     ]
     check_in_row.services = [*check_in_row.services, *new]
     session.add(check_in_row)
-    stage_event(
-        session,
-        CitizenTicketsAddedV1(
-            check_in_id=check_in_row.id,
-            session_id=row.id,
-            level=row.level,  # type: ignore[arg-type]
-            kecamatan=row.kecamatan,
-            desa=row.desa,
-            citizen=citizen_key,
-            priority=check_in_row.priority,
-            reason="added",
-            tickets=[_ticket_ref(t) for t in tickets],
-            added_at=now,
-        ),
-        SERVICE,
-    )
+    _stage_tickets_added(session, row, check_in_row, citizen_key, "added", tickets, now)
     _share_contact(session, request.phone, check_in_row, tickets)
     return new
 
@@ -677,22 +662,7 @@ async def transfer(
         _record(session, ticket, "transfer", desk or ticket.desk, now)
         citizen_key = await _citizen_of(session, ticket)
         _stage_completed(session, ticket, row, citizen_key, desk, now)
-        stage_event(
-            session,
-            CitizenTicketsAddedV1(
-                check_in_id=check_in_row.id,
-                session_id=row.id,
-                level=row.level,  # type: ignore[arg-type]
-                kecamatan=row.kecamatan,
-                desa=row.desa,
-                citizen=citizen_key,
-                priority=check_in_row.priority,
-                reason="transferred",
-                tickets=[_ticket_ref(new)],
-                added_at=now,
-            ),
-            SERVICE,
-        )
+        _stage_tickets_added(session, row, check_in_row, citizen_key, "transferred", [new], now)
     return ticket, new
 
 
@@ -953,3 +923,31 @@ async def erase_expired_personal_data(registry: Registry) -> int:
                 .values(priority_reasons=[])
             )
     return len(expired)
+
+
+def _stage_tickets_added(
+    session: AsyncSession,
+    row: SessionRow,
+    check_in_row: CheckInRow,
+    citizen_key: str,
+    reason: str,
+    tickets: list[TicketPublic],
+    now: datetime,
+) -> None:
+    """Announce tickets added to an existing check-in (more services, or a transfer)."""
+    stage_event(
+        session,
+        CitizenTicketsAddedV1(
+            check_in_id=check_in_row.id,
+            session_id=row.id,
+            level=row.level,  # type: ignore[arg-type]
+            kecamatan=row.kecamatan,
+            desa=row.desa,
+            citizen=citizen_key,
+            priority=check_in_row.priority,
+            reason=reason,  # type: ignore[arg-type]
+            tickets=[_ticket_ref(t) for t in tickets],
+            added_at=now,
+        ),
+        SERVICE,
+    )
