@@ -8,12 +8,14 @@ raises, silently dropping it on a transient database error):
 - `RetryLater` or any other error  -> nak with a delay: redelivered, nothing lost
 """
 
+import functools
 import math
 from collections import Counter
 from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from typing import Any
 
+import nats.errors
 import structlog
 from faststream.exceptions import NackMessage, RejectMessage
 from faststream.nats import NatsBroker, NatsMessage
@@ -76,8 +78,38 @@ async def batch_delivery_decoder(message: NatsBatchMessage) -> list[Delivery]:
     return [_delivery(raw) for raw in message.raw_message]
 
 
+PullSubscription = JetStreamContext.PullSubscription
+
+
+def _normalise_fetch_timeouts() -> None:
+    """Make every pull `fetch` time out with nats' own TimeoutError.
+
+    nats-py 2.16 can raise a bare `asyncio.TimeoutError` from `fetch` (when the deadline runs
+    out between its two pull requests). FastStream 0.7.8's pull loop catches only
+    `nats.errors.TimeoutError`, so the bare one escapes, its supervisor restarts the consumer
+    after a back-off, and consumption stalls for tens of seconds (seen in CI). Until either
+    library changes, re-raise the bare timeout as the one FastStream expects.
+    """
+    original = PullSubscription.fetch
+    if getattr(original, "_botram_normalised", False):
+        return
+
+    @functools.wraps(original)
+    async def fetch(self: PullSubscription, *args: Any, **kwargs: Any) -> list[Msg]:
+        try:
+            return await original(self, *args, **kwargs)
+        except nats.errors.TimeoutError:
+            raise
+        except TimeoutError as error:
+            raise nats.errors.TimeoutError from error
+
+    fetch._botram_normalised = True  # type: ignore[attr-defined]
+    PullSubscription.fetch = fetch  # type: ignore[method-assign]
+
+
 def create_broker(nats_url: str, service: str, registry: CollectorRegistry) -> NatsBroker:
     """A broker that reconnects forever and reports FastStream's own metrics."""
+    _normalise_fetch_timeouts()
     return NatsBroker(
         nats_url.split(","),
         name=f"botram-{service}",
