@@ -19,6 +19,8 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from botram_shared.sqlite_inline import inline_creator
+
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # Set in `session.info` by whoever stages outbox rows, so commit listeners know to wake the relay.
 STAGED_EVENTS = "botram.staged_events"
@@ -27,13 +29,17 @@ STAGED_EVENTS = "botram.staged_events"
 class Database:
     """One service's database: an async engine and its sessions."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, sqlite_inline: bool = False) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite and self.url.database and self.url.database != ":memory:":
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
         options: dict[str, Any] = {"echo": echo}
-        if not self.is_sqlite:
+        if self.is_sqlite and sqlite_inline:
+            # One connection, statements run inline (see sqlite_inline): sessions queue for it.
+            path = self.url.database or ":memory:"
+            options |= {"async_creator": inline_creator(path), "pool_size": 1, "max_overflow": 0}
+        elif not self.is_sqlite:
             options |= {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
         if self.is_sqlite:

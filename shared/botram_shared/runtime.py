@@ -49,7 +49,9 @@ class ServiceRuntime:
         self.description = description
         self._migrations = migrations
         self.registry = CollectorRegistry()
-        self.database = Database(settings.resolved_database_url())
+        self.database = Database(
+            settings.resolved_database_url(), sqlite_inline=settings.sqlite_inline
+        )
         self.broker = create_broker(settings.nats_url, self.service, self.registry)
         self.consumer_metrics = ConsumerMetrics(self.registry)
         self.events_published = Counter(

@@ -37,6 +37,9 @@ class ServiceSettings(BaseSettings):
     province: str = "Jawa Barat"
     regency: str = "Kabupaten Bekasi"
     regency_code: str = "3216"
+    # Experimental: run SQLite statements inline instead of on aiosqlite's thread (4-6x per
+    # statement here; see docs/BENCHMARKS.md). Off until it has been measured in production.
+    sqlite_inline: bool = False
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     outbox_batch_size: int = Field(default=500, gt=0)
 
