@@ -15,6 +15,7 @@ from typing import Any
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -85,6 +86,20 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+# Each dialect's `insert`, with `on_conflict_do_*`: key by `dialect_of(session)`.
+DIALECT_INSERTS: dict[str, Any] = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+
+
+def dialect_of(session: AsyncSession) -> str:
+    """The name of the session's database dialect ("sqlite" or "postgresql")."""
+    return session.bind.dialect.name if session.bind is not None else "sqlite"
+
+
+def upsert_insert(session: AsyncSession) -> Any:
+    """The session dialect's `insert`, with `on_conflict_do_*` (SQLite and PostgreSQL)."""
+    return DIALECT_INSERTS[dialect_of(session)]
 
 
 def _upgrade_to_head(connection: Connection, script_location: str) -> None:

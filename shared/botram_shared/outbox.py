@@ -15,6 +15,8 @@ from typing import Any
 import structlog
 from nats.js import JetStreamContext
 from sqlalchemy import BigInteger, Column, Integer, delete, func, update
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -47,19 +49,41 @@ class OutboxEvent(SQLModel, table=True):
     attempts: int = 0
 
 
+OUTBOX = OutboxEvent.__table__  # type: ignore[attr-defined]
+# Rows staged in a session, inserted with one statement just before it commits.
+STAGED_ROWS = "botram.outbox_rows"
+
+
 def stage_event(session: AsyncSession, data: BotramEvent, service: str) -> CloudEvent[Any]:
     """Add an event to the outbox in the caller's transaction; it is published after commit."""
     event = make_event(data, service)
     session.info[STAGED_EVENTS] = True
-    session.add(
-        OutboxEvent(
-            event_id=str(event.id),
-            subject=event.subject,
-            type=event.type,
-            payload=encode_event(event),
-        )
+    session.info.setdefault(STAGED_ROWS, []).append(
+        {
+            "event_id": str(event.id),
+            "subject": event.subject,
+            "type": event.type,
+            "payload": encode_event(event),
+            "created_at": utc_now(),
+            "published_at": None,
+            "attempts": 0,
+        }
     )
     return event
+
+
+@sa_event.listens_for(Session, "before_commit")
+def _insert_staged_rows(session: Session) -> None:
+    # One executemany per commit instead of an ORM object per event: the ORM's unit of work
+    # cost more than the insert itself on the check-in path (docs/BENCHMARKS.md).
+    rows = session.info.pop(STAGED_ROWS, None)
+    if rows:
+        session.connection().execute(OUTBOX.insert(), rows)
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _drop_staged_rows(session: Session, _transaction: Any) -> None:
+    session.info.pop(STAGED_ROWS, None)
 
 
 class OutboxRelay:

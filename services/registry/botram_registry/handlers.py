@@ -23,7 +23,13 @@ from botram_registry.domain import (
     fair_order,
     next_streak,
 )
-from botram_registry.domain import ticket_number as format_number
+from botram_registry.issuing import (
+    CHECK_IN_OF_CITIZEN,
+    CitizenFacts,
+    insert_check_in,
+    issue_tickets,
+    upsert_citizen,
+)
 from botram_registry.nik import (
     InvalidNik,
     NikFacts,
@@ -195,15 +201,27 @@ async def _check_in_in(
     now = registry.clock()
     settings = registry.settings
     row = await _open_session(session, session_id)
-    citizen = await _upsert_citizen(session, request, facts, citizen_key, settings, now)
-    existing = (
+    citizen = await upsert_citizen(
+        session,
+        CitizenFacts(
+            pseudonym=citizen_key,
+            nik=request.nik,
+            name=request.name,
+            phone=request.phone,
+            sex=facts.sex,
+            birth_date=facts.birth_date,
+            resident=facts.regency_code == settings.regency_code,
+        ),
+        now,
+    )
+    existing_id = (
         await session.exec(
-            select(CheckInRow)
-            .where(CheckInRow.session_id == session_id, CheckInRow.citizen_id == citizen.id)
-            .with_for_update()
+            CHECK_IN_OF_CITIZEN, params={"session_id": session_id, "citizen_id": citizen.id}
         )
-    ).first()
-    if existing is not None:
+    ).scalar_one_or_none()
+    if existing_id is not None:
+        existing = await session.get(CheckInRow, existing_id)
+        assert existing is not None
         added = await _add_services(session, registry, row, existing, request, citizen_key, now)
         response = await _check_in_response(session, existing, request.nik)
         return response.model_copy(update={"added_services": added}), False
@@ -221,11 +239,16 @@ async def _check_in_in(
         recorded_at=arrival.recorded_at,
         device_id=arrival.device_id,
     )
-    session.add(check_in_row)
-    tickets = [
-        await _issue_ticket(session, registry.catalogue, row, check_in_row, code, now)
-        for code in check_in_row.services
-    ]
+    await insert_check_in(session, check_in_row)
+    tickets = await issue_tickets(
+        session,
+        registry.catalogue,
+        row,
+        check_in_id=check_in_row.id,
+        priority=priority,
+        codes=check_in_row.services,
+        now=now,
+    )
     stage_event(
         session,
         CitizenCheckedInV1(
@@ -276,10 +299,15 @@ async def _add_services(
     if not new:
         return []
     _check_services(registry.catalogue, row, new)
-    tickets = [
-        await _issue_ticket(session, registry.catalogue, row, check_in_row, code, now)
-        for code in new
-    ]
+    tickets = await issue_tickets(
+        session,
+        registry.catalogue,
+        row,
+        check_in_id=check_in_row.id,
+        priority=check_in_row.priority,
+        codes=new,
+        now=now,
+    )
     check_in_row.services = [*check_in_row.services, *new]
     session.add(check_in_row)
     _stage_tickets_added(session, row, check_in_row, citizen_key, "added", tickets, now)
@@ -328,80 +356,6 @@ def _check_services(catalogue: Catalogue, row: SessionRow, codes: list[str]) -> 
         raise RegistryError(
             "service-not-offered", f"not offered at this session: {', '.join(missing)}", status=409
         )
-
-
-async def _upsert_citizen(
-    session: AsyncSession,
-    request: CheckInRequest,
-    facts: Any,
-    citizen_key: str,
-    settings: Settings,
-    now: datetime,
-) -> CitizenRow:
-    citizen = (
-        await session.exec(select(CitizenRow).where(CitizenRow.pseudonym == citizen_key))
-    ).first()
-    if citizen is None:
-        citizen = CitizenRow(
-            id=str(uuid4()),
-            nik=request.nik,
-            pseudonym=citizen_key,
-            sex=facts.sex,
-            birth_date=facts.birth_date,
-            resident=facts.regency_code == settings.regency_code,
-            created_at=now,
-        )
-    citizen.name = request.name
-    citizen.phone = request.phone or citizen.phone
-    citizen.nik = request.nik
-    citizen.last_seen_at = now
-    session.add(citizen)
-    await session.flush()
-    return citizen
-
-
-async def _issue_ticket(
-    session: AsyncSession,
-    catalogue: Catalogue,
-    row: SessionRow,
-    check_in_row: CheckInRow,
-    code: str,
-    now: datetime,
-    transferred_from: str | None = None,
-) -> TicketPublic:
-    service = catalogue.get(code)
-    queue = await _queue(session, row.id, code)
-    quota = row.quotas.get(code)
-    if quota is not None and queue.issued >= quota:
-        raise RegistryError(
-            "quota-full",
-            f"kuota habis: {service.name} has issued all {quota} tickets for this session",
-            status=409,
-        )
-    queue.issued += 1
-    session.add(queue)
-    ticket = TicketRow(
-        id=str(uuid4()),
-        session_id=row.id,
-        check_in_id=check_in_row.id,
-        service=code,
-        agency=service.agency,
-        seq=queue.issued,
-        number=format_number(service.ticket_prefix, queue.issued),
-        priority=check_in_row.priority,
-        issued_at=now,
-        transferred_from=transferred_from,
-    )
-    session.add(ticket)
-    await session.flush()
-    return TicketPublic(
-        ticket_id=ticket.id,
-        service=code,
-        agency=service.agency,
-        number=ticket.number,
-        position=await _position(session, ticket),
-        transferred_from=transferred_from,
-    )
 
 
 async def _queue(session: AsyncSession, session_id: str, service: str) -> QueueRow:
@@ -492,6 +446,7 @@ async def call_next(
         if chosen is None:
             raise RegistryError("queue-empty", f"nobody is waiting for {service}", status=404)
         queue.priority_streak = next_streak(chosen, queue.priority_streak)
+        queue.called += 1
         session.add(queue)
         ticket = await session.get(TicketRow, chosen.ticket_id)
         assert ticket is not None
@@ -650,8 +605,15 @@ async def transfer(
             )
         check_in_row = await session.get(CheckInRow, ticket.check_in_id)
         assert check_in_row is not None
-        new = await _issue_ticket(
-            session, registry.catalogue, row, check_in_row, target, now, transferred_from=ticket.id
+        (new,) = await issue_tickets(
+            session,
+            registry.catalogue,
+            row,
+            check_in_id=check_in_row.id,
+            priority=check_in_row.priority,
+            codes=[target],
+            now=now,
+            transferred_from=ticket.id,
         )
         if target not in check_in_row.services:
             check_in_row.services = [*check_in_row.services, target]

@@ -3,7 +3,7 @@
 import datetime as dt
 from datetime import datetime, time
 
-from sqlalchemy import JSON, Column, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
@@ -93,12 +93,19 @@ class QueueRow(ServiceTable, table=True):
     session_id: str = Field(primary_key=True, max_length=36)
     service: str = Field(primary_key=True, max_length=80)
     issued: int = 0
+    # Tickets called from this queue (the only way out of "waiting"): waiting = issued - called,
+    # so a new ticket's position needs no count of the queue.
+    called: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
     priority_streak: int = 0
 
 
 class TicketRow(ServiceTable, table=True):
     __tablename__ = "tickets"
-    __table_args__ = (UniqueConstraint("session_id", "service", "seq"),)
+    __table_args__ = (
+        UniqueConstraint("session_id", "service", "seq"),
+        # Who waits in a queue, in order: the position count of every check-in reads it.
+        Index("ix_tickets_queue_waiting", "session_id", "service", "status", "seq"),
+    )
 
     id: str = Field(primary_key=True, max_length=36)
     session_id: str = Field(index=True, max_length=36)
