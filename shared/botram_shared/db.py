@@ -30,7 +30,7 @@ STAGED_EVENTS = "botram.staged_events"
 class Database:
     """One service's database: an async engine and its sessions."""
 
-    def __init__(self, url: str, *, echo: bool = False, sqlite_inline: bool = False) -> None:
+    def __init__(self, url: str, *, echo: bool = False, sqlite_inline: bool = True) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite and self.url.database and self.url.database != ":memory:":
@@ -44,7 +44,9 @@ class Database:
             options |= {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
         if self.is_sqlite:
-            _configure_sqlite(self.engine)
+            # Inline connections wait for the write lock asynchronously (sqlite_inline), never
+            # inside SQLite, which would block the event loop.
+            _configure_sqlite(self.engine, busy_timeout_ms=0 if sqlite_inline else None)
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
@@ -110,7 +112,7 @@ def _upgrade_to_head(connection: Connection, script_location: str) -> None:
     command.upgrade(config, "head")
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
+def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int | None) -> None:
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
@@ -121,7 +123,8 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        busy_timeout = SQLITE_BUSY_TIMEOUT_MS if busy_timeout_ms is None else busy_timeout_ms
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout}")
         cursor.close()
 
     @event.listens_for(sync_engine, "begin")

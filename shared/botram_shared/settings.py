@@ -37,9 +37,10 @@ class ServiceSettings(BaseSettings):
     province: str = "Jawa Barat"
     regency: str = "Kabupaten Bekasi"
     regency_code: str = "3216"
-    # Experimental: run SQLite statements inline instead of on aiosqlite's thread (4-6x per
-    # statement here; see docs/BENCHMARKS.md). Off until it has been measured in production.
-    sqlite_inline: bool = False
+    # SQLite statements run inline on the event loop over one connection instead of on
+    # aiosqlite's worker thread: 4-6x per statement here (docs/BENCHMARKS.md). `false` goes
+    # back to plain aiosqlite, e.g. if another process must write the same database file.
+    sqlite_inline: bool = True
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     outbox_batch_size: int = Field(default=500, gt=0)
 

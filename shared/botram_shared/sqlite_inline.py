@@ -6,17 +6,24 @@ measured here at ~0.7 ms per statement, which capped a check-in (a dozen stateme
 microseconds, so this adapter keeps aiosqlite's API (which SQLAlchemy's `aiosqlite` dialect
 drives) but runs each call inline on the event loop thread.
 
-That is only safe with ONE connection per database: a second connection waiting on SQLite's
-write lock would block the very loop the lock holder needs. `Database` therefore gives SQLite
-a single pooled connection; sessions queue for it without blocking the loop.
+Waiting on SQLite's write lock must never block the loop: the lock holder may be a task on
+this very loop. So these connections have no busy timeout; a statement refused with "database
+is locked" (it had no effect) is retried after an asynchronous sleep, for up to
+`LOCK_WAIT_SECONDS`, which other tasks, and other connections to the file, use to finish.
+`Database` gives each service a single pooled connection; sessions queue for it.
 """
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Callable
 from typing import Any
 
 import aiosqlite
+
+LOCK_WAIT_SECONDS = 10.0
+_FIRST_RETRY_SECONDS = 0.001
+_LONGEST_RETRY_SECONDS = 0.05
 
 
 class _RunNow:
@@ -48,7 +55,21 @@ class InlineSqliteConnection(aiosqlite.Connection):
         # Let other tasks run between statements (heartbeats, acks, HTTP): a batch of
         # thousands of statements must not hold the loop for seconds. Costs ~10 µs.
         await asyncio.sleep(0)
-        return fn(*args, **kwargs)
+        try:
+            return fn(*args, **kwargs)
+        except sqlite3.OperationalError as error:
+            if not _is_locked(error):
+                raise
+        deadline = time.monotonic() + LOCK_WAIT_SECONDS
+        pause = _FIRST_RETRY_SECONDS
+        while True:
+            await asyncio.sleep(pause)
+            try:
+                return fn(*args, **kwargs)
+            except sqlite3.OperationalError as error:
+                if not _is_locked(error) or time.monotonic() > deadline:
+                    raise
+            pause = min(pause * 2, _LONGEST_RETRY_SECONDS)
 
     async def _connect(self) -> "InlineSqliteConnection":
         if self._connection is None:
@@ -66,6 +87,10 @@ class InlineSqliteConnection(aiosqlite.Connection):
 
     async def close(self) -> None:
         self.stop()
+
+
+def _is_locked(error: sqlite3.OperationalError) -> bool:
+    return getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_BUSY or "locked" in str(error)
 
 
 def inline_creator(path: str) -> Callable[[], Any]:

@@ -1,5 +1,6 @@
-"""The experimental inline SQLite adapter behaves like aiosqlite for the unit of work."""
+"""The inline SQLite adapter behaves like aiosqlite for the unit of work."""
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,45 @@ async def test_claims_are_idempotent_on_the_inline_connection(database: Database
         again = await claim_event(session, "reporting", "e-1")
 
     assert (first, again) == (True, False)
+
+
+async def test_waiting_for_the_write_lock_never_blocks_the_event_loop(tmp_path: Path) -> None:
+    # Two engines on one file in one loop (a service and a tool, say): the second waits for
+    # the first's write lock asynchronously, so the first can finish and the loop keeps going.
+    url = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
+    first, second = Database(url, sqlite_inline=True), Database(url, sqlite_inline=True)
+    async with first.engine.begin() as connection:
+        await connection.run_sync(
+            SQLModel.metadata.create_all,
+            tables=[ProcessedEvent.__table__],  # type: ignore[attr-defined]
+        )
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0.01)
+
+    async def hold_the_lock() -> None:
+        async with first.transaction() as session:
+            await claim_event(session, "a", "e-1")
+            await asyncio.sleep(0.3)  # holding the write lock, yielding to the loop
+
+    async def write_meanwhile() -> None:
+        await asyncio.sleep(0.05)
+        async with second.transaction() as session:
+            await claim_event(session, "b", "e-2")
+
+    ticking = asyncio.create_task(ticker())
+    try:
+        await asyncio.wait_for(asyncio.gather(hold_the_lock(), write_meanwhile()), timeout=10)
+    finally:
+        ticking.cancel()
+    async with second.session() as session:
+        rows = (await session.exec(select(ProcessedEvent.consumer))).all()
+    await first.dispose()
+    await second.dispose()
+
+    assert sorted(rows) == ["a", "b"]
+    assert ticks >= 15  # ~30 ticks in 0.3 s: the loop ran while the second writer waited
