@@ -1,7 +1,10 @@
 """(a) Check-in throughput and latency: registry HTTP -> database + outbox -> JetStream,
 against a bare FastAPI endpoint doing one insert into the same kind of database.
 
-    .venv/bin/python -m benchmarks.checkin [--database sqlite|postgresql] [--total 3000]
+    .venv/bin/python -m benchmarks.checkin [--database sqlite|postgresql] [--seconds 10]
+
+The load comes from `wrk` (Debian package) when it is installed, else from the Python
+client in benchmarks/load.py, which itself caps near 200 requests/s here.
 """
 
 import argparse
@@ -15,6 +18,7 @@ from pathlib import Path
 import httpx
 import nats
 
+from benchmarks import wrk
 from benchmarks.common import (
     database_url,
     median,
@@ -78,17 +82,49 @@ async def stream_count(nats_url: str) -> int:
     return int(info.state.messages)
 
 
-def describe(result: LoadResult) -> str:
+Result = LoadResult | wrk.WrkResult
+
+
+def p50(result: Result) -> float:
+    if isinstance(result, wrk.WrkResult):
+        return result.p50_ms
+    return median(result.latencies_ms)
+
+
+def p99(result: Result) -> float:
+    if isinstance(result, wrk.WrkResult):
+        return result.p99_ms
+    return percentile(result.latencies_ms, 99)
+
+
+def describe(result: Result) -> str:
     return (
-        f"{result.rate:,.0f}/s  p50 {median(result.latencies_ms):.1f} ms  "
-        f"p99 {percentile(result.latencies_ms, 99):.1f} ms  errors {result.errors}"
+        f"{result.rate:,.0f}/s  p50 {p50(result):.1f} ms  "
+        f"p99 {p99(result):.1f} ms  errors {result.errors}"
     )
+
+
+def load_runs(base_url: str, path: str, args: argparse.Namespace) -> tuple[Result, Result]:
+    """As many check-ins as the server takes, then a fixed rate (fresh citizens each time)."""
+    if wrk.available():
+        common = {"connections": args.concurrency}
+        flat_out = wrk.check_ins(base_url, path, SERVICES, seconds=args.seconds, **common)
+        fixed = wrk.check_ins(
+            base_url, path, SERVICES, seconds=args.seconds, offset=10**6, rate=args.rate, **common
+        )
+        return flat_out, fixed
+    url = base_url + path
+    flat_out = asyncio.run(closed_loop(url, check_in_body, args.total, args.concurrency))
+    fixed = asyncio.run(open_loop(url, check_in_body, args.rate, args.seconds, 10**6))
+    return flat_out, fixed
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
-    parser.add_argument("--total", type=int, default=3000, help="check-ins in the throughput run")
+    parser.add_argument(
+        "--total", type=int, default=3000, help="check-ins in the throughput run (without wrk)"
+    )
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rate", type=float, default=300.0, help="check-ins/s in the latency run")
     parser.add_argument("--seconds", type=float, default=10.0)
@@ -111,22 +147,12 @@ def main() -> None:
             try:
                 asyncio.run(announce_session(server.url))
                 asyncio.run(wait_session_open(registry.url))
-                url = f"{registry.url}/v1/sessions/{SESSION}/check-ins"
-                base_url = f"{baseline.url}/v1/check-ins"
-                base_max = asyncio.run(
-                    closed_loop(base_url, check_in_body, args.total, args.concurrency)
-                )
-                ours_max = asyncio.run(
-                    closed_loop(url, check_in_body, args.total, args.concurrency)
-                )
-                base_fixed = asyncio.run(
-                    open_loop(base_url, check_in_body, args.rate, args.seconds, 10**6)
-                )
-                ours_fixed = asyncio.run(
-                    open_loop(url, check_in_body, args.rate, args.seconds, 10**6)
+                base_max, base_fixed = load_runs(baseline.url, "/v1/check-ins", args)
+                ours_max, ours_fixed = load_runs(
+                    registry.url, f"/v1/sessions/{SESSION}/check-ins", args
                 )
                 deadline = time.monotonic() + 60
-                expected = 2 + args.total + int(args.rate * args.seconds)
+                expected = 2 + ours_max.requests + ours_fixed.requests
                 while (
                     asyncio.run(stream_count(server.url)) < expected and time.monotonic() < deadline
                 ):
@@ -144,16 +170,21 @@ def main() -> None:
             (f"registry at {args.rate:.0f}/s", describe(ours_fixed)),
             (f"baseline at {args.rate:.0f}/s", describe(base_fixed)),
             ("check-in events in JetStream", f"{published:,}"),
+            ("load generator", "wrk" if wrk.available() else "python httpx"),
         ],
         {
             "database": args.database,
             "registry_rate": round(ours_max.rate, 1),
             "baseline_rate": round(base_max.rate, 1),
             "ratio": round(ours_max.rate / base_max.rate, 3),
-            "registry_p50_ms_at_rate": round(median(ours_fixed.latencies_ms), 2),
-            "registry_p99_ms_at_rate": round(percentile(ours_fixed.latencies_ms, 99), 2),
-            "baseline_p99_ms_at_rate": round(percentile(base_fixed.latencies_ms, 99), 2),
+            "registry_p50_ms": round(p50(ours_max), 2),
+            "registry_p99_ms": round(p99(ours_max), 2),
+            "registry_rate_at_fixed": round(ours_fixed.rate, 1),
+            "registry_p50_ms_at_rate": round(p50(ours_fixed), 2),
+            "registry_p99_ms_at_rate": round(p99(ours_fixed), 2),
+            "baseline_p99_ms_at_rate": round(p99(base_fixed), 2),
             "rate": args.rate,
+            "load_generator": "wrk" if wrk.available() else "httpx",
             "events_published": published,
             "errors": ours_max.errors + ours_fixed.errors,
         },

@@ -25,9 +25,11 @@ from botram_registry.domain import (
 )
 from botram_registry.issuing import (
     CHECK_IN_OF_CITIZEN,
+    Citizen,
     CitizenFacts,
-    insert_check_in,
-    issue_tickets,
+    TicketOrder,
+    insert_check_ins,
+    issue_ticket_group,
     upsert_citizen,
 )
 from botram_registry.nik import (
@@ -88,6 +90,8 @@ from botram_shared.reference import Catalogue
 SERVICE = "registry"
 SESSION_CONSUMER = "registry-sessions"
 T = TypeVar("T")
+# (session id, request, NIK facts, pseudonym) -> the new check-in, or None to check in singly.
+GroupCheckIn = Callable[[str, CheckInRequest, NikFacts, str], Awaitable[CheckInResponse | None]]
 
 
 @dataclass(frozen=True)
@@ -98,6 +102,8 @@ class Registry:
     clock: Clock
     catalogue: Catalogue
     settings: Settings
+    # Group commit of new check-ins (group_check_in); None checks every citizen in singly.
+    group_check_in: GroupCheckIn | None = None
 
 
 # --- sessions, learned from the scheduler's events --------------------------------------
@@ -151,6 +157,10 @@ async def check_in(
     tickets for services not asked for before (`added_services`).
     """
     facts, citizen_key = _identify(registry, request)
+    if registry.group_check_in is not None:
+        grouped = await registry.group_check_in(session_id, request, facts, citizen_key)
+        if grouped is not None:
+            return grouped, True
     return await _retrying_race(
         lambda: _check_in_once(registry, session_id, request, facts, citizen_key, Arrival())
     )
@@ -200,7 +210,7 @@ async def _check_in_in(
     """The check-in inside the caller's transaction: all of it is stored, or none."""
     now = registry.clock()
     settings = registry.settings
-    row = await _open_session(session, session_id)
+    row = await open_session(session, session_id)
     citizen = await upsert_citizen(
         session,
         CitizenFacts(
@@ -225,13 +235,40 @@ async def _check_in_in(
         added = await _add_services(session, registry, row, existing, request, citizen_key, now)
         response = await _check_in_response(session, existing, request.nik)
         return response.model_copy(update={"added_services": added}), False
-    _check_services(registry.catalogue, row, request.services)
+    check_services(registry.catalogue, row, request.services)
+    check_in_row, age = new_check_in_row(registry, row, citizen.id, request, facts, arrival, now)
+    await insert_check_ins(session, [check_in_row])
+    [tickets] = await issue_ticket_group(
+        session,
+        registry.catalogue,
+        row,
+        [TicketOrder(check_in_row.id, check_in_row.priority, check_in_row.services)],
+        now,
+    )
+    response = announce_check_in(
+        session, row, check_in_row, request, facts, age, citizen, citizen_key, tickets
+    )
+    return response, True
+
+
+def new_check_in_row(
+    registry: Registry,
+    row: SessionRow,
+    citizen_id: str,
+    request: CheckInRequest,
+    facts: NikFacts,
+    arrival: Arrival,
+    now: datetime,
+) -> tuple[CheckInRow, int]:
+    """A new check-in (not stored yet) and the citizen's age on the session's date."""
     age = age_on(facts.birth_date, row.date)
-    priority = request.priority or bool(request.priority_reasons) or age >= settings.lansia_age
+    priority = (
+        request.priority or bool(request.priority_reasons) or age >= registry.settings.lansia_age
+    )
     check_in_row = CheckInRow(
         id=str(uuid4()),
-        session_id=session_id,
-        citizen_id=citizen.id,
+        session_id=row.id,
+        citizen_id=citizen_id,
         priority=priority,
         priority_reasons=sorted(set(request.priority_reasons)),
         services=list(dict.fromkeys(request.services)),
@@ -239,21 +276,26 @@ async def _check_in_in(
         recorded_at=arrival.recorded_at,
         device_id=arrival.device_id,
     )
-    await insert_check_in(session, check_in_row)
-    tickets = await issue_tickets(
-        session,
-        registry.catalogue,
-        row,
-        check_in_id=check_in_row.id,
-        priority=priority,
-        codes=check_in_row.services,
-        now=now,
-    )
+    return check_in_row, age
+
+
+def announce_check_in(
+    session: AsyncSession,
+    row: SessionRow,
+    check_in_row: CheckInRow,
+    request: CheckInRequest,
+    facts: NikFacts,
+    age: int,
+    citizen: Citizen,
+    citizen_key: str,
+    tickets: list[TicketPublic],
+) -> CheckInResponse:
+    """Stage a new check-in's events (the phone only on the private subject); the response."""
     stage_event(
         session,
         CitizenCheckedInV1(
             check_in_id=check_in_row.id,
-            session_id=session_id,
+            session_id=row.id,
             level=row.level,  # type: ignore[arg-type]
             kecamatan=row.kecamatan,
             desa=row.desa,
@@ -261,21 +303,34 @@ async def _check_in_in(
             sex=facts.sex,
             age_band=age_band(age),  # type: ignore[arg-type]
             resident=citizen.resident,
-            priority=priority,
+            priority=check_in_row.priority,
             tickets=[_ticket_ref(t) for t in tickets],
-            checked_in_at=now,
+            checked_in_at=check_in_row.checked_in_at,
         ),
         SERVICE,
     )
     _share_contact(session, request.phone, check_in_row, tickets)
-    response = CheckInResponse(
+    return CheckInResponse(
         check_in_id=check_in_row.id,
-        session_id=session_id,
+        session_id=row.id,
         nik=mask_nik(request.nik),
-        priority=priority,
+        priority=check_in_row.priority,
         tickets=tickets,
     )
-    return response, True
+
+
+def citizen_facts(
+    request: CheckInRequest, facts: NikFacts, citizen_key: str, settings: Settings
+) -> CitizenFacts:
+    return CitizenFacts(
+        pseudonym=citizen_key,
+        nik=request.nik,
+        name=request.name,
+        phone=request.phone,
+        sex=facts.sex,
+        birth_date=facts.birth_date,
+        resident=facts.regency_code == settings.regency_code,
+    )
 
 
 async def _add_services(
@@ -298,15 +353,13 @@ async def _add_services(
     new = [code for code in dict.fromkeys(request.services) if code not in held]
     if not new:
         return []
-    _check_services(registry.catalogue, row, new)
-    tickets = await issue_tickets(
+    check_services(registry.catalogue, row, new)
+    [tickets] = await issue_ticket_group(
         session,
         registry.catalogue,
         row,
-        check_in_id=check_in_row.id,
-        priority=check_in_row.priority,
-        codes=new,
-        now=now,
+        [TicketOrder(check_in_row.id, check_in_row.priority, new)],
+        now,
     )
     check_in_row.services = [*check_in_row.services, *new]
     session.add(check_in_row)
@@ -336,7 +389,7 @@ def _share_contact(
         )
 
 
-async def _open_session(session: AsyncSession, session_id: str) -> SessionRow:
+async def open_session(session: AsyncSession, session_id: str) -> SessionRow:
     row = await session.get(SessionRow, session_id)
     if row is None:
         raise NotFound("session", session_id)
@@ -347,7 +400,7 @@ async def _open_session(session: AsyncSession, session_id: str) -> SessionRow:
     return row
 
 
-def _check_services(catalogue: Catalogue, row: SessionRow, codes: list[str]) -> None:
+def check_services(catalogue: Catalogue, row: SessionRow, codes: list[str]) -> None:
     unknown = [code for code in codes if code not in catalogue]
     if unknown:
         raise RegistryError("unknown-service", f"unknown service code(s): {', '.join(unknown)}")
@@ -587,7 +640,7 @@ async def transfer(
             raise RegistryError(
                 "transfer-same-service", f"ticket {ticket.number} is already for {target}"
             )
-        _check_services(registry.catalogue, row, [target])
+        check_services(registry.catalogue, row, [target])
         open_ticket = (
             await session.exec(
                 select(TicketRow.number).where(
@@ -605,14 +658,12 @@ async def transfer(
             )
         check_in_row = await session.get(CheckInRow, ticket.check_in_id)
         assert check_in_row is not None
-        (new,) = await issue_tickets(
+        [[new]] = await issue_ticket_group(
             session,
             registry.catalogue,
             row,
-            check_in_id=check_in_row.id,
-            priority=check_in_row.priority,
-            codes=[target],
-            now=now,
+            [TicketOrder(check_in_row.id, check_in_row.priority, [target])],
+            now,
             transferred_from=ticket.id,
         )
         if target not in check_in_row.services:
@@ -781,7 +832,7 @@ async def check_in_batch(
 ) -> OfflineBatchResult:
     """Check-ins an offline desk recorded: each item on its own, replays change nothing."""
     async with registry.db.session() as session:
-        await _open_session(session, session_id)
+        await open_session(session, session_id)
     results = [await _offline_item(registry, session_id, batch, item) for item in batch.items]
     return OfflineBatchResult(session_id=session_id, results=results)
 

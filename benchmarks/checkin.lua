@@ -1,0 +1,57 @@
+-- wrk script for the check-in benchmark: each request checks a different citizen in.
+-- Environment: BENCH_PATH (request path), BENCH_SERVICES (comma-separated service codes),
+-- BENCH_OFFSET (first citizen index, so runs against one session never repeat a NIK),
+-- BENCH_RATE (optional: requests/s per connection, paced with wrk's delay()).
+local counter = 0
+local threads_started = 0
+local path = os.getenv("BENCH_PATH")
+local offset = tonumber(os.getenv("BENCH_OFFSET") or "0")
+local per_connection_rate = tonumber(os.getenv("BENCH_RATE") or "0")
+local services = {}
+for code in string.gmatch(os.getenv("BENCH_SERVICES") or "", "[^,]+") do
+  services[#services + 1] = '"' .. code .. '"'
+end
+local services_json = "[" .. table.concat(services, ",") .. "]"
+
+-- Runs in wrk's main Lua state: give each thread's own state a global `thread_id`.
+function setup(thread)
+  thread:set("thread_id", threads_started)
+  threads_started = threads_started + 1
+end
+
+-- A distinct valid NIK per index (as benchmarks/load.py nik()): birth date and serial vary.
+local function nik(index)
+  local serial = index % 9999 + 1
+  local day = math.floor(index / 9999) % 28 + 1
+  local month = math.floor(index / (9999 * 28)) % 12 + 1
+  return string.format("321605%02d%02d90%04d", day, month, serial)
+end
+
+function init(args)
+  wrk.method = "POST"
+  wrk.headers["Content-Type"] = "application/json"
+end
+
+function request()
+  -- Threads take interleaved indexes: thread t sends t, t + 64, t + 128, ...
+  local index = offset + counter * 64 + thread_id
+  counter = counter + 1
+  local body = '{"nik":"' .. nik(index) .. '","name":"Warga Simulasi","services":' .. services_json .. '}'
+  return wrk.format(nil, path, nil, body)
+end
+
+if per_connection_rate > 0 then
+  function delay()
+    return math.floor(1000 / per_connection_rate)
+  end
+end
+
+function done(summary, latency, requests)
+  local errors = summary.errors
+  io.write(string.format(
+    'WRK_JSON {"requests":%d,"duration_us":%d,"non_2xx":%d,"socket_errors":%d,"p50_ms":%.3f,"p90_ms":%.3f,"p99_ms":%.3f,"max_ms":%.3f}\n',
+    summary.requests, summary.duration, errors.status,
+    errors.connect + errors.read + errors.write + errors.timeout,
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000,
+    latency:percentile(99) / 1000, latency.max / 1000))
+end
