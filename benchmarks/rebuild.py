@@ -2,6 +2,7 @@
 of N events, against a raw nats-py consumer that only decodes and acks the same events.
 
     .venv/bin/python -m benchmarks.rebuild [--events 1000000] [--database sqlite|postgresql]
+                                           [--batch 5000] [--sqlite-inline]
 """
 
 import argparse
@@ -21,6 +22,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--events", type=int, default=1_000_000)
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
+    parser.add_argument("--batch", type=int, help="BOTRAM_REPORTING_REBUILD_BATCH_SIZE")
+    parser.add_argument(
+        "--sqlite-inline", action="store_true", help="rebuild with BOTRAM_SQLITE_INLINE=true"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         tmp = Path(directory)
@@ -33,7 +38,10 @@ def main() -> None:
                 "BOTRAM_NATS_URL": server.url,
                 "BOTRAM_DATABASE_URL": database_url(args.database, tmp, "reporting"),
                 "BOTRAM_LOG_LEVEL": "WARNING",
+                "BOTRAM_SQLITE_INLINE": str(args.sqlite_inline).lower(),
             }
+            if args.batch:
+                env["BOTRAM_REPORTING_REBUILD_BATCH_SIZE"] = str(args.batch)
             started = time.perf_counter()
             result = subprocess.run(
                 [sys.executable, "-m", "botram_reporting", "rebuild"],
@@ -43,8 +51,9 @@ def main() -> None:
     if result.returncode != 0:
         sys.exit(result.stdout[-2000:] + result.stderr[-2000:])
     rate = args.events / seconds
+    variant = args.database + (", inline" if args.sqlite_inline else "")
     report(
-        f"rebuild ({args.database})",
+        f"rebuild ({variant})",
         [
             ("events replayed", f"{args.events:,}"),
             ("rebuild (process start to end)", f"{rate:,.0f} events/s ({seconds:.0f} s)"),
@@ -54,6 +63,8 @@ def main() -> None:
         ],
         {
             "database": args.database,
+            "sqlite_inline": args.sqlite_inline,
+            "batch": args.batch,
             "events": args.events,
             "rebuild_rate": round(rate, 1),
             "raw_rate": round(baseline, 1),

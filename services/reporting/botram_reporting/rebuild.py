@@ -6,10 +6,13 @@ when the service starts again, whatever that consumer redelivers was already cla
 rebuild and counts nothing twice. Replayed history publishes no demand ranking.
 """
 
+import asyncio
 from collections.abc import Callable
+from contextlib import suppress
 from typing import Any
 
 import nats
+from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import delete
 from sqlmodel import col
@@ -43,7 +46,7 @@ async def rebuild(
     settings: Settings, migrations: Any, progress: Progress | None = None
 ) -> dict[str, int]:
     """Replay every public event into fresh tables; returns what was read and applied."""
-    db = Database(settings.resolved_database_url())
+    db = Database(settings.resolved_database_url(), sqlite_inline=settings.sqlite_inline)
     nc = await nats.connect(settings.nats_url.split(","), connect_timeout=5)
     counts = {"read": 0, "applied": 0, "duplicates": 0, "unknown": 0, "malformed": 0}
     try:
@@ -68,28 +71,45 @@ async def rebuild(
         )
         info = await subscription.consumer_info()
         total = info.num_pending
-        while counts["read"] < total:
+        batch = settings.reporting_rebuild_batch_size
+
+        async def fetch(size: int) -> list[Msg] | None:
             try:
-                messages = await subscription.fetch(
-                    min(settings.reporting_batch_size, total - counts["read"]),
-                    timeout=FETCH_TIMEOUT_SECONDS,
-                )
+                return await subscription.fetch(size, timeout=FETCH_TIMEOUT_SECONDS)
             except TimeoutError:
-                break  # the stream holds fewer messages than counted (purged meanwhile)
-            events: list[CloudEvent[Any]] = []
-            for message in messages:
-                try:
-                    events.append(decode_event(message.data))
-                except UnknownEventType:
-                    counts["unknown"] += 1
-                except EventDecodeError:
-                    counts["malformed"] += 1
-            duplicates = await apply_events(reporting, events)
-            counts["read"] += len(messages)
-            counts["duplicates"] += len(duplicates)
-            counts["applied"] += len(events) - len(duplicates)
-            if progress is not None:
-                progress(counts["read"], total)
+                return None  # the stream holds fewer messages than counted (purged meanwhile)
+
+        # The next batch is fetched while this one is decoded and applied.
+        pending = asyncio.create_task(fetch(min(batch, total))) if total else None
+        try:
+            while pending is not None:
+                messages = await pending
+                pending = None
+                if messages is None:  # once more, without racing a batch being applied
+                    messages = await fetch(min(batch, total - counts["read"]))
+                if messages is None:
+                    break
+                counts["read"] += len(messages)
+                if counts["read"] < total:
+                    pending = asyncio.create_task(fetch(min(batch, total - counts["read"])))
+                events: list[CloudEvent[Any]] = []
+                for message in messages:
+                    try:
+                        events.append(decode_event(message.data))
+                    except UnknownEventType:
+                        counts["unknown"] += 1
+                    except EventDecodeError:
+                        counts["malformed"] += 1
+                duplicates = await apply_events(reporting, events)
+                counts["duplicates"] += len(duplicates)
+                counts["applied"] += len(events) - len(duplicates)
+                if progress is not None:
+                    progress(counts["read"], total)
+        finally:
+            if pending is not None:
+                pending.cancel()
+                with suppress(asyncio.CancelledError):
+                    await pending
         await subscription.unsubscribe()
     finally:
         await nc.close()

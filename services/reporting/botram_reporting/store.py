@@ -10,14 +10,16 @@
 """
 
 import datetime as dt
+from collections.abc import Callable, Iterable
+from typing import Any
 
-from sqlalchemy import Float
+from sqlalchemy import Float, Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import registry
 from sqlmodel import Column, Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botram_reporting.domain import Delta
+from botram_reporting.domain import Delta, Labels
 from botram_shared.inbox import ProcessedEvent
 from botram_shared.outbox import OutboxEvent
 
@@ -30,6 +32,9 @@ __all__ = [
     "SessionRow",
     "TicketFact",
     "add_deltas",
+    "load_rows",
+    "sum_deltas",
+    "upsert_rows",
 ]
 
 
@@ -93,20 +98,80 @@ class TicketFact(ServiceTable, table=True):
     service_seconds: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
 
 
-async def add_deltas(session: AsyncSession, deltas: list[Delta], encode: object) -> None:
-    """Add each delta to its aggregate row (insert or increment), in the caller's transaction."""
+# Ids per `IN (…)` list: far below PostgreSQL's 32,767 bind parameters per statement.
+IN_CHUNK = 500
+
+
+def _insert(session: AsyncSession) -> Any:
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+
+
+async def load_rows(
+    session: AsyncSession, model: type[ServiceTable], ids: Iterable[str]
+) -> dict[str, dict[str, Any]]:
+    """The stored rows of `model` with these ids, as plain dicts keyed by id (a query per 500)."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        # asyncpg reuses prepared statements; after five runs PostgreSQL may keep a generic
+        # plan made while the table was small: a sequential scan per `IN` list, 20x slower by
+        # 100,000 rows. A custom plan per execution keeps the primary-key index.
+        await connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
+    wanted = list(dict.fromkeys(ids))
+    rows: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(wanted), IN_CHUNK):
+        chunk = wanted[start : start + IN_CHUNK]
+        result = await connection.execute(select(table).where(table.c.id.in_(chunk)))
+        for row in result.mappings():
+            rows[row["id"]] = dict(row)
+    return rows
+
+
+async def upsert_rows(
+    session: AsyncSession, model: type[ServiceTable], rows: Iterable[dict[str, Any]]
+) -> None:
+    """Write whole rows (every column, keyed by `id`) with one executemany upsert."""
+    values = list(rows)
+    if not values:
+        return
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    statement = _insert(session)(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.id],
+        set_={c.name: statement.excluded[c.name] for c in table.columns if c.name != "id"},
+    )
+    connection = await session.connection()
+    await connection.execute(statement, values)
+
+
+def sum_deltas(deltas: Iterable[Delta]) -> list[Delta]:
+    """One delta per aggregate (name and labels): the sum of the batch's, in first-seen order."""
+    sums: dict[tuple[str, Labels], float] = {}
+    for delta in deltas:
+        key = (delta.name, delta.labels)
+        sums[key] = sums.get(key, 0.0) + delta.value
+    return [Delta(name, labels, value) for (name, labels), value in sums.items()]
+
+
+async def add_deltas(
+    session: AsyncSession, deltas: list[Delta], encode: Callable[[Labels], str]
+) -> None:
+    """Add each delta to its aggregate row (insert or increment), in the caller's transaction.
+
+    One executemany upsert. Pass `sum_deltas()`'s output: an aggregate appearing twice in one
+    statement would make PostgreSQL refuse to update the same row twice.
+    """
     if not deltas:
         return
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    for delta in deltas:
-        statement = insert(AggregateRow).values(
-            name=delta.name,
-            labels=encode(delta.labels),
-            value=delta.value,  # type: ignore[operator]
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=["name", "labels"],
-            set_={"value": AggregateRow.value + statement.excluded.value},  # type: ignore[operator]
-        )
-        await session.exec(statement)  # type: ignore[call-overload]
+    table: Table = AggregateRow.__table__  # type: ignore[attr-defined]
+    statement = _insert(session)(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=[table.c.name, table.c.labels],
+        set_={"value": table.c.value + statement.excluded.value},
+    )
+    connection = await session.connection()
+    await connection.execute(
+        statement,
+        [{"name": d.name, "labels": encode(d.labels), "value": d.value} for d in deltas],
+    )
