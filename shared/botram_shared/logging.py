@@ -53,5 +53,6 @@ def configure_logging(service: str, level: str = "INFO", *, json: bool = False) 
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     # Database drivers log statements with their parameters at DEBUG/INFO, past the redaction
     # above (it sees only structlog events): a NIK or a phone number would reach the log.
-    for name in ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool", "asyncpg"):
+    # HTTP clients (webhooks, the SMS gateway) log each request's URL at INFO, past it too.
+    for name in ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool", "asyncpg", "httpx"):
         logging.getLogger(name).setLevel(logging.WARNING)
