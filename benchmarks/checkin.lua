@@ -1,12 +1,14 @@
 -- wrk script for the check-in benchmark: each request checks a different citizen in.
 -- Environment: BENCH_PATH (request path), BENCH_SERVICES (comma-separated service codes),
 -- BENCH_OFFSET (first citizen index, so runs against one session never repeat a NIK),
--- BENCH_RATE (optional: requests/s per connection, paced with wrk's delay()).
+-- BENCH_RATE (optional: requests/s per connection, paced with wrk's delay()) and
+-- BENCH_CONNECTIONS_PER_THREAD (the pacing's share per thread).
 local counter = 0
 local threads_started = 0
 local path = os.getenv("BENCH_PATH")
 local offset = tonumber(os.getenv("BENCH_OFFSET") or "0")
 local per_connection_rate = tonumber(os.getenv("BENCH_RATE") or "0")
+local connections_per_thread = tonumber(os.getenv("BENCH_CONNECTIONS_PER_THREAD") or "1")
 local services = {}
 for code in string.gmatch(os.getenv("BENCH_SERVICES") or "", "[^,]+") do
   services[#services + 1] = '"' .. code .. '"'
@@ -41,8 +43,26 @@ function request()
 end
 
 if per_connection_rate > 0 then
+  -- A connection's cycle is this delay plus the response time: once a second, scale the
+  -- delay so that the thread's answered requests match its share of the asked rate.
+  local pace = 1.0
+  local second = os.time()
+  local answered = 0
+
   function delay()
-    return math.floor(1000 / per_connection_rate)
+    return math.floor(1000 / per_connection_rate * pace)
+  end
+
+  function response(status, headers, body)
+    answered = answered + 1
+    local now = os.time()
+    if now ~= second then
+      local wanted = per_connection_rate * connections_per_thread * (now - second)
+      if answered > 0 then
+        pace = math.max(0.2, math.min(2.0, pace * answered / wanted))
+      end
+      second, answered = now, 0
+    end
   end
 end
 

@@ -110,7 +110,13 @@ def load_runs(base_url: str, path: str, args: argparse.Namespace) -> tuple[Resul
         common = {"connections": args.concurrency}
         flat_out = wrk.check_ins(base_url, path, SERVICES, seconds=args.seconds, **common)
         fixed = wrk.check_ins(
-            base_url, path, SERVICES, seconds=args.seconds, offset=10**6, rate=args.rate, **common
+            base_url,
+            path,
+            SERVICES,
+            seconds=args.seconds,
+            offset=10**6,
+            rate=args.rate,
+            connections=wrk.PACED_CONNECTIONS,
         )
         return flat_out, fixed
     url = base_url + path

@@ -9,6 +9,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 SCRIPT = Path(__file__).with_name("checkin.lua")
+# Connections for a paced (fixed-rate) run: each waits connections/rate seconds between
+# requests, long beside a response time, so the achieved rate stays near the asked one.
+PACED_CONNECTIONS = 128
 
 
 @dataclass(frozen=True)
@@ -41,15 +44,17 @@ def check_ins(
     """POST a check-in of a different citizen per request for `seconds`.
 
     With `rate`, each connection waits 1/(rate/connections) s between its requests (wrk's
-    `delay()`): an approximately fixed rate, with latency measured from each send.
+    `delay()`), scaled once a second to make up for the response times (checkin.lua): an
+    approximately fixed rate, with latency measured from each send.
     """
+    threads = min(2, connections)
     environment = os.environ | {
         "BENCH_PATH": path,
         "BENCH_SERVICES": ",".join(services),
         "BENCH_OFFSET": str(offset),
         "BENCH_RATE": str(rate / connections) if rate else "0",
+        "BENCH_CONNECTIONS_PER_THREAD": str(connections / threads),
     }
-    threads = min(2, connections)
     completed = subprocess.run(
         [
             "wrk",
