@@ -15,7 +15,7 @@ class Settings(ServiceSettings):
     # it holds `reporting_batch_size` events or this time has passed, so below ~batch_size /
     # timeout events/s this is the latency added to a report (0.5 s made freshness p99 ~1.1 s);
     # when reporting lags, nats-py's first no-wait request fills the batch at once. Idle, the
-    # loop polls this often: two small requests to nats-server per poll, negligible CPU.
+    # loop polls this often: two small requests per poll, ~2 % of a core here (0.5 s: 0.5 %).
     reporting_batch_timeout_seconds: float = Field(default=0.05, gt=0)
     # Events per transaction when rebuilding (replaying the stream); bigger batches amortise
     # each statement over more events.
