@@ -1,7 +1,8 @@
 """Turning event data into CloudEvents on the wire, and back."""
 
-from typing import Any
+from typing import Any, cast
 
+import pydantic_core
 from pydantic import ValidationError
 
 from botram_shared.events.envelope import CloudEvent, RawCloudEvent
@@ -26,7 +27,9 @@ class UnknownEventType(EventDecodeError):
 
 def make_event(data: BotramEvent, service: str) -> CloudEvent[Any]:
     """Wrap event data in a new CloudEvent from `/botram/<service>`."""
-    envelope: type[CloudEvent[Any]] = CloudEvent[type(data)]  # type: ignore[misc,assignment]
+    envelope = _ENVELOPES.get(data.event_type)
+    if envelope is None:  # a model not in the catalogue (tests, a newer producer's draft)
+        envelope = cast(type[CloudEvent[Any]], CloudEvent[type(data)])  # type: ignore[misc]
     return envelope(
         source=f"/botram/{service}",
         type=data.event_type,
@@ -40,8 +43,26 @@ def encode_event(event: CloudEvent[Any]) -> bytes:
     return event.model_dump_json(by_alias=True).encode()
 
 
+# Each known type's envelope, parametrised once (a lookup of `CloudEvent[model]` is not free).
+_ENVELOPES: dict[str, type[CloudEvent[Any]]] = {
+    event_type: CloudEvent[model]  # type: ignore[valid-type]
+    for event_type, model in EVENT_MODELS.items()
+}
+
+
 def decode_event(payload: bytes | str) -> CloudEvent[Any]:
     """Parse and validate a structured-mode CloudEvent against its type's model."""
+    # One parse and one validation for a well-formed event of a known type (twice as fast as
+    # envelope first, then data); anything else takes the two-step path, whose errors say
+    # whether the envelope or the data is wrong.
+    try:
+        document = pydantic_core.from_json(payload)
+        return _ENVELOPES[document["type"]].model_validate(document)
+    except (ValueError, KeyError, TypeError):
+        return _decode_in_two_steps(payload)
+
+
+def _decode_in_two_steps(payload: bytes | str) -> CloudEvent[Any]:
     try:
         raw = RawCloudEvent.model_validate_json(payload)
     except ValidationError as error:
