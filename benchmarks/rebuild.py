@@ -2,7 +2,7 @@
 of N events, against a raw nats-py consumer that only decodes and acks the same events.
 
     .venv/bin/python -m benchmarks.rebuild [--events 1000000] [--database sqlite|postgresql]
-                                           [--batch 5000] [--sqlite-inline]
+                                           [--batch 5000] [--aiosqlite]
 """
 
 import argparse
@@ -24,7 +24,9 @@ def main() -> None:
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--batch", type=int, help="BOTRAM_REPORTING_REBUILD_BATCH_SIZE")
     parser.add_argument(
-        "--sqlite-inline", action="store_true", help="rebuild with BOTRAM_SQLITE_INLINE=true"
+        "--aiosqlite",
+        action="store_true",
+        help="SQLite through plain aiosqlite (BOTRAM_SQLITE_INLINE=false) instead of inline",
     )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
@@ -38,7 +40,7 @@ def main() -> None:
                 "BOTRAM_NATS_URL": server.url,
                 "BOTRAM_DATABASE_URL": database_url(args.database, tmp, "reporting"),
                 "BOTRAM_LOG_LEVEL": "WARNING",
-                "BOTRAM_SQLITE_INLINE": str(args.sqlite_inline).lower(),
+                "BOTRAM_SQLITE_INLINE": str(not args.aiosqlite).lower(),
             }
             if args.batch:
                 env["BOTRAM_REPORTING_REBUILD_BATCH_SIZE"] = str(args.batch)
@@ -51,7 +53,7 @@ def main() -> None:
     if result.returncode != 0:
         sys.exit(result.stdout[-2000:] + result.stderr[-2000:])
     rate = args.events / seconds
-    variant = args.database + (", inline" if args.sqlite_inline else "")
+    variant = args.database + (", aiosqlite" if args.aiosqlite else "")
     report(
         f"rebuild ({variant})",
         [
@@ -63,7 +65,7 @@ def main() -> None:
         ],
         {
             "database": args.database,
-            "sqlite_inline": args.sqlite_inline,
+            "sqlite_inline": not args.aiosqlite,
             "batch": args.batch,
             "events": args.events,
             "rebuild_rate": round(rate, 1),
