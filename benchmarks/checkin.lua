@@ -30,6 +30,7 @@ local function nik(index)
 end
 
 function init(args)
+  math.randomseed(os.time() + thread_id)
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
 end
@@ -49,8 +50,10 @@ if per_connection_rate > 0 then
   local second = os.time()
   local answered = 0
 
+  -- Random within +-50 % of the mean: connections that all start together would otherwise
+  -- stay in step and send in bursts of one request each, not at an even rate.
   function delay()
-    return math.floor(1000 / per_connection_rate * pace)
+    return math.floor(1000 / per_connection_rate * pace * (0.5 + math.random()))
   end
 
   function response(status, headers, body)

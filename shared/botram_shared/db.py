@@ -20,7 +20,11 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botram_shared.sqlite_inline import inline_creator
+from botram_shared.sqlite_inline import (
+    CHECKPOINT_INTERVAL_SECONDS,
+    WalCheckpointer,
+    inline_creator,
+)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # Set in `session.info` by whoever stages outbox rows, so commit listeners know to wake the relay.
@@ -30,23 +34,38 @@ STAGED_EVENTS = "botram.staged_events"
 class Database:
     """One service's database: an async engine and its sessions."""
 
-    def __init__(self, url: str, *, echo: bool = False, sqlite_inline: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        sqlite_inline: bool = True,
+        wal_checkpoint_seconds: float = CHECKPOINT_INTERVAL_SECONDS,
+    ) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite and self.url.database and self.url.database != ":memory:":
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
         options: dict[str, Any] = {"echo": echo}
+        self._checkpointer: WalCheckpointer | None = None
         if self.is_sqlite and sqlite_inline:
             # One connection, statements run inline (see sqlite_inline): sessions queue for it.
             path = self.url.database or ":memory:"
             options |= {"async_creator": inline_creator(path), "pool_size": 1, "max_overflow": 0}
+            if path != ":memory:":
+                self._checkpointer = WalCheckpointer(path, wal_checkpoint_seconds)
         elif not self.is_sqlite:
             options |= {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
         if self.is_sqlite:
             # Inline connections wait for the write lock asynchronously (sqlite_inline), never
             # inside SQLite, which would block the event loop.
-            _configure_sqlite(self.engine, busy_timeout_ms=0 if sqlite_inline else None)
+            # Their WAL is checkpointed off the loop (WalCheckpointer), not inside a commit.
+            _configure_sqlite(
+                self.engine,
+                busy_timeout_ms=0 if sqlite_inline else None,
+                auto_checkpoint=self._checkpointer is None,
+            )
         self._sessions = async_sessionmaker(
             self.engine, class_=AsyncSession, expire_on_commit=False
         )
@@ -68,6 +87,8 @@ class Database:
         async with self._sessions() as session:
             async with session.begin():
                 yield session
+            if self._checkpointer is not None:
+                self._checkpointer.note_commit()
             if session.info.pop(STAGED_EVENTS, False):
                 for listener in self._event_listeners:
                     listener()
@@ -87,6 +108,8 @@ class Database:
             await connection.run_sync(_upgrade_to_head, str(script_location))
 
     async def dispose(self) -> None:
+        if self._checkpointer is not None:
+            await self._checkpointer.stop()
         await self.engine.dispose()
 
 
@@ -112,7 +135,9 @@ def _upgrade_to_head(connection: Connection, script_location: str) -> None:
     command.upgrade(config, "head")
 
 
-def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int | None) -> None:
+def _configure_sqlite(
+    engine: AsyncEngine, *, busy_timeout_ms: int | None, auto_checkpoint: bool
+) -> None:
     sync_engine = engine.sync_engine
 
     @event.listens_for(sync_engine, "connect")
@@ -125,6 +150,8 @@ def _configure_sqlite(engine: AsyncEngine, *, busy_timeout_ms: int | None) -> No
         cursor.execute("PRAGMA foreign_keys=ON")
         busy_timeout = SQLITE_BUSY_TIMEOUT_MS if busy_timeout_ms is None else busy_timeout_ms
         cursor.execute(f"PRAGMA busy_timeout={busy_timeout}")
+        if not auto_checkpoint:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(sync_engine, "begin")

@@ -93,3 +93,27 @@ async def test_waiting_for_the_write_lock_never_blocks_the_event_loop(tmp_path: 
 
     assert sorted(rows) == ["a", "b"]
     assert ticks >= 15  # ~30 ticks in 0.3 s: the loop ran while the second writer waited
+
+
+async def test_the_log_is_copied_into_the_database_file_off_the_event_loop(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "wal.db"
+    db = Database(f"sqlite+aiosqlite:///{path}", sqlite_inline=True, wal_checkpoint_seconds=0.05)
+    async with db.engine.begin() as connection:
+        await connection.run_sync(
+            SQLModel.metadata.create_all,
+            tables=[ProcessedEvent.__table__],  # type: ignore[attr-defined]
+        )
+        # No checkpoint inside a commit: that would fsync on the event loop.
+        assert (await connection.exec_driver_sql("PRAGMA wal_autocheckpoint")).scalar() == 0
+    size_before = path.stat().st_size
+    async with db.transaction() as session:
+        for n in range(2000):
+            await claim_event(session, "reporting", f"event-{n:05d}")
+    assert path.stat().st_size == size_before  # committed, but only in the log so far
+
+    await asyncio.sleep(0.5)  # a few checkpoint rounds, in a worker thread
+
+    assert path.stat().st_size > size_before + 50_000
+    await db.dispose()
