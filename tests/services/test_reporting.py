@@ -4,6 +4,7 @@ The day's events are generated with a seeded random; the expected figures are co
 from the generated ground truth with plain loops, independently of botram_reporting.reports.
 """
 
+import asyncio
 import json
 import random
 import uuid
@@ -307,11 +308,18 @@ async def caught_up(nc: NatsClient) -> None:
 
     # Messages a stopped instance had fetched but not acked come back only when their ack
     # wait (JetStream's default: 30 s) runs out, so a restart can take longer than that.
-    await eventually(done, within=90)
+    # The outer bound turns a stuck await (seen rarely, cause unknown) into a traceback.
+    async with asyncio.timeout(120):
+        await eventually(done, within=90)
 
 
 async def snapshot(client: httpx.AsyncClient) -> dict[str, Any]:
     """Everything reporting answers about the day, for comparisons across restarts/rebuilds."""
+    async with asyncio.timeout(60):  # ASGI requests have no timeout of their own
+        return await _snapshot(client)
+
+
+async def _snapshot(client: httpx.AsyncClient) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for session_id, *_ in SESSIONS:
         out[session_id] = (await client.get(f"/v1/reports/sessions/{session_id}")).json()
