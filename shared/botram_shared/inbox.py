@@ -9,10 +9,10 @@ does the same for a whole batch in one statement (batched consumers).
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from botram_shared.db import upsert_insert
 from botram_shared.events.envelope import utc_now
 
 
@@ -28,8 +28,7 @@ class ProcessedEvent(SQLModel, table=True):
 
 async def claim_event(session: AsyncSession, consumer: str, event_id: str) -> bool:
     """Record `event_id` for `consumer`; False when it was recorded before (a duplicate)."""
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = upsert_insert(session)
     statement = (
         insert(ProcessedEvent)
         .values(consumer=consumer, event_id=event_id, processed_at=utc_now())
@@ -52,8 +51,7 @@ async def claim_events(session: AsyncSession, consumer: str, event_ids: Iterable
     ids = list(dict.fromkeys(event_ids))
     if not ids:
         return set()
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = upsert_insert(session)
     table = ProcessedEvent.__table__  # type: ignore[attr-defined]
     statement = insert(table).on_conflict_do_nothing().returning(table.c.event_id)
     now = utc_now()

@@ -11,7 +11,6 @@ from typing import Any
 
 import structlog
 from sqlalchemy import delete, func, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -25,6 +24,7 @@ from botram_notifier.store import (
     QueueTicketRow,
     new_id,
 )
+from botram_shared.db import upsert_insert
 from botram_shared.events import (
     CitizenContactSharedV1,
     CloudEvent,
@@ -44,8 +44,7 @@ STOP_GRACE_SECONDS = 12.0
 
 
 def _insert(session: AsyncSession) -> Any:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return upsert_insert(session)
 
 
 async def apply_event(notifier: Notifier, session: AsyncSession, event: CloudEvent[Any]) -> None:

@@ -7,7 +7,6 @@ from typing import Any
 
 import structlog
 from sqlalchemy import func
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -17,7 +16,7 @@ from botram_notifier.settings import Settings
 from botram_notifier.store import AttemptRow, DeliveryRow, SubscriptionRow, new_id
 from botram_notifier.webhooks import check_url_syntax, new_secret, resolve_checked
 from botram_shared.clock import Clock
-from botram_shared.db import Database
+from botram_shared.db import Database, upsert_insert
 from botram_shared.events import CloudEvent
 from botram_shared.reference import Catalogue
 
@@ -155,8 +154,7 @@ async def fan_out(
             data=data,
         ):
             continue
-        dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        insert = upsert_insert(session)
         # Unique (subscription, event): a redelivered event never becomes a second delivery.
         statement = (
             insert(DeliveryRow)

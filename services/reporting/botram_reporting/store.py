@@ -14,12 +14,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import Float, Table, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import registry
 from sqlmodel import Column, Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botram_reporting.domain import Delta, Labels
+from botram_shared.db import upsert_insert
 from botram_shared.inbox import ProcessedEvent
 from botram_shared.outbox import OutboxEvent
 
@@ -103,8 +103,7 @@ IN_CHUNK = 500
 
 
 def _insert(session: AsyncSession) -> Any:
-    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
-    return postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return upsert_insert(session)
 
 
 async def load_rows(
