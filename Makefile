@@ -18,7 +18,7 @@ $(UV):
 	$(PYTHON) -m venv $(TOOLS)
 	$(TOOLS)/bin/pip install --quiet "uv>=0.5"
 
-$(VENV)/.synced: $(UV) uv.lock pyproject.toml shared/pyproject.toml services/*/pyproject.toml cli/pyproject.toml
+$(VENV)/.synced: $(UV) uv.lock pyproject.toml shared/*/pyproject.toml services/*/pyproject.toml cli/pyproject.toml
 	$(UV) sync --all-packages --frozen --python $(PYTHON)
 	@touch $@
 

@@ -8,7 +8,7 @@ import uvicorn
 from fastapi import FastAPI
 from sqlmodel import Field, SQLModel
 
-from botram_shared.db import Database
+from botram_runtime.db import Database
 
 
 class Row(SQLModel, table=True):

@@ -29,15 +29,15 @@ from benchmarks.common import (
     start_service,
 )
 from benchmarks.load import LoadResult, closed_loop, nik, open_loop
-from botram_shared.clock import local_today, system_clock
-from botram_shared.events import (
+from botram_cli.nats_server import free_port
+from botram_contracts.events import (
     MSG_ID_HEADER,
     SessionOpenedV1,
     SessionScheduledV1,
     encode_event,
     make_event,
 )
-from botram_shared.nats_server import free_port
+from botram_runtime.clock import local_today, system_clock
 
 SESSION = "bench-session"
 SERVICES = ["dukcapil-kk", "bpjs-kesehatan-pendaftaran"]

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy.engine import make_url
 
-from botram_shared.nats_server import EmbeddedNatsServer, free_port
+from botram_cli.nats_server import EmbeddedNatsServer, free_port
 
 console = Console(highlight=False)
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"

@@ -18,7 +18,7 @@ import httpx
 import nats
 
 from benchmarks.common import database_url, nats_server, report, start_service
-from botram_shared.events import (
+from botram_contracts.events import (
     MSG_ID_HEADER,
     CitizenCheckedInV1,
     ServiceCompletedV1,
@@ -27,7 +27,7 @@ from botram_shared.events import (
     encode_event,
     make_event,
 )
-from botram_shared.stream import ensure_stream
+from botram_runtime.stream import ensure_stream
 
 SERVICES = [("dukcapil-kk", "dukcapil"), ("dukcapil-kia", "dukcapil"), ("pmi-donor-darah", "pmi")]
 

@@ -17,8 +17,8 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from sqlalchemy.engine import make_url
 
-from botram_shared.nats_server import EmbeddedNatsServer
-from botram_shared.stream import ensure_stream
+from botram_cli.nats_server import EmbeddedNatsServer
+from botram_runtime.stream import ensure_stream
 from helpers import FakeClock
 
 PG_URL = os.environ.get("BOTRAM_TEST_DATABASE_URL")

@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 from nats.aio.client import Client as NatsClient
 
-from botram_shared.events import (
+from botram_contracts.events import (
     MSG_ID_HEADER,
     BotramEvent,
     CloudEvent,

@@ -30,8 +30,15 @@ def test_no_app_imports_another_app(app: str) -> None:
     assert imported_modules(APPS[app]) & others == set()
 
 
-def test_the_shared_library_imports_no_app() -> None:
-    assert imported_modules(ROOT / "shared" / "botram_shared") & set(APPS) == set()
+@pytest.mark.parametrize("library", ["contracts", "runtime"])
+def test_the_shared_libraries_import_no_app(library: str) -> None:
+    assert imported_modules(ROOT / "shared" / library) & set(APPS) == set()
+
+
+def test_the_contracts_import_no_runtime() -> None:
+    runtime = {"botram_runtime", "faststream", "nats", "sqlalchemy", "sqlmodel", "fastapi"}
+
+    assert imported_modules(ROOT / "shared" / "contracts") & runtime == set()
 
 
 def test_every_service_has_the_same_shape() -> None:

@@ -335,12 +335,13 @@ def test_dockerfile_picks_the_stage_and_module_of_the_service_build_arg() -> Non
     assert "python -m" in commands[0] and "botram_${SERVICE}" in commands[0]
 
 
-def test_dockerfile_installs_the_locked_workspace_without_dev_tools() -> None:
+def test_dockerfile_installs_only_the_service_package_from_the_lock_without_dev_tools() -> None:
     runs = " ".join(args for _, kind, args in dockerfile() if kind == "RUN")
     froms = [args for _, kind, args in dockerfile() if kind == "FROM"]
 
     assert "pip install" in runs and "uv" in runs
-    assert "uv sync --all-packages --frozen --no-dev" in runs
+    assert '--package "botram-${SERVICE}" --frozen --no-dev' in runs
+    assert "--all-packages" not in runs
     assert "python:3.11-slim" in DOCKERFILE.read_text()
     assert "COPY --from=build /app/.venv /app/.venv" in {
         f"COPY {args}" for _, kind, args in dockerfile() if kind == "COPY"

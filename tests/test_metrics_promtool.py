@@ -4,7 +4,7 @@ import importlib
 
 import pytest
 
-from botram_shared.nats_server import EmbeddedNatsServer
+from botram_cli.nats_server import EmbeddedNatsServer
 from helpers import promtool, running
 
 SERVICES = ["scheduler", "registry", "notifier", "reporting"]

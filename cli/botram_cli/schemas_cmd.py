@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from botram_shared.schemas import render_schemas
+from botram_contracts.schemas import render_schemas
 
 DEFAULT_DIR = Path("shared/schemas")
 

@@ -18,7 +18,7 @@ import httpx
 import typer
 from rich.console import Console
 
-from botram_shared.nats_server import EmbeddedNatsServer, port_is_free
+from botram_cli.nats_server import EmbeddedNatsServer, port_is_free
 
 SERVICES = {"scheduler": 8001, "registry": 8002, "notifier": 8003, "reporting": 8004}
 COLOURS = {

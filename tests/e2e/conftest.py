@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from botram_shared.nats_server import free_port
+from botram_cli.nats_server import free_port
 from helpers import System, cli
 
 READY_TIMEOUT_SECONDS = 90

@@ -12,8 +12,8 @@ import httpx
 import nats
 import pytest
 
-from botram_shared.clock import local_today, system_clock
-from botram_shared.events import decode_event
+from botram_contracts.events import decode_event
+from botram_runtime.clock import local_today, system_clock
 from helpers import System, eventually
 
 pytestmark = pytest.mark.e2e

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-from botram_shared.events import ServiceCompletedV1, TicketCalledV1
+from botram_contracts.events import ServiceCompletedV1, TicketCalledV1
 
 PSEUDONYM = "a" * 64
 

@@ -5,10 +5,10 @@ import asyncio
 import httpx
 import nats
 
+from botram_cli.nats_server import EmbeddedNatsServer
+from botram_runtime.clock import local_today
 from botram_scheduler.main import create_app
 from botram_scheduler.settings import Settings
-from botram_shared.clock import local_today
-from botram_shared.nats_server import EmbeddedNatsServer
 from helpers import FakeClock, eventually, fetch_events, running
 
 

@@ -15,18 +15,18 @@ from nats.aio.client import Client as NatsClient
 from notifier_support import PSEUDONYM, Receiver, called, http_receiver
 from sqlmodel import select
 
-from botram_notifier.main import create_app
-from botram_notifier.settings import Settings
-from botram_notifier.store import CitizenMessageRow, ContactRow
-from botram_shared.db import Database
-from botram_shared.events import (
+from botram_cli.nats_server import EmbeddedNatsServer, free_port
+from botram_contracts.events import (
     CitizenCheckedInV1,
     CitizenContactSharedV1,
     SessionCancelledV1,
     SessionClosedV1,
     TicketRef,
 )
-from botram_shared.nats_server import EmbeddedNatsServer, free_port
+from botram_notifier.main import create_app
+from botram_notifier.settings import Settings
+from botram_notifier.store import CitizenMessageRow, ContactRow
+from botram_runtime.db import Database
 from helpers import eventually, publish_event, running
 
 PHONE = "081234567890"

@@ -16,15 +16,15 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from notifier_support import PSEUDONYM, called, completed
 
-from botram_shared.events import (
+from botram_cli.nats_server import free_port, nats_server_binary
+from botram_contracts.events import (
     CitizenCheckedInV1,
     CitizenContactSharedV1,
     SessionOpenedV1,
     TicketRef,
     decode_event,
 )
-from botram_shared.nats_server import free_port, nats_server_binary
-from botram_shared.stream import ensure_stream
+from botram_runtime.stream import ensure_stream
 from helpers import publish_event
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,12 +11,12 @@ from nats.aio.client import Client as NatsClient
 from notifier_support import Receiver, called, completed, http_receiver
 from standardwebhooks import Webhook
 
+from botram_cli.nats_server import EmbeddedNatsServer
+from botram_contracts.events import MSG_ID_HEADER, encode_event, make_event
 from botram_notifier.main import create_app
 from botram_notifier.settings import Settings
 from botram_notifier.webhooks import WebhookSender
-from botram_shared.bus import DLQ_REASON_HEADER
-from botram_shared.events import MSG_ID_HEADER, encode_event, make_event
-from botram_shared.nats_server import EmbeddedNatsServer
+from botram_runtime.bus import DLQ_REASON_HEADER
 from helpers import assert_problem, eventually, publish_event, running
 
 COMPLETED = "botram.service.completed.v1"

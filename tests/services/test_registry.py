@@ -9,17 +9,17 @@ import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from botram_registry.main import create_app
-from botram_registry.settings import Settings
-from botram_shared.bus import DLQ_REASON_HEADER
-from botram_shared.clock import local_today
-from botram_shared.events import (
+from botram_cli.nats_server import EmbeddedNatsServer
+from botram_contracts.events import (
     CitizenCheckedInV1,
     SessionOpenedV1,
     SessionScheduledV1,
     decode_event,
 )
-from botram_shared.nats_server import EmbeddedNatsServer
+from botram_registry.main import create_app
+from botram_registry.settings import Settings
+from botram_runtime.bus import DLQ_REASON_HEADER
+from botram_runtime.clock import local_today
 from helpers import FakeClock, assert_problem, eventually, publish_event, running
 
 NIK = "3216054507900001"

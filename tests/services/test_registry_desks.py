@@ -11,12 +11,12 @@ from pydantic import ValidationError
 from sqlmodel import select
 from test_registry import SERVICES, announce_session, citizen, known_session, nik_for
 
+from botram_cli.nats_server import EmbeddedNatsServer
+from botram_contracts.events import ServiceCompletedV1, decode_event
 from botram_registry.handlers import erase_expired_personal_data
 from botram_registry.main import create_app
 from botram_registry.settings import DEV_PSEUDONYM_KEY, Settings
 from botram_registry.store import CheckInRow, CitizenRow
-from botram_shared.events import ServiceCompletedV1, decode_event
-from botram_shared.nats_server import EmbeddedNatsServer
 from helpers import FakeClock, assert_problem, eventually, running
 
 KK, JKN = SERVICES

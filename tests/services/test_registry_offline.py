@@ -12,12 +12,12 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from test_registry import SERVICES, announce_session, citizen, known_session, nik_for
 
+from botram_cli.nats_server import EmbeddedNatsServer
+from botram_contracts.events import CitizenContactSharedV1, decode_event
 from botram_registry.handlers import Registry
 from botram_registry.main import create_app
 from botram_registry.settings import Settings
 from botram_registry.store import CheckInRow, OfflineCheckInRow, OutboxEvent
-from botram_shared.events import CitizenContactSharedV1, decode_event
-from botram_shared.nats_server import EmbeddedNatsServer
 from helpers import FakeClock, assert_problem, eventually, running
 
 KK, JKN = SERVICES

@@ -19,15 +19,8 @@ from nats.aio.client import Client as NatsClient
 from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import select
 
-from botram_reporting.handlers import Reporting, apply_events, facts, load_aggregates
-from botram_reporting.main import MIGRATIONS, create_app
-from botram_reporting.metrics import Aggregates
-from botram_reporting.rebuild import rebuild
-from botram_reporting.settings import Settings
-from botram_shared.bus import DLQ_REASON_HEADER
-from botram_shared.clock import JAKARTA
-from botram_shared.db import Database
-from botram_shared.events import (
+from botram_cli.nats_server import EmbeddedNatsServer
+from botram_contracts.events import (
     MSG_ID_HEADER,
     BotramEvent,
     CitizenCheckedInV1,
@@ -43,9 +36,16 @@ from botram_shared.events import (
     encode_event,
     make_event,
 )
-from botram_shared.nats_server import EmbeddedNatsServer
-from botram_shared.outbox import OutboxEvent
-from botram_shared.reference import load_catalogue
+from botram_contracts.reference import load_catalogue
+from botram_reporting.handlers import Reporting, apply_events, facts, load_aggregates
+from botram_reporting.main import MIGRATIONS, create_app
+from botram_reporting.metrics import Aggregates
+from botram_reporting.rebuild import rebuild
+from botram_reporting.settings import Settings
+from botram_runtime.bus import DLQ_REASON_HEADER
+from botram_runtime.clock import JAKARTA
+from botram_runtime.db import Database
+from botram_runtime.outbox import OutboxEvent
 from helpers import assert_problem, eventually, fetch_events, promtool, running
 
 AGE_BANDS = ("0-17", "18-29", "30-44", "45-59", "60+")

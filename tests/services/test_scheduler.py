@@ -8,11 +8,11 @@ import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
 
+from botram_cli.nats_server import EmbeddedNatsServer
+from botram_contracts.events import CloudEvent
+from botram_runtime.clock import local_today
 from botram_scheduler.main import create_app
 from botram_scheduler.settings import Settings
-from botram_shared.clock import local_today
-from botram_shared.events import CloudEvent
-from botram_shared.nats_server import EmbeddedNatsServer
 from helpers import FakeClock, assert_problem, fetch_events, running
 
 

@@ -14,13 +14,13 @@ import pytest
 from icalendar import Calendar
 from nats.aio.client import Client as NatsClient
 
+from botram_cli.nats_server import EmbeddedNatsServer
+from botram_contracts.events import DemandRankedV1, Period, RankedService
+from botram_runtime.clock import JAKARTA
 from botram_scheduler.handlers import advance_lifecycle
 from botram_scheduler.main import create_app
 from botram_scheduler.rules import DEFAULT_RULES_PATH
 from botram_scheduler.settings import Settings
-from botram_shared.clock import JAKARTA
-from botram_shared.events import DemandRankedV1, Period, RankedService
-from botram_shared.nats_server import EmbeddedNatsServer
 from helpers import FakeClock, assert_problem, eventually, fetch_events, publish_event, running
 
 SEED = {

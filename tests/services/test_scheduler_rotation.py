@@ -6,9 +6,9 @@ from pathlib import Path
 import holidays
 import pytest
 
+from botram_contracts.reference import load_catalogue, load_regions
 from botram_scheduler.domain import Policy, desa_services
 from botram_scheduler.rules import DEFAULT_RULES_PATH, Rules, RulesError, load_rules, parse_rules
-from botram_shared.reference import load_catalogue, load_regions
 
 REGIONS = load_regions()
 CATALOGUE = load_catalogue()

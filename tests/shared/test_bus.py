@@ -3,7 +3,7 @@
 import nats.errors
 import pytest
 
-from botram_shared import bus
+from botram_runtime import bus
 
 
 async def test_a_bare_asyncio_timeout_from_fetch_becomes_nats_timeout(

@@ -6,7 +6,7 @@ from uuid import UUID
 
 import pytest
 
-from botram_shared.events import (
+from botram_contracts.events import (
     EVENT_MODELS,
     CitizenCheckedInV1,
     CitizenContactSharedV1,
@@ -18,8 +18,8 @@ from botram_shared.events import (
     encode_event,
     make_event,
 )
-from botram_shared.schemas import render_schemas
-from botram_shared.subjects import subject_for
+from botram_contracts.schemas import render_schemas
+from botram_contracts.subjects import subject_for
 
 PSEUDONYM = "a" * 64
 

@@ -3,8 +3,8 @@
 import pytest
 from sqlmodel import SQLModel
 
-from botram_shared.db import Database
-from botram_shared.inbox import ProcessedEvent, claim_event
+from botram_runtime.db import Database
+from botram_runtime.inbox import ProcessedEvent, claim_event
 
 
 @pytest.fixture

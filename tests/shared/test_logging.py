@@ -6,7 +6,7 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from botram_shared.logging import configure_logging, redact
+from botram_runtime.logging import configure_logging, redact
 
 
 def test_nik_and_phone_numbers_are_masked() -> None:

@@ -6,12 +6,12 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from sqlmodel import SQLModel, select
 
-from botram_shared.db import Database
-from botram_shared.events import MSG_ID_HEADER, SessionOpenedV1, decode_event
-from botram_shared.events.envelope import utc_now
-from botram_shared.nats_server import EmbeddedNatsServer
-from botram_shared.outbox import OutboxEvent, OutboxRelay, stage_event
-from botram_shared.stream import STREAM_NAME, ensure_stream
+from botram_cli.nats_server import EmbeddedNatsServer
+from botram_contracts.events import MSG_ID_HEADER, SessionOpenedV1, decode_event
+from botram_contracts.events.envelope import utc_now
+from botram_runtime.db import Database
+from botram_runtime.outbox import OutboxEvent, OutboxRelay, stage_event
+from botram_runtime.stream import STREAM_NAME, ensure_stream
 from helpers import eventually
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from botram_shared.reference import (
+from botram_contracts.reference import (
     DEFAULT_CATALOGUE_PATH,
     Catalogue,
     CatalogueError,
@@ -15,7 +15,7 @@ from botram_shared.reference import (
     load_catalogue,
     load_regions,
 )
-from botram_shared.slugs import slugify
+from botram_contracts.slugs import slugify
 
 # --- catalogue ---------------------------------------------------------------------------
 

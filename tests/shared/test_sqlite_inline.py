@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 from sqlmodel import SQLModel, select
 
-from botram_shared.db import Database
-from botram_shared.events import SessionOpenedV1
-from botram_shared.events.envelope import utc_now
-from botram_shared.inbox import ProcessedEvent, claim_event
-from botram_shared.outbox import OutboxEvent, stage_event
+from botram_contracts.events import SessionOpenedV1
+from botram_contracts.events.envelope import utc_now
+from botram_runtime.db import Database
+from botram_runtime.inbox import ProcessedEvent, claim_event
+from botram_runtime.outbox import OutboxEvent, stage_event
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ from rich.table import Table
 
 from botram_cli.simulate.driver import DayDriver, Tally
 from botram_cli.simulate.plan import InvalidParameters, Parameters, make_plan, offered_services
-from botram_shared.clock import local_today, system_clock
-from botram_shared.reference import UnknownRegionError, load_catalogue, load_regions
+from botram_contracts.reference import UnknownRegionError, load_catalogue, load_regions
+from botram_runtime.clock import local_today, system_clock
 
 console = Console(highlight=False)
 REPORT_FIELDS = ("tickets", "served", "referred", "rejected", "no_shows")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import httpx
 
 from botram_cli.simulate.plan import NO_SHOW_PATIENCE_SECONDS, DayPlan, Parameters
-from botram_shared.reference import Catalogue
+from botram_contracts.reference import Catalogue
 
 
 @dataclass

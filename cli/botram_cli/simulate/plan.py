@@ -5,7 +5,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import date
 
-from botram_shared.reference import Catalogue, Service
+from botram_contracts.reference import Catalogue, Service
 
 # Share of a day's arrivals in each hour from 08:00: a morning peak that tails off.
 ARRIVALS_BY_HOUR = (0.20, 0.24, 0.19, 0.14, 0.11, 0.08, 0.04)

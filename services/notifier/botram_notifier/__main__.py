@@ -8,11 +8,11 @@ import argparse
 import sys
 from pathlib import Path
 
+from botram_contracts.reference import load_catalogue
 from botram_notifier import agencies
 from botram_notifier.main import create_app
 from botram_notifier.settings import Settings
-from botram_shared.reference import load_catalogue
-from botram_shared.serve import run_service
+from botram_runtime.serve import run_service
 
 
 def agency_credentials(argv: list[str]) -> int:

@@ -23,13 +23,13 @@ from pathlib import Path
 
 import nkeys
 
-from botram_shared.stream import STREAM_NAME
-from botram_shared.subjects import (
+from botram_contracts.subjects import (
     CITIZEN_EVENTS,
     PRIVATE_PREFIX,
     SESSION_EVENTS,
     agency_ticket_subjects,
 )
+from botram_runtime.stream import STREAM_NAME
 
 ACCOUNT = "BOTRAM"
 # The services connect without credentials (`no_auth_user`): port 4222 for them stays on the

@@ -16,7 +16,7 @@ from botram_notifier.schemas import (
     SubscriptionCreated,
     SubscriptionPublic,
 )
-from botram_shared.problems import Problem
+from botram_runtime.problems import Problem
 
 router = APIRouter(prefix="/v1")
 

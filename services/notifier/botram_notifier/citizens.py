@@ -14,18 +14,7 @@ from sqlalchemy import delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botram_notifier.domain import MessageKind, render, tanggal
-from botram_notifier.handlers import Notifier
-from botram_notifier.providers import MessageProvider, ProviderError
-from botram_notifier.store import (
-    CitizenMessageRow,
-    ContactRow,
-    OptOutRow,
-    QueueTicketRow,
-    new_id,
-)
-from botram_shared.db import upsert_insert
-from botram_shared.events import (
+from botram_contracts.events import (
     CitizenContactSharedV1,
     CloudEvent,
     ServiceCompletedV1,
@@ -36,6 +25,17 @@ from botram_shared.events import (
     TicketNoShowV1,
     TicketRef,
 )
+from botram_notifier.domain import MessageKind, render, tanggal
+from botram_notifier.handlers import Notifier
+from botram_notifier.providers import MessageProvider, ProviderError
+from botram_notifier.store import (
+    CitizenMessageRow,
+    ContactRow,
+    OptOutRow,
+    QueueTicketRow,
+    new_id,
+)
+from botram_runtime.db import upsert_insert
 
 log = structlog.get_logger(__name__)
 

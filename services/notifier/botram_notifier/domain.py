@@ -8,7 +8,7 @@ from email.utils import parsedate_to_datetime
 from enum import StrEnum
 from typing import Any
 
-from botram_shared.events import EVENT_MODELS
+from botram_contracts.events import EVENT_MODELS
 
 TICKET_FAMILY = "botram.ticket."
 SERVICE_FAMILY = "botram.service."

@@ -10,15 +10,15 @@ from sqlalchemy import func
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from botram_contracts.events import CloudEvent
+from botram_contracts.reference import Catalogue
 from botram_notifier.domain import NotifierError, check_subscription_scope, subscription_matches
 from botram_notifier.metrics import NotifierMetrics
 from botram_notifier.settings import Settings
 from botram_notifier.store import AttemptRow, DeliveryRow, SubscriptionRow, new_id
 from botram_notifier.webhooks import check_url_syntax, new_secret, resolve_checked
-from botram_shared.clock import Clock
-from botram_shared.db import Database, upsert_insert
-from botram_shared.events import CloudEvent
-from botram_shared.reference import Catalogue
+from botram_runtime.clock import Clock
+from botram_runtime.db import Database, upsert_insert
 
 log = structlog.get_logger(__name__)
 

@@ -4,6 +4,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from botram_contracts.reference import load_catalogue
 from botram_notifier import api, subscribers
 from botram_notifier.citizens import MessageSender
 from botram_notifier.delivery import DeliveryWorker
@@ -12,9 +13,8 @@ from botram_notifier.metrics import NotifierMetrics
 from botram_notifier.providers import HttpGatewayProvider, LogProvider, MessageProvider
 from botram_notifier.settings import Settings
 from botram_notifier.webhooks import WebhookSender
-from botram_shared.clock import Clock, system_clock
-from botram_shared.reference import load_catalogue
-from botram_shared.runtime import ServiceRuntime
+from botram_runtime.clock import Clock, system_clock
+from botram_runtime.service import ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DESCRIPTION = (

@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 
-from botram_shared.settings import ServiceSettings, database_url_field
+from botram_runtime.settings import ServiceSettings, database_url_field
 
 # Like Svix: first attempt at once, then these delays (seconds) between attempts.
 DEFAULT_RETRY_SCHEDULE = "5,300,1800,7200,18000,36000,36000"

@@ -6,19 +6,19 @@ from typing import Any
 from faststream.middlewares import AckPolicy
 from faststream.nats import DeliverPolicy, JStream, PullSub
 
-from botram_notifier import citizens
-from botram_notifier.handlers import Notifier, fan_out
-from botram_shared.bus import PULL_BATCH, PULL_TIMEOUT_SECONDS, Delivery, delivery_decoder
-from botram_shared.events import CloudEvent
-from botram_shared.inbox import claim_event
-from botram_shared.runtime import ServiceRuntime
-from botram_shared.stream import STREAM_NAME
-from botram_shared.subjects import (
+from botram_contracts.events import CloudEvent
+from botram_contracts.subjects import (
     PRIVATE_PREFIX,
     SERVICE_EVENTS,
     SESSION_EVENTS,
     TICKET_EVENTS,
 )
+from botram_notifier import citizens
+from botram_notifier.handlers import Notifier, fan_out
+from botram_runtime.bus import PULL_BATCH, PULL_TIMEOUT_SECONDS, Delivery, delivery_decoder
+from botram_runtime.inbox import claim_event
+from botram_runtime.service import ServiceRuntime
+from botram_runtime.stream import STREAM_NAME
 
 PRIVATE_EVENTS = f"{PRIVATE_PREFIX}.>"
 

@@ -2,7 +2,7 @@
 
 from botram_registry.main import create_app
 from botram_registry.settings import Settings
-from botram_shared.serve import run_service
+from botram_runtime.serve import run_service
 
 
 def main() -> None:

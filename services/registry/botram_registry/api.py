@@ -19,7 +19,7 @@ from botram_registry.schemas import (
     TransferRequest,
 )
 from botram_registry.store import TicketActionRow, TicketRow
-from botram_shared.problems import Problem
+from botram_runtime.problems import Problem
 
 router = APIRouter(prefix="/v1")
 

@@ -14,6 +14,23 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from botram_contracts.events import (
+    CitizenCheckedInV1,
+    CitizenContactSharedV1,
+    CitizenTicketsAddedV1,
+    CloudEvent,
+    ServiceCompletedV1,
+    SessionCancelledV1,
+    SessionClosedV1,
+    SessionOpenedV1,
+    SessionRescheduledV1,
+    SessionScheduledV1,
+    TicketCalledV1,
+    TicketNoShowV1,
+    TicketRecalledV1,
+    TicketRef,
+)
+from botram_contracts.reference import Catalogue
 from botram_registry.domain import (
     NotFound,
     RegistryError,
@@ -64,28 +81,11 @@ from botram_registry.store import (
     TicketActionRow,
     TicketRow,
 )
-from botram_shared.bus import RetryLater
-from botram_shared.clock import Clock, as_utc, local_today
-from botram_shared.db import Database
-from botram_shared.events import (
-    CitizenCheckedInV1,
-    CitizenContactSharedV1,
-    CitizenTicketsAddedV1,
-    CloudEvent,
-    ServiceCompletedV1,
-    SessionCancelledV1,
-    SessionClosedV1,
-    SessionOpenedV1,
-    SessionRescheduledV1,
-    SessionScheduledV1,
-    TicketCalledV1,
-    TicketNoShowV1,
-    TicketRecalledV1,
-    TicketRef,
-)
-from botram_shared.inbox import claim_event
-from botram_shared.outbox import stage_event
-from botram_shared.reference import Catalogue
+from botram_runtime.bus import RetryLater
+from botram_runtime.clock import Clock, as_utc, local_today
+from botram_runtime.db import Database
+from botram_runtime.inbox import claim_event
+from botram_runtime.outbox import stage_event
 
 SERVICE = "registry"
 SESSION_CONSUMER = "registry-sessions"

@@ -17,12 +17,12 @@ from uuid import uuid4
 from sqlalchemy import bindparam, func, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from botram_contracts.reference import Catalogue
 from botram_registry.domain import RegistryError
 from botram_registry.domain import ticket_number as format_number
 from botram_registry.schemas import TicketPublic
 from botram_registry.store import CheckInRow, CitizenRow, QueueRow, SessionRow, TicketRow
-from botram_shared.db import DIALECT_INSERTS, dialect_of
-from botram_shared.reference import Catalogue
+from botram_runtime.db import DIALECT_INSERTS, dialect_of
 
 CHECK_INS = CheckInRow.__table__  # type: ignore[attr-defined]
 CITIZENS = CitizenRow.__table__  # type: ignore[attr-defined]

@@ -7,6 +7,7 @@ from pathlib import Path
 import structlog
 from fastapi import FastAPI
 
+from botram_contracts.reference import load_catalogue
 from botram_registry import api, subscribers
 from botram_registry.batching import Batcher
 from botram_registry.group_check_in import PendingCheckIn, check_in_group
@@ -14,9 +15,8 @@ from botram_registry.handlers import Registry, erase_expired_personal_data
 from botram_registry.nik import NikFacts
 from botram_registry.schemas import CheckInRequest, CheckInResponse
 from botram_registry.settings import Settings
-from botram_shared.clock import Clock, system_clock
-from botram_shared.reference import load_catalogue
-from botram_shared.runtime import ServiceRuntime
+from botram_runtime.clock import Clock, system_clock
+from botram_runtime.service import ServiceRuntime
 
 log = structlog.get_logger(__name__)
 

@@ -2,7 +2,7 @@
 
 from pydantic import Field, SecretStr
 
-from botram_shared.settings import ServiceSettings, database_url_field
+from botram_runtime.settings import ServiceSettings, database_url_field
 
 DEV_PSEUDONYM_KEY = "dev-only-pseudonym-key-change-me"
 

@@ -7,9 +7,9 @@ from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel
 
-from botram_shared.events.envelope import utc_now
-from botram_shared.inbox import ProcessedEvent
-from botram_shared.outbox import OutboxEvent
+from botram_contracts.events.envelope import utc_now
+from botram_runtime.inbox import ProcessedEvent
+from botram_runtime.outbox import OutboxEvent
 
 __all__ = [
     "CheckInRow",

@@ -3,11 +3,11 @@
 from faststream.middlewares import AckPolicy
 from faststream.nats import DeliverPolicy, JStream, PullSub
 
+from botram_contracts.subjects import SESSION_EVENTS
 from botram_registry.handlers import SESSION_CONSUMER, Registry, apply_session_event
-from botram_shared.bus import PULL_BATCH, PULL_TIMEOUT_SECONDS, Delivery, delivery_decoder
-from botram_shared.runtime import ServiceRuntime
-from botram_shared.stream import STREAM_NAME
-from botram_shared.subjects import SESSION_EVENTS
+from botram_runtime.bus import PULL_BATCH, PULL_TIMEOUT_SECONDS, Delivery, delivery_decoder
+from botram_runtime.service import ServiceRuntime
+from botram_runtime.stream import STREAM_NAME
 
 
 def register(runtime: ServiceRuntime, registry: Registry) -> None:

@@ -7,7 +7,7 @@ import sys
 from botram_reporting.main import MIGRATIONS, create_app
 from botram_reporting.rebuild import rebuild
 from botram_reporting.settings import Settings
-from botram_shared.serve import run_service, tune_garbage_collector
+from botram_runtime.serve import run_service, tune_garbage_collector
 
 
 def run_rebuild(settings: Settings) -> None:

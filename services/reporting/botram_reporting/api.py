@@ -6,11 +6,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from botram_contracts.reference import UnknownRegionError, load_regions
 from botram_reporting import handlers, reports
 from botram_reporting.handlers import Reporting
-from botram_shared.clock import local_today, system_clock
-from botram_shared.problems import Problem
-from botram_shared.reference import UnknownRegionError, load_regions
+from botram_runtime.clock import local_today, system_clock
+from botram_runtime.problems import Problem
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from botram_shared.events import (
+from botram_contracts.events import (
     CitizenCheckedInV1,
     ServiceCompletedV1,
     TicketCalledV1,

@@ -8,23 +8,7 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botram_reporting import domain, reports
-from botram_reporting.domain import deltas_for
-from botram_reporting.metrics import Aggregates, decode_labels, encode_labels
-from botram_reporting.store import (
-    AggregateRow,
-    CheckInFact,
-    ServiceTable,
-    SessionRow,
-    TicketFact,
-    add_deltas,
-    load_rows,
-    sum_deltas,
-    upsert_rows,
-)
-from botram_shared.clock import JAKARTA
-from botram_shared.db import Database
-from botram_shared.events import (
+from botram_contracts.events import (
     CitizenCheckedInV1,
     CloudEvent,
     DemandRankedV1,
@@ -39,9 +23,25 @@ from botram_shared.events import (
     TicketCalledV1,
     TicketNoShowV1,
 )
-from botram_shared.inbox import claim_events
-from botram_shared.outbox import stage_event
-from botram_shared.reference import load_catalogue
+from botram_contracts.reference import load_catalogue
+from botram_reporting import domain, reports
+from botram_reporting.domain import deltas_for
+from botram_reporting.metrics import Aggregates, decode_labels, encode_labels
+from botram_reporting.store import (
+    AggregateRow,
+    CheckInFact,
+    ServiceTable,
+    SessionRow,
+    TicketFact,
+    add_deltas,
+    load_rows,
+    sum_deltas,
+    upsert_rows,
+)
+from botram_runtime.clock import JAKARTA
+from botram_runtime.db import Database
+from botram_runtime.inbox import claim_events
+from botram_runtime.outbox import stage_event
 
 CONSUMER = "reporting"
 SERVICE = "reporting"

@@ -8,7 +8,7 @@ from botram_reporting import api, subscribers
 from botram_reporting.handlers import Reporting, load_aggregates
 from botram_reporting.metrics import Aggregates, register_collector
 from botram_reporting.settings import Settings
-from botram_shared.runtime import ServiceRuntime
+from botram_runtime.service import ServiceRuntime
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 DESCRIPTION = (

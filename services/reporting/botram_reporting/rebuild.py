@@ -17,15 +17,15 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import delete
 from sqlmodel import col
 
+from botram_contracts.events import CloudEvent, EventDecodeError, UnknownEventType, decode_event
+from botram_contracts.subjects import PUBLIC_EVENT_FAMILIES
 from botram_reporting.handlers import CONSUMER, Reporting, apply_events
 from botram_reporting.metrics import Aggregates
 from botram_reporting.settings import Settings
 from botram_reporting.store import AggregateRow, CheckInFact, SessionRow, TicketFact
-from botram_shared.db import Database
-from botram_shared.events import CloudEvent, EventDecodeError, UnknownEventType, decode_event
-from botram_shared.inbox import ProcessedEvent
-from botram_shared.stream import STREAM_NAME
-from botram_shared.subjects import PUBLIC_EVENT_FAMILIES
+from botram_runtime.db import Database
+from botram_runtime.inbox import ProcessedEvent
+from botram_runtime.stream import STREAM_NAME
 
 FETCH_TIMEOUT_SECONDS = 2.0
 # progress(done, total): called after each batch.

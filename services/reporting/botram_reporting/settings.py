@@ -2,7 +2,7 @@
 
 from pydantic import Field
 
-from botram_shared.settings import ServiceSettings, database_url_field
+from botram_runtime.settings import ServiceSettings, database_url_field
 
 
 class Settings(ServiceSettings):

@@ -19,9 +19,9 @@ from sqlmodel import Column, Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botram_reporting.domain import Delta, Labels
-from botram_shared.db import upsert_insert
-from botram_shared.inbox import ProcessedEvent
-from botram_shared.outbox import OutboxEvent
+from botram_runtime.db import upsert_insert
+from botram_runtime.inbox import ProcessedEvent
+from botram_runtime.outbox import OutboxEvent
 
 __all__ = [
     "AggregateRow",

@@ -7,12 +7,12 @@ import structlog
 from faststream.middlewares import AckPolicy
 from faststream.nats import ConsumerConfig, DeliverPolicy, JStream, PullSub
 
+from botram_contracts.subjects import PUBLIC_EVENT_FAMILIES
 from botram_reporting.handlers import CONSUMER, Reporting, apply_events
 from botram_reporting.settings import Settings
-from botram_shared.bus import Delivery, batch_delivery_decoder, jetstream_of
-from botram_shared.runtime import ServiceRuntime
-from botram_shared.stream import STREAM_NAME
-from botram_shared.subjects import PUBLIC_EVENT_FAMILIES
+from botram_runtime.bus import Delivery, batch_delivery_decoder, jetstream_of
+from botram_runtime.service import ServiceRuntime
+from botram_runtime.stream import STREAM_NAME
 
 log = structlog.get_logger(__name__)
 DURABLE = "reporting"

@@ -1,8 +1,8 @@
 """`python -m botram_scheduler [serve | asyncapi]`: serve the scheduler over HTTP."""
 
+from botram_runtime.serve import run_service
 from botram_scheduler.main import create_app
 from botram_scheduler.settings import Settings
-from botram_shared.serve import run_service
 
 
 def main() -> None:

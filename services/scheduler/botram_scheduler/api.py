@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response, status
 
+from botram_runtime.problems import Problem
 from botram_scheduler import generation, handlers
 from botram_scheduler.context import SchedulerContext
 from botram_scheduler.domain import ScheduleError, Status
@@ -23,7 +24,6 @@ from botram_scheduler.schemas import (
     SessionPublic,
 )
 from botram_scheduler.store import SessionRow
-from botram_shared.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["sessions"])
 

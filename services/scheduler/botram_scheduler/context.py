@@ -3,11 +3,11 @@
 from dataclasses import dataclass
 from pathlib import Path
 
+from botram_contracts.reference import Catalogue, Regency
+from botram_runtime.clock import Clock
+from botram_runtime.db import Database
 from botram_scheduler.rules import Rules, load_rules
 from botram_scheduler.settings import Settings
-from botram_shared.clock import Clock
-from botram_shared.db import Database
-from botram_shared.reference import Catalogue, Regency
 
 
 @dataclass(frozen=True)

@@ -5,8 +5,8 @@ from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 from enum import StrEnum
 
-from botram_shared.reference import Desa, Kecamatan, Regency, UnknownRegionError
-from botram_shared.slugs import slugify
+from botram_contracts.reference import Desa, Kecamatan, Regency, UnknownRegionError
+from botram_contracts.slugs import slugify
 
 DEFAULT_START = time(8, 0)
 DEFAULT_END = time(14, 0)

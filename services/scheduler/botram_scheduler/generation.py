@@ -7,6 +7,10 @@ from uuid import uuid4
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from botram_contracts.reference import Catalogue
+from botram_runtime.clock import Clock, local_today
+from botram_runtime.db import Database
+from botram_runtime.outbox import stage_event
 from botram_scheduler.domain import (
     BlockedDay,
     PlannedSession,
@@ -17,10 +21,6 @@ from botram_scheduler.domain import (
 from botram_scheduler.handlers import SERVICE, cancelled_event, rescheduled_event, scheduled_event
 from botram_scheduler.rules import Rules
 from botram_scheduler.store import DemandRankingRow, SessionRow
-from botram_shared.clock import Clock, local_today
-from botram_shared.db import Database
-from botram_shared.outbox import stage_event
-from botram_shared.reference import Catalogue
 
 ROTATION = "rotation"
 # A rotation session a planner changed by hand: generation leaves it as they made it.

@@ -7,6 +7,22 @@ from sqlalchemy import and_, func, or_
 from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
+from botram_contracts.events import (
+    BotramEvent,
+    CloudEvent,
+    DemandRankedV1,
+    SessionCancelledV1,
+    SessionClosedV1,
+    SessionOpenedV1,
+    SessionRescheduledV1,
+    SessionScheduledV1,
+)
+from botram_contracts.events.envelope import utc_now
+from botram_contracts.reference import Catalogue, Regency, UnknownRegionError
+from botram_runtime.clock import JAKARTA, Clock, as_utc, local_today
+from botram_runtime.db import Database
+from botram_runtime.inbox import claim_event
+from botram_runtime.outbox import stage_event
 from botram_scheduler.domain import (
     DEFAULT_END,
     DEFAULT_QUOTA,
@@ -20,22 +36,6 @@ from botram_scheduler.domain import (
 )
 from botram_scheduler.schemas import Reason, Reschedule, SessionCreate
 from botram_scheduler.store import DemandRankingRow, SessionRow
-from botram_shared.clock import JAKARTA, Clock, as_utc, local_today
-from botram_shared.db import Database
-from botram_shared.events import (
-    BotramEvent,
-    CloudEvent,
-    DemandRankedV1,
-    SessionCancelledV1,
-    SessionClosedV1,
-    SessionOpenedV1,
-    SessionRescheduledV1,
-    SessionScheduledV1,
-)
-from botram_shared.events.envelope import utc_now
-from botram_shared.inbox import claim_event
-from botram_shared.outbox import stage_event
-from botram_shared.reference import Catalogue, Regency, UnknownRegionError
 
 SERVICE = "scheduler"
 

@@ -5,10 +5,10 @@ from datetime import datetime
 
 from icalendar import Calendar, Event
 
+from botram_contracts.reference import Regency
+from botram_runtime.clock import JAKARTA, as_utc
 from botram_scheduler.domain import Status
 from botram_scheduler.store import SessionRow
-from botram_shared.clock import JAKARTA, as_utc
-from botram_shared.reference import Regency
 
 PRODID = "-//Pemerintah Kabupaten Bekasi//Botram Scheduler//ID"
 UID_DOMAIN = "botram.bekasikab.go.id"

@@ -5,13 +5,13 @@ from pathlib import Path
 import structlog
 from fastapi import FastAPI
 
+from botram_contracts.reference import load_catalogue, load_regions
+from botram_runtime.clock import Clock, system_clock
+from botram_runtime.service import ServiceRuntime
 from botram_scheduler import api, subscribers
 from botram_scheduler.context import SchedulerContext
 from botram_scheduler.handlers import advance_lifecycle
 from botram_scheduler.settings import Settings
-from botram_shared.clock import Clock, system_clock
-from botram_shared.reference import load_catalogue, load_regions
-from botram_shared.runtime import ServiceRuntime
 
 log = structlog.get_logger(__name__)
 

@@ -14,6 +14,7 @@ from typing import Literal
 import holidays
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from botram_contracts.reference import Catalogue, Regency, UnknownRegionError
 from botram_scheduler.domain import (
     Plan,
     Policy,
@@ -23,7 +24,6 @@ from botram_scheduler.domain import (
     find_kecamatan,
     plan_rotation,
 )
-from botram_shared.reference import Catalogue, Regency, UnknownRegionError
 
 DEFAULT_RULES_PATH = Path(__file__).parent / "rules" / "default.toml"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from pydantic import AliasChoices, Field
 
-from botram_shared.settings import ServiceSettings, database_url_field
+from botram_runtime.settings import ServiceSettings, database_url_field
 
 
 class Settings(ServiceSettings):

@@ -5,13 +5,13 @@ from typing import Any
 from faststream.middlewares import AckPolicy
 from faststream.nats import DeliverPolicy, JStream, PullSub
 
+from botram_contracts.events import CloudEvent, DemandRankedV1
+from botram_contracts.subjects import DEMAND_EVENTS
+from botram_runtime.bus import PULL_BATCH, PULL_TIMEOUT_SECONDS, Delivery, delivery_decoder
+from botram_runtime.db import Database
+from botram_runtime.service import ServiceRuntime
+from botram_runtime.stream import STREAM_NAME
 from botram_scheduler.handlers import DEMAND_CONSUMER, record_ranking
-from botram_shared.bus import PULL_BATCH, PULL_TIMEOUT_SECONDS, Delivery, delivery_decoder
-from botram_shared.db import Database
-from botram_shared.events import CloudEvent, DemandRankedV1
-from botram_shared.runtime import ServiceRuntime
-from botram_shared.stream import STREAM_NAME
-from botram_shared.subjects import DEMAND_EVENTS
 
 
 def register(runtime: ServiceRuntime, db: Database) -> None:

@@ -4,7 +4,7 @@ from sqlmodel import SQLModel
 
 from botram_notifier.settings import Settings
 from botram_notifier.store import ServiceTable
-from botram_shared.migrations_env import run_migrations
+from botram_runtime.migrations_env import run_migrations
 
 # Shared tables (outbox, processed events) live on SQLModel.metadata, the service's own apart.
 METADATA = [SQLModel.metadata, ServiceTable.metadata]

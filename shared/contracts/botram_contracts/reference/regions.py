@@ -8,7 +8,7 @@ from typing import Any
 from areaid import buka_data, buka_nama  # type: ignore[import-untyped]
 from pydantic import BaseModel, ConfigDict
 
-from botram_shared.slugs import slugify
+from botram_contracts.slugs import slugify
 
 DEFAULT_PROVINCE = "Jawa Barat"
 DEFAULT_REGENCY = "Kabupaten Bekasi"

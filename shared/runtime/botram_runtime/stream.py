@@ -11,7 +11,7 @@ from nats.js import JetStreamContext
 from nats.js.api import DiscardPolicy, RetentionPolicy, StorageType, StreamConfig
 from nats.js.errors import NotFoundError
 
-from botram_shared.subjects import ALL_EVENTS
+from botram_contracts.subjects import ALL_EVENTS
 
 STREAM_NAME = "BOTRAM"
 DUPLICATE_WINDOW_SECONDS = 5 * 60

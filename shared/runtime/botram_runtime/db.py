@@ -20,7 +20,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botram_shared.sqlite_inline import (
+from botram_runtime.sqlite_inline import (
     CHECKPOINT_INTERVAL_SECONDS,
     WalCheckpointer,
     inline_creator,

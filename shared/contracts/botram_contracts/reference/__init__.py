@@ -1,6 +1,6 @@
 """Reference data: the service catalogue and the regency's kecamatans and desas."""
 
-from botram_shared.reference.catalogue import (
+from botram_contracts.reference.catalogue import (
     DEFAULT_CATALOGUE_PATH,
     Agency,
     Catalogue,
@@ -8,7 +8,7 @@ from botram_shared.reference.catalogue import (
     Service,
     load_catalogue,
 )
-from botram_shared.reference.regions import (
+from botram_contracts.reference.regions import (
     Desa,
     Kecamatan,
     Regency,

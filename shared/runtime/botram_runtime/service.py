@@ -25,14 +25,14 @@ from prometheus_client import (
     generate_latest,
 )
 
-from botram_shared.bus import ConsumerMetrics, EventConsumer, create_broker, jetstream_of
-from botram_shared.db import Database
-from botram_shared.events import EVENT_MODELS, CloudEvent
-from botram_shared.logging import configure_logging
-from botram_shared.outbox import OutboxRelay
-from botram_shared.problems import install_problem_handlers
-from botram_shared.settings import ServiceSettings
-from botram_shared.stream import STREAM_NAME, ensure_stream
+from botram_contracts.events import EVENT_MODELS, CloudEvent
+from botram_runtime.bus import ConsumerMetrics, EventConsumer, create_broker, jetstream_of
+from botram_runtime.db import Database
+from botram_runtime.logging import configure_logging
+from botram_runtime.outbox import OutboxRelay
+from botram_runtime.problems import install_problem_handlers
+from botram_runtime.settings import ServiceSettings
+from botram_runtime.stream import STREAM_NAME, ensure_stream
 
 log = structlog.get_logger(__name__)
 

@@ -18,7 +18,7 @@ from pydantic import (
     model_validator,
 )
 
-from botram_shared.slugs import slugify
+from botram_contracts.slugs import slugify
 
 DEFAULT_CATALOGUE_PATH = Path(__file__).parent / "data" / "services.toml"
 # The seed promises "40+ kinds of service"; a shorter file is a truncated or wrong file.

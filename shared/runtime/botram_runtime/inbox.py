@@ -12,8 +12,8 @@ from datetime import datetime
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botram_shared.db import upsert_insert
-from botram_shared.events.envelope import utc_now
+from botram_contracts.events.envelope import utc_now
+from botram_runtime.db import upsert_insert
 
 
 class ProcessedEvent(SQLModel, table=True):

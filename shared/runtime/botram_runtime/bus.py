@@ -26,9 +26,9 @@ from nats.js import JetStreamContext
 from prometheus_client import CollectorRegistry
 from prometheus_client import Counter as PromCounter
 
-from botram_shared.events import CloudEvent, EventDecodeError, UnknownEventType, decode_event
-from botram_shared.stream import STREAM_NAME
-from botram_shared.subjects import dead_letter_subject
+from botram_contracts.events import CloudEvent, EventDecodeError, UnknownEventType, decode_event
+from botram_contracts.subjects import dead_letter_subject
+from botram_runtime.stream import STREAM_NAME
 
 log = structlog.get_logger(__name__)
 

@@ -2,7 +2,7 @@
 
 import json
 
-from botram_shared.events import EVENT_MODELS, CloudEvent
+from botram_contracts.events import EVENT_MODELS, CloudEvent
 
 
 def render_schemas() -> dict[str, str]:

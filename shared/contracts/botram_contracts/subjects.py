@@ -7,7 +7,7 @@ the type, and the tokens subscribers filter on (level, kecamatan, agency, servic
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the event models build their subjects here: import only for typing
-    from botram_shared.events.models import BotramEvent
+    from botram_contracts.events.models import BotramEvent
 
 ROOT = "botram"
 ALL_EVENTS = f"{ROOT}.>"

@@ -5,9 +5,9 @@ from typing import Any, cast
 import pydantic_core
 from pydantic import ValidationError
 
-from botram_shared.events.envelope import CloudEvent, RawCloudEvent
-from botram_shared.events.models import EVENT_MODELS, BotramEvent
-from botram_shared.subjects import subject_for
+from botram_contracts.events.envelope import CloudEvent, RawCloudEvent
+from botram_contracts.events.models import EVENT_MODELS, BotramEvent
+from botram_contracts.subjects import subject_for
 
 # JetStream drops a publish whose Nats-Msg-Id it saw within the stream's duplicate window.
 MSG_ID_HEADER = "Nats-Msg-Id"

@@ -20,9 +20,9 @@ from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botram_shared.db import STAGED_EVENTS, Database
-from botram_shared.events import MSG_ID_HEADER, BotramEvent, CloudEvent, encode_event, make_event
-from botram_shared.events.envelope import utc_now
+from botram_contracts.events import MSG_ID_HEADER, BotramEvent, CloudEvent, encode_event, make_event
+from botram_contracts.events.envelope import utc_now
+from botram_runtime.db import STAGED_EVENTS, Database
 
 log = structlog.get_logger(__name__)
 

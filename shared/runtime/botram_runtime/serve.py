@@ -8,7 +8,7 @@ from collections.abc import Callable
 import uvicorn
 from fastapi import FastAPI
 
-from botram_shared.settings import ServiceSettings
+from botram_runtime.settings import ServiceSettings
 
 USAGE = "usage: python -m botram_<service> [serve | asyncapi]"
 # CPython's cyclic collector runs a young-generation pass every 700 net allocations, and

@@ -1,6 +1,6 @@
 """Botram's event contracts: the CloudEvents envelope and the data model of every event."""
 
-from botram_shared.events.codec import (
+from botram_contracts.events.codec import (
     MSG_ID_HEADER,
     EventDecodeError,
     UnknownEventType,
@@ -8,8 +8,8 @@ from botram_shared.events.codec import (
     encode_event,
     make_event,
 )
-from botram_shared.events.envelope import CloudEvent, EventData, RawCloudEvent, utc_now
-from botram_shared.events.models import (
+from botram_contracts.events.envelope import CloudEvent, EventData, RawCloudEvent, utc_now
+from botram_contracts.events.models import (
     EVENT_MODELS,
     BotramEvent,
     CitizenCheckedInV1,

@@ -1,0 +1,1 @@
+"""Botram's public contracts: event models, envelope, subjects, JSON Schemas, reference data."""

@@ -1,0 +1,1 @@
+"""What every Botram service process shares: database, bus, outbox/inbox, errors, routes."""
