@@ -10,7 +10,7 @@ from botram_cli.nats_server import EmbeddedNatsServer
 from botram_contracts.events import MSG_ID_HEADER, SessionOpenedV1, decode_event
 from botram_contracts.events.envelope import utc_now
 from botram_runtime.db import Database
-from botram_runtime.outbox import OutboxEvent, OutboxRelay, stage_event
+from botram_runtime.outbox import ForeignEventError, OutboxEvent, OutboxRelay, stage_event
 from botram_runtime.stream import STREAM_NAME, ensure_stream
 from helpers import eventually
 
@@ -45,18 +45,35 @@ async def stream_messages(nc: NatsClient) -> int:
 async def test_an_event_is_stored_only_when_its_transaction_commits(database: Database) -> None:
     with pytest.raises(RuntimeError):
         async with database.transaction() as session:
-            stage_event(session, opened(1), "scheduler")
+            stage_event(session, opened(1))
             raise RuntimeError("the state change failed")
 
     async with database.session() as session:
         assert (await session.exec(select(OutboxEvent))).all() == []
 
 
+async def test_an_event_takes_its_source_from_its_producer(database: Database) -> None:
+    async with database.transaction() as session:
+        event = stage_event(session, opened(1))
+
+    assert event.source == "/botram/scheduler"
+
+
+async def test_a_service_may_not_stage_another_services_event(database_url: str) -> None:
+    registry_db = Database(database_url, service="registry")
+    try:
+        with pytest.raises(ForeignEventError, match="registry may not publish"):
+            async with registry_db.transaction() as session:
+                stage_event(session, opened(1))
+    finally:
+        await registry_db.dispose()
+
+
 async def test_the_relay_publishes_in_order_with_the_event_id_as_msg_id(
     database: Database, nc: NatsClient
 ) -> None:
     async with database.transaction() as session:
-        staged = [stage_event(session, opened(n), "scheduler") for n in range(5)]
+        staged = [stage_event(session, opened(n)) for n in range(5)]
     relay = OutboxRelay(database, nc.jetstream)
 
     assert await relay.publish_pending() == 5
@@ -72,7 +89,7 @@ async def test_publishing_the_same_rows_again_adds_nothing_to_the_stream(
     database: Database, nc: NatsClient
 ) -> None:
     async with database.transaction() as session:
-        stage_event(session, opened(1), "scheduler")
+        stage_event(session, opened(1))
     relay = OutboxRelay(database, nc.jetstream)
     await relay.publish_pending()
     # As if the process died after the publish but before marking the row published.
@@ -101,7 +118,7 @@ async def test_events_wait_in_the_outbox_while_nats_is_down_then_are_published(
         own_nats_server.kill()
         async with database.transaction() as session:
             for n in range(3):
-                stage_event(session, opened(n), "scheduler")
+                stage_event(session, opened(n))
         await asyncio.sleep(0.5)
         assert await relay.pending_count() == 3
 

@@ -34,10 +34,10 @@ async def test_a_failed_unit_of_work_leaves_nothing_and_a_good_one_commits(
 ) -> None:
     with pytest.raises(RuntimeError):
         async with database.transaction() as session:
-            stage_event(session, opened(), "scheduler")
+            stage_event(session, opened())
             raise RuntimeError("the state change failed")
     async with database.transaction() as session:
-        stage_event(session, opened(), "scheduler")
+        stage_event(session, opened())
 
     async with database.session() as session:
         assert len((await session.exec(select(OutboxEvent))).all()) == 1

@@ -87,7 +87,6 @@ from botram_runtime.db import Database
 from botram_runtime.inbox import claim_event
 from botram_runtime.outbox import stage_event
 
-SERVICE = "registry"
 SESSION_CONSUMER = "registry-sessions"
 T = TypeVar("T")
 # (session id, request, NIK facts, pseudonym) -> the new check-in, or None to check in singly.
@@ -307,7 +306,6 @@ def announce_check_in(
             tickets=[_ticket_ref(t) for t in tickets],
             checked_in_at=check_in_row.checked_in_at,
         ),
-        SERVICE,
     )
     _share_contact(session, request.phone, check_in_row, tickets)
     return CheckInResponse(
@@ -385,7 +383,6 @@ def _share_contact(
                 phone=phone,
                 tickets=[_ticket_ref(t) for t in tickets],
             ),
-            SERVICE,
         )
 
 
@@ -520,7 +517,6 @@ async def call_next(
                 waited_seconds=_seconds(ticket.issued_at, now),
                 called_at=now,
             ),
-            SERVICE,
         )
     return ticket
 
@@ -563,7 +559,6 @@ async def recall(registry: Registry, ticket_id: str, desk: str | None) -> Ticket
                 recalls=ticket.recalls,
                 recalled_at=now,
             ),
-            SERVICE,
         )
     return ticket
 
@@ -624,7 +619,6 @@ def _stage_completed(
             completed_at=now,
             transferred_to=ticket.transferred_to,
         ),
-        SERVICE,
     )
 
 
@@ -697,7 +691,6 @@ async def mark_no_show(registry: Registry, ticket_id: str, desk: str | None = No
                 level=row.level,  # type: ignore[arg-type]
                 kecamatan=row.kecamatan,
             ),
-            SERVICE,
         )
     return ticket
 
@@ -962,5 +955,4 @@ def _stage_tickets_added(
             tickets=[_ticket_ref(t) for t in tickets],
             added_at=now,
         ),
-        SERVICE,
     )

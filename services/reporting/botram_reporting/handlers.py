@@ -44,7 +44,6 @@ from botram_runtime.inbox import claim_events
 from botram_runtime.outbox import stage_event
 
 CONSUMER = "reporting"
-SERVICE = "reporting"
 STATUS_BY_EVENT = {
     SessionScheduledV1: "scheduled",
     SessionOpenedV1: "opened",
@@ -270,7 +269,7 @@ async def stage_ranking(
         level=level,  # type: ignore[arg-type]
         ranking=[RankedService(**entry) for entry in ranked],
     )
-    return stage_event(session, data, SERVICE)
+    return stage_event(session, data)
 
 
 async def publish_ranking(reporting: Reporting, level: str, end: date) -> CloudEvent[Any]:

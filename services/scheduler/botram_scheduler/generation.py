@@ -18,7 +18,7 @@ from botram_scheduler.domain import (
     Status,
     desa_services,
 )
-from botram_scheduler.handlers import SERVICE, cancelled_event, rescheduled_event, scheduled_event
+from botram_scheduler.handlers import cancelled_event, rescheduled_event, scheduled_event
 from botram_scheduler.rules import Rules
 from botram_scheduler.store import DemandRankingRow, SessionRow
 
@@ -164,7 +164,7 @@ async def _reconcile(
         elif row is None:
             row = _new_row(planned, services, ranking_id, now)
             session.add(row)
-            stage_event(session, scheduled_event(row), SERVICE)
+            stage_event(session, scheduled_event(row))
             action = "created"
         elif _mutable(row, today) and planned.date > today and _differs(row, planned):
             previous = row.date
@@ -178,7 +178,7 @@ async def _reconcile(
             row.sequence += 1
             row.updated_at = now
             session.add(row)
-            stage_event(session, rescheduled_event(row, previous), SERVICE)
+            stage_event(session, rescheduled_event(row, previous))
             action = "rescheduled"
         else:
             action = "unchanged" if row is not None and not _differs(row, planned) else "kept"
@@ -200,7 +200,7 @@ async def _reconcile(
         row.sequence += 1
         row.updated_at = now
         session.add(row)
-        stage_event(session, cancelled_event(row), SERVICE)
+        stage_event(session, cancelled_event(row))
         result.cancelled.append(row.id)
     return result
 

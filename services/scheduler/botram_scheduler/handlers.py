@@ -37,8 +37,6 @@ from botram_scheduler.domain import (
 from botram_scheduler.schemas import Reason, Reschedule, SessionCreate
 from botram_scheduler.store import DemandRankingRow, SessionRow
 
-SERVICE = "scheduler"
-
 
 class SessionNotFound(LookupError):
     pass
@@ -154,7 +152,7 @@ async def create_session(
     )
     async with db.transaction() as session:
         session.add(row)
-        stage_event(session, scheduled_event(row), SERVICE)
+        stage_event(session, scheduled_event(row))
     return row
 
 
@@ -245,7 +243,7 @@ async def change_status(
         row.status_reason = reason.reason if reason else row.status_reason
         row.sequence += 1
         session.add(row)
-        stage_event(session, _status_event(row, target, now), SERVICE)
+        stage_event(session, _status_event(row, target, now))
     return row
 
 
@@ -286,7 +284,7 @@ async def reschedule_session(
         if row.origin == "rotation":  # a planner's change: generation leaves it alone now
             row.origin = "rotation-edited"
         session.add(row)
-        stage_event(session, rescheduled_event(row, previous), SERVICE)
+        stage_event(session, rescheduled_event(row, previous))
     return row
 
 
@@ -351,6 +349,6 @@ async def advance_lifecycle(db: Database, clock: Clock) -> list[SessionRow]:
             row.updated_at = now
             row.sequence += 1
             session.add(row)
-            stage_event(session, _status_event(row, target, now), SERVICE)
+            stage_event(session, _status_event(row, target, now))
             changed.append(row)
     return changed

@@ -11,7 +11,9 @@ raises, silently dropping it on a transient database error):
 import functools
 import math
 from collections import Counter
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -61,6 +63,26 @@ class Delivery:
     subject: str
     payload: bytes
     num_delivered: int = 1
+
+
+# The bytes of the message a subscriber is handling: a consumer that forwards an event as it
+# arrived (the notifier's webhooks keep fields this version does not know) reads them here.
+_DELIVERED_PAYLOAD: ContextVar[bytes] = ContextVar("botram_delivered_payload")
+
+
+@contextmanager
+def delivered_payload_is(payload: bytes) -> Iterator[None]:
+    """Make `payload` the answer of `delivered_payload()` inside the block."""
+    token = _DELIVERED_PAYLOAD.set(payload)
+    try:
+        yield
+    finally:
+        _DELIVERED_PAYLOAD.reset(token)
+
+
+def delivered_payload() -> bytes:
+    """The raw bytes of the event the current subscriber is handling."""
+    return _DELIVERED_PAYLOAD.get()
 
 
 def _delivery(raw: Msg) -> Delivery:

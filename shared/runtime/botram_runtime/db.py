@@ -29,6 +29,8 @@ from botram_runtime.sqlite_inline import (
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # Set in `session.info` by whoever stages outbox rows, so commit listeners know to wake the relay.
 STAGED_EVENTS = "botram.staged_events"
+# Set in `session.info` of every session of a service's database: the service's name.
+SERVICE_INFO = "botram.service"
 
 
 class Database:
@@ -38,6 +40,7 @@ class Database:
         self,
         url: str,
         *,
+        service: str | None = None,
         echo: bool = False,
         sqlite_inline: bool = True,
         wal_checkpoint_seconds: float = CHECKPOINT_INTERVAL_SECONDS,
@@ -66,8 +69,12 @@ class Database:
                 busy_timeout_ms=0 if sqlite_inline else None,
                 auto_checkpoint=self._checkpointer is None,
             )
+        self.service = service
         self._sessions = async_sessionmaker(
-            self.engine, class_=AsyncSession, expire_on_commit=False
+            self.engine,
+            class_=AsyncSession,
+            expire_on_commit=False,
+            info={SERVICE_INFO: service} if service else None,
         )
         self._event_listeners: list[Callable[[], None]] = []
 

@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botram_contracts.events import MSG_ID_HEADER, BotramEvent, CloudEvent, encode_event, make_event
 from botram_contracts.events.envelope import utc_now
-from botram_runtime.db import STAGED_EVENTS, Database
+from botram_runtime.db import SERVICE_INFO, STAGED_EVENTS, Database
 
 log = structlog.get_logger(__name__)
 
@@ -54,9 +54,23 @@ OUTBOX = OutboxEvent.__table__  # type: ignore[attr-defined]
 STAGED_ROWS = "botram.outbox_rows"
 
 
-def stage_event(session: AsyncSession, data: BotramEvent, service: str) -> CloudEvent[Any]:
-    """Add an event to the outbox in the caller's transaction; it is published after commit."""
-    event = make_event(data, service)
+class ForeignEventError(TypeError):
+    """A service tried to publish an event that another service owns."""
+
+
+def stage_event(session: AsyncSession, data: BotramEvent) -> CloudEvent[Any]:
+    """Add an event to the outbox in the caller's transaction; it is published after commit.
+
+    The event's source is its model's producer; a database opened for one service
+    (`Database(service=...)`) refuses to stage another service's events, because only the
+    owning service publishes an entity's events (the contract).
+    """
+    owner = session.info.get(SERVICE_INFO)
+    if owner is not None and data.producer != owner:
+        raise ForeignEventError(
+            f"{owner} may not publish {data.event_type} (owned by {data.producer})"
+        )
+    event = make_event(data)
     session.info[STAGED_EVENTS] = True
     session.info.setdefault(STAGED_ROWS, []).append(
         {

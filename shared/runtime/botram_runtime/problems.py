@@ -8,6 +8,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from botram_runtime.errors import DomainError
+
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://botram.bekasikab.go.id/problems/"
 
@@ -48,12 +50,21 @@ def problem_response(problem: Problem, request: Request | None = None) -> JSONRe
     return JSONResponse(problem.body(instance), status_code=problem.status, media_type=PROBLEM_JSON)
 
 
+def problem_of(error: DomainError) -> Problem:
+    """The problem+json a use case's failure answers with."""
+    return Problem(error.status, error.detail, code=error.code, **error.extensions)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
-    """Render Problem, validation and HTTP errors as problem+json."""
+    """Render domain failures, Problem, validation and HTTP errors as problem+json."""
 
     @app.exception_handler(Problem)
     async def _on_problem(request: Request, exc: Problem) -> JSONResponse:
         return problem_response(exc, request)
+
+    @app.exception_handler(DomainError)
+    async def _on_domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        return problem_response(problem_of(exc), request)
 
     @app.exception_handler(RequestValidationError)
     async def _on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

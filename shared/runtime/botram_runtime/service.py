@@ -14,7 +14,8 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Response
 from fastapi.responses import HTMLResponse, JSONResponse
-from faststream.nats import JStream
+from faststream.middlewares import AckPolicy
+from faststream.nats import ConsumerConfig, DeliverPolicy, JStream, PullSub
 from faststream.specification import AsyncAPI
 from faststream.specification.asyncapi.site import get_asyncapi_html
 from prometheus_client import (
@@ -24,10 +25,24 @@ from prometheus_client import (
     Gauge,
     generate_latest,
 )
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botram_contracts.events import EVENT_MODELS, CloudEvent
-from botram_runtime.bus import ConsumerMetrics, EventConsumer, create_broker, jetstream_of
+from botram_runtime.bus import (
+    PULL_BATCH,
+    PULL_TIMEOUT_SECONDS,
+    BatchHandler,
+    ConsumerMetrics,
+    Delivery,
+    EventConsumer,
+    batch_delivery_decoder,
+    create_broker,
+    delivered_payload_is,
+    delivery_decoder,
+    jetstream_of,
+)
 from botram_runtime.db import Database
+from botram_runtime.inbox import claim_event
 from botram_runtime.logging import configure_logging
 from botram_runtime.outbox import OutboxRelay
 from botram_runtime.problems import install_problem_handlers
@@ -37,6 +52,8 @@ from botram_runtime.stream import STREAM_NAME, ensure_stream
 log = structlog.get_logger(__name__)
 
 Hook = Callable[[], Awaitable[None]]
+# A subscriber's use case: apply one event inside the transaction that also claimed it.
+TxHandler = Callable[[AsyncSession, CloudEvent[Any]], Awaitable[None]]
 BUS_RETRY_MAX_SECONDS = 10.0
 
 
@@ -50,7 +67,9 @@ class ServiceRuntime:
         self._migrations = migrations
         self.registry = CollectorRegistry()
         self.database = Database(
-            settings.resolved_database_url(), sqlite_inline=settings.sqlite_inline
+            settings.resolved_database_url(),
+            service=self.service,
+            sqlite_inline=settings.sqlite_inline,
         )
         self.broker = create_broker(settings.nats_url, self.service, self.registry)
         self.consumer_metrics = ConsumerMetrics(self.registry)
@@ -99,6 +118,83 @@ class ServiceRuntime:
         return EventConsumer(
             service=self.service, consumer=name, broker=self.broker, metrics=self.consumer_metrics
         )
+
+    def subscribe(
+        self,
+        subject: str,
+        *,
+        durable: str,
+        handler: TxHandler,
+        description: str,
+        after_commit: Callable[[], None] | None = None,
+    ) -> None:
+        """Consume `subject` with a durable pull consumer, one event per transaction.
+
+        For each event: open a transaction, claim the event id for `durable` (a redelivery
+        is skipped), call `handler(tx, event)`, commit, then `after_commit()`. The delivery
+        policy (`EventConsumer`) decides ack, nak or dead letter from what the handler raised.
+        The raw bytes of the event are available to the handler as `delivered_payload()`.
+        """
+        consume = self.consumer(durable)
+
+        async def apply(event: CloudEvent[Any]) -> None:
+            async with self.database.transaction() as tx:
+                if not await claim_event(tx, durable, str(event.id)):
+                    return
+                await handler(tx, event)
+            if after_commit is not None:
+                after_commit()
+
+        async def on_event(delivery: Delivery) -> None:
+            with delivered_payload_is(delivery.payload):
+                await consume(delivery, apply)
+
+        on_event.__doc__ = description
+        self.broker.subscriber(
+            subject,
+            stream=JStream(STREAM_NAME, declare=False),
+            durable=durable,
+            deliver_policy=DeliverPolicy.ALL,
+            pull_sub=PullSub(batch_size=PULL_BATCH, timeout=PULL_TIMEOUT_SECONDS),
+            ack_policy=AckPolicy.ACK,
+            decoder=delivery_decoder,
+            title=f"{self.service}/{durable}",
+            description=description,
+        )(on_event)
+
+    def subscribe_batches(
+        self,
+        subjects: list[str],
+        *,
+        durable: str,
+        handler: BatchHandler,
+        description: str,
+        batch_size: int,
+        batch_timeout_seconds: float,
+    ) -> None:
+        """Consume `subjects` (in stream order) with one durable pull consumer, by batch.
+
+        `handler(events)` applies a whole fetched batch in one transaction, claiming each event
+        id itself (`claim_events`), and returns the ids that were duplicates.
+        """
+        consume = self.consumer(durable)
+
+        async def on_events(deliveries: list[Delivery]) -> None:
+            await consume.batch(deliveries, handler)
+
+        on_events.__doc__ = description
+        self.broker.subscriber(
+            "",
+            stream=JStream(STREAM_NAME, declare=False),
+            durable=durable,
+            config=ConsumerConfig(filter_subjects=subjects),
+            deliver_policy=DeliverPolicy.ALL,
+            pull_sub=PullSub(batch_size=batch_size, timeout=batch_timeout_seconds, batch=True),
+            ack_policy=AckPolicy.ACK,
+            decoder=batch_delivery_decoder,
+            title=f"{self.service}/{durable}",
+            description=description,
+        )(on_events)
 
     def after_migrate(self, hook: Hook) -> Hook:
         """Run `hook` once the database is migrated, before any event is consumed."""

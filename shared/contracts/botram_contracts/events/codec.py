@@ -25,13 +25,13 @@ class UnknownEventType(EventDecodeError):
         self.event = event
 
 
-def make_event(data: BotramEvent, service: str) -> CloudEvent[Any]:
-    """Wrap event data in a new CloudEvent from `/botram/<service>`."""
+def make_event(data: BotramEvent, service: str | None = None) -> CloudEvent[Any]:
+    """Wrap event data in a new CloudEvent from `/botram/<service>` (default: its producer)."""
     envelope = _ENVELOPES.get(data.event_type)
     if envelope is None:  # a model not in the catalogue (tests, a newer producer's draft)
         envelope = cast(type[CloudEvent[Any]], CloudEvent[type(data)])  # type: ignore[misc]
     return envelope(
-        source=f"/botram/{service}",
+        source=f"/botram/{service or data.producer}",
         type=data.event_type,
         subject=subject_for(data),
         data=data,

@@ -12,10 +12,9 @@ from typing import Annotated, ClassVar, Literal
 from pydantic import Field, StringConstraints
 
 from botram_contracts.events.envelope import EventData
+from botram_contracts.vocabulary import Level, Outcome
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=80)]
-Level = Literal["kecamatan", "desa"]
-Outcome = Literal["served", "referred", "rejected"]
 Sex = Literal["F", "M"]
 AgeBand = Literal["0-17", "18-29", "30-44", "45-59", "60+"]
 # A keyed pseudonym (hex HMAC-SHA256 of the NIK): never the NIK itself, never a plain hash.

@@ -11,6 +11,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
+from botram_runtime.shared_tables import create_shared_tables, drop_shared_tables
+
 revision: str = "03d855819eb4"
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
@@ -49,31 +51,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("nik"),
         sa.UniqueConstraint("pseudonym"),
     )
-    op.create_table(
-        "outbox_events",
-        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("event_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
-        sa.Column("subject", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
-        sa.Column("type", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
-        sa.Column("payload", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.Column("published_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
-        sa.Column("attempts", sa.Integer(), nullable=False),
-        sa.PrimaryKeyConstraint("seq"),
-        sa.UniqueConstraint("event_id"),
-    )
-    with op.batch_alter_table("outbox_events", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_outbox_events_published_at"), ["published_at"], unique=False
-        )
-
-    op.create_table(
-        "processed_events",
-        sa.Column("consumer", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
-        sa.Column("event_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
-        sa.Column("processed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.PrimaryKeyConstraint("consumer", "event_id"),
-    )
+    create_shared_tables()
     op.create_table(
         "queues",
         sa.Column("session_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
@@ -135,11 +113,7 @@ def downgrade() -> None:
     op.drop_table("tickets")
     op.drop_table("sessions")
     op.drop_table("queues")
-    op.drop_table("processed_events")
-    with op.batch_alter_table("outbox_events", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_outbox_events_published_at"))
-
-    op.drop_table("outbox_events")
+    drop_shared_tables()
     op.drop_table("citizens")
     with op.batch_alter_table("check_ins", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_check_ins_session_id"))

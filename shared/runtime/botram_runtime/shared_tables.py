@@ -1,0 +1,46 @@
+"""The tables every service has (the outbox and the processed-events inbox), defined once.
+
+Each service's initial Alembic revision calls `create_shared_tables()` and
+`drop_shared_tables()` instead of repeating their DDL; a later change to these tables is one
+helper here plus one revision per service that calls it.
+"""
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+
+def create_shared_tables() -> None:
+    """Create `outbox_events` and `processed_events` (see outbox.py and inbox.py)."""
+    op.create_table(
+        "outbox_events",
+        sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("event_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+        sa.Column("subject", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+        sa.Column("type", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+        sa.Column("payload", sa.LargeBinary(), nullable=False),
+        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("published_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("seq"),
+        sa.UniqueConstraint("event_id"),
+    )
+    with op.batch_alter_table("outbox_events", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_outbox_events_published_at"), ["published_at"], unique=False
+        )
+    op.create_table(
+        "processed_events",
+        sa.Column("consumer", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
+        sa.Column("event_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+        sa.Column("processed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("consumer", "event_id"),
+    )
+
+
+def drop_shared_tables() -> None:
+    """Drop what `create_shared_tables()` created."""
+    op.drop_table("processed_events")
+    with op.batch_alter_table("outbox_events", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_outbox_events_published_at"))
+    op.drop_table("outbox_events")
