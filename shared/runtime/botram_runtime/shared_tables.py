@@ -6,8 +6,8 @@ helper here plus one revision per service that calls it.
 """
 
 import sqlalchemy as sa
-import sqlmodel
 from alembic import op
+from sqlmodel.sql.sqltypes import AutoString, UTCDateTime
 
 
 def create_shared_tables() -> None:
@@ -15,12 +15,12 @@ def create_shared_tables() -> None:
     op.create_table(
         "outbox_events",
         sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
-        sa.Column("event_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
-        sa.Column("subject", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
-        sa.Column("type", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
+        sa.Column("event_id", AutoString(length=36), nullable=False),
+        sa.Column("subject", AutoString(length=255), nullable=False),
+        sa.Column("type", AutoString(length=120), nullable=False),
         sa.Column("payload", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
-        sa.Column("published_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("published_at", UTCDateTime(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("seq"),
         sa.UniqueConstraint("event_id"),
@@ -31,9 +31,9 @@ def create_shared_tables() -> None:
         )
     op.create_table(
         "processed_events",
-        sa.Column("consumer", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
-        sa.Column("event_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
-        sa.Column("processed_at", sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+        sa.Column("consumer", AutoString(length=80), nullable=False),
+        sa.Column("event_id", AutoString(length=36), nullable=False),
+        sa.Column("processed_at", UTCDateTime(), nullable=False),
         sa.PrimaryKeyConstraint("consumer", "event_id"),
     )
 
