@@ -37,6 +37,10 @@ demo: install ## The system, a simulated Saturday at Sukatani and a Tuesday at D
 test: install ## Run the whole test suite
 	$(VENV)/bin/pytest
 
+.PHONY: test-unit
+test-unit: install ## Only the unit tests (pure rules and use cases, no I/O): seconds
+	$(VENV)/bin/pytest -q tests/*/unit
+
 .PHONY: lint
 lint: install ## ruff check + format check, import contracts, mypy on shared/
 	$(VENV)/bin/ruff check .

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +17,7 @@ import pytest
 from fastapi import FastAPI
 from nats.aio.client import Client as NatsClient
 
+from botram_cli.tokens import ensure_key_pair, mint_token
 from botram_contracts.events import (
     MSG_ID_HEADER,
     BotramEvent,
@@ -24,6 +26,7 @@ from botram_contracts.events import (
     encode_event,
     make_event,
 )
+from botram_runtime.auth import Role
 
 
 class FakeClock:
@@ -133,3 +136,33 @@ def promtool(*args: str, stdin: str | None = None) -> "subprocess.CompletedProce
     return subprocess.run(
         [found, *args], input=stdin, capture_output=True, text=True, check=False, timeout=60
     )
+
+
+class TestIssuer:
+    """An identity provider for tests: a key pair on disk and tokens signed with it."""
+
+    __test__ = False  # not a test class, despite its name
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.jwks_file = ensure_key_pair(directory)
+
+    def token(
+        self,
+        *roles: str,
+        agency: str | None = None,
+        services: list[str] | None = None,
+        ttl_seconds: int = 3600,
+        subject: str | None = None,
+    ) -> str:
+        return mint_token(
+            [Role(role) for role in roles],
+            agency=agency,
+            services=services,
+            ttl_seconds=ttl_seconds,
+            subject=subject,
+            directory=self.directory,
+        )
+
+    def headers(self, *roles: str, **claims: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(*roles, **claims)}"}

@@ -2,7 +2,7 @@
 
 import typer
 
-from botram_cli import asyncapi_cmd, demo, schemas_cmd, up
+from botram_cli import asyncapi_cmd, demo, schemas_cmd, tokens, up
 from botram_cli.simulate.command import simulate
 
 app = typer.Typer(
@@ -13,6 +13,7 @@ app.command("schemas")(schemas_cmd.schemas)
 app.command("asyncapi")(asyncapi_cmd.asyncapi)
 app.command("simulate")(simulate)
 app.command("demo")(demo.demo)
+app.command("token")(tokens.token)
 
 if __name__ == "__main__":
     app()

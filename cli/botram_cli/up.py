@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 
 from botram_cli.nats_server import EmbeddedNatsServer, port_is_free
+from botram_cli.tokens import ensure_key_pair
 
 SERVICES = {"scheduler": 8001, "registry": 8002, "notifier": 8003, "reporting": 8004}
 COLOURS = {
@@ -49,9 +50,10 @@ def _pipe(name: str, stream: IO[bytes]) -> None:
             console.out(line, highlight=False)
 
 
-def _start_service(name: str, nats_url: str) -> subprocess.Popen[bytes]:
+def _start_service(name: str, nats_url: str, jwks: Path) -> subprocess.Popen[bytes]:
     env = os.environ | {
         "BOTRAM_NATS_URL": nats_url,
+        "BOTRAM_AUTH_JWKS_FILE": str(jwks.resolve()),
         "BOTRAM_HTTP_PORT": str(service_port(name)),
         "PYTHONUNBUFFERED": "1",
     }
@@ -104,7 +106,10 @@ def up(
         nats_url = nats.url
     console.print(f"[blue]nats[/] | {'embedded ' if nats else ''}NATS at {nats_url}")
 
-    processes = {name: _start_service(name, nats_url) for name in SERVICES}
+    # The embedded token issuer: its public key is what the services trust (unless the
+    # environment names an identity provider with BOTRAM_AUTH_JWKS_URL).
+    jwks = ensure_key_pair(var_dir / "auth")
+    processes = {name: _start_service(name, nats_url, jwks) for name in SERVICES}
     stopping = threading.Event()
 
     def _stop(*_: object) -> None:
@@ -117,6 +122,11 @@ def up(
             console.print("[bold green]Botram is ready[/]")
             for name in SERVICES:
                 console.print(f"  {name:<10} http://127.0.0.1:{service_port(name)}/docs")
+            console.print(
+                "Access tokens: .venv/bin/botram token --role operator "
+                "(roles: planner, operator, front-desk, desk --agency SLUG, agency --agency SLUG, "
+                "viewer); send it as `Authorization: Bearer <token>`"
+            )
         else:
             console.print("[red]not every service became ready; see the logs above[/]")
         while not stopping.is_set():

@@ -1,5 +1,6 @@
 """RFC 9457 problem details: every HTTP error is `application/problem+json` with a clear message."""
 
+from collections.abc import Mapping
 from http import HTTPStatus
 from typing import Any
 
@@ -45,9 +46,16 @@ class Problem(Exception):
         return body | self.extensions
 
 
-def problem_response(problem: Problem, request: Request | None = None) -> JSONResponse:
+def problem_response(
+    problem: Problem, request: Request | None = None, headers: Mapping[str, str] | None = None
+) -> JSONResponse:
     instance = request.url.path if request is not None else None
-    return JSONResponse(problem.body(instance), status_code=problem.status, media_type=PROBLEM_JSON)
+    return JSONResponse(
+        problem.body(instance),
+        status_code=problem.status,
+        media_type=PROBLEM_JSON,
+        headers=headers,
+    )
 
 
 def problem_of(error: DomainError) -> Problem:
@@ -64,7 +72,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _on_domain_error(request: Request, exc: DomainError) -> JSONResponse:
-        return problem_response(problem_of(exc), request)
+        return problem_response(problem_of(exc), request, getattr(exc, "headers", None))
 
     @app.exception_handler(RequestValidationError)
     async def _on_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -82,4 +90,4 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         problem = Problem(exc.status_code, str(exc.detail))
-        return problem_response(problem, request)
+        return problem_response(problem, request, exc.headers)

@@ -9,6 +9,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 VAR_DIR = Path("var")
+# The embedded default's token issuer: `botram up` keeps its key pair under ./var/auth/.
+EMBEDDED_ISSUER = "urn:botram:embedded"
+EMBEDDED_AUTH_DIR = VAR_DIR / "auth"
 
 
 class Environment(StrEnum):
@@ -41,6 +44,15 @@ class ServiceSettings(BaseSettings):
     # aiosqlite's worker thread: 4-6x per statement here (docs/BENCHMARKS.md). `false` goes
     # back to plain aiosqlite, e.g. if another process must write the same database file.
     sqlite_inline: bool = True
+    # Access tokens (docs/operations.md, "Access"): production names the identity provider;
+    # the embedded default trusts the public key `botram up` keeps under ./var/auth/.
+    auth_issuer: str | None = None
+    auth_jwks_url: str | None = None
+    auth_jwks_file: Path = EMBEDDED_AUTH_DIR / "jwks.json"
+    auth_audience: str = "botram"
+    auth_leeway_seconds: int = Field(default=60, ge=0, le=60)
+    # Browser origins allowed to call the API (CORS); closed by default.
+    cors_origins: list[str] = Field(default_factory=list)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     outbox_batch_size: int = Field(default=500, gt=0)
 
@@ -53,6 +65,18 @@ class ServiceSettings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{VAR_DIR / (self.service_name + '.db')}"
+
+    @property
+    def token_issuer(self) -> str:
+        return self.auth_issuer or EMBEDDED_ISSUER
+
+    def check_identity_provider(self) -> None:
+        """Production trusts only the regency's identity provider, never a local key file."""
+        if self.is_production and not (self.auth_issuer and self.auth_jwks_url):
+            raise ValueError(
+                "BOTRAM_AUTH_ISSUER and BOTRAM_AUTH_JWKS_URL must name the identity provider "
+                "when BOTRAM_ENV=production"
+            )
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> "ServiceSettings":

@@ -7,6 +7,7 @@ Prometheus probes). The apps are built, never started: nothing here touches the 
 """
 
 import importlib
+import json
 import os
 import re
 from collections.abc import Mapping
@@ -22,7 +23,7 @@ from pydantic import AliasChoices, ValidationError
 from pydantic.fields import FieldInfo
 from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
 NATS_CONF = ROOT / "deploy" / "nats" / "nats.conf"
@@ -306,6 +307,57 @@ def test_registry_refuses_production_without_a_real_pseudonym_key(
     with pytest.raises(ValidationError, match="BOTRAM_PSEUDONYM_KEY"):
         settings(env="production", pseudonym_key=dev_key)
     assert settings(env="production", pseudonym_key="a-real-secret").is_production
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_production_refuses_to_start_without_an_identity_provider(
+    service: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_in_compose(service, monkeypatch).model_copy(update={"auth_jwks_url": None})
+    create_app = importlib.import_module(f"botram_{service}.main").create_app
+
+    with pytest.raises(ValueError, match="BOTRAM_AUTH_ISSUER and BOTRAM_AUTH_JWKS_URL"):
+        create_app(settings)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_services_in_compose_trust_the_keycloak_realm(
+    service: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = settings_in_compose(service, monkeypatch)
+    realm = json.loads((ROOT / "deploy" / "keycloak" / "botram-realm.json").read_text())
+
+    assert settings.auth_issuer == "http://localhost:8080/realms/botram"
+    assert settings.auth_jwks_url == (
+        "http://keycloak:8080/realms/botram/protocol/openid-connect/certs"
+    )
+    assert realm["realm"] == "botram"
+    assert {role["name"] for role in realm["roles"]["realm"]} == {
+        "planner",
+        "operator",
+        "front-desk",
+        "desk",
+        "agency",
+        "viewer",
+    }
+
+
+def test_the_keycloak_realm_has_an_example_client_per_role_with_botram_claims() -> None:
+    realm = json.loads((ROOT / "deploy" / "keycloak" / "botram-realm.json").read_text())
+    service_accounts = {user["serviceAccountClientId"]: user for user in realm["users"]}
+    roles_with_a_client = set()
+
+    for client in realm["clients"]:
+        mappers = {m["protocolMapper"]: m["config"] for m in client["protocolMappers"]}
+        assert mappers["oidc-audience-mapper"]["included.custom.audience"] == "botram"
+        assert mappers["oidc-usermodel-realm-role-mapper"]["claim.name"] == "roles"
+        if client["clientId"] in service_accounts:
+            roles = service_accounts[client["clientId"]]["realmRoles"]
+            roles_with_a_client |= set(roles)
+            if {"desk", "agency"} & set(roles):
+                assert mappers["oidc-hardcoded-claim-mapper"]["claim.name"] == "agency"
+
+    assert roles_with_a_client == {"planner", "operator", "front-desk", "desk", "agency", "viewer"}
 
 
 # --- the Dockerfile ----------------------------------------------------------------------
