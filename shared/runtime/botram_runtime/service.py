@@ -9,10 +9,10 @@ import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import structlog
-from fastapi import Depends, FastAPI, Response
+from fastapi import Depends, FastAPI, Query, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse
 from faststream.middlewares import AckPolicy
@@ -26,11 +26,13 @@ from prometheus_client import (
     Gauge,
     generate_latest,
 )
+from pydantic import AwareDatetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botram_contracts.events import EVENT_MODELS, CloudEvent
-from botram_runtime.access import public
-from botram_runtime.auth import JwksFile, JwksUrl, KeySource, TokenVerifier
+from botram_runtime import audit
+from botram_runtime.access import allow, public
+from botram_runtime.auth import JwksFile, JwksUrl, KeySource, Role, TokenVerifier
 from botram_runtime.bus import (
     PULL_BATCH,
     PULL_TIMEOUT_SECONDS,
@@ -359,6 +361,20 @@ class ServiceRuntime:
             with suppress(Exception):
                 self.outbox_pending.set(await self.relay.pending_count())
             return Response(generate_latest(self.registry), media_type=CONTENT_TYPE_LATEST)
+
+        @app.get("/v1/audit", tags=["operations"], dependencies=[Depends(allow(Role.OPERATOR))])
+        async def audit_trail(
+            actor: Annotated[str | None, Query(max_length=255)] = None,
+            session_id: Annotated[str | None, Query(max_length=36)] = None,
+            since: AwareDatetime | None = None,
+            until: AwareDatetime | None = None,
+            limit: Annotated[int, Query(ge=1, le=audit.MAX_LIMIT)] = 100,
+        ) -> list[dict[str, Any]]:
+            """This service's audit trail, newest first (operator)."""
+            async with self.database.session() as tx:
+                return await audit.list_entries(
+                    tx, actor=actor, session_id=session_id, since=since, until=until, limit=limit
+                )
 
         @app.get("/asyncapi.json", tags=["operations"], dependencies=PUBLIC)
         async def asyncapi_json() -> dict[str, Any]:

@@ -177,6 +177,14 @@ class _TicketEvent(BotramEvent):
     agency: Slug
     level: Level | None = None
     kecamatan: Slug | None = None
+    actor: str | None = Field(
+        default=None,
+        max_length=255,
+        description=(
+            "The desk officer's opaque id (the `sub` of their access token, never a name), so "
+            "an agency can tell its desks apart"
+        ),
+    )
 
 
 class TicketCalledV1(_TicketEvent):

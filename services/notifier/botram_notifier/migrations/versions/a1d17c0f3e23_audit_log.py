@@ -1,0 +1,24 @@
+"""audit log: who changed what, when (botram_runtime.audit)
+
+Revision ID: a1d17c0f3e23
+Revises: d7437894f110
+Create Date: 2026-12-01 23:55:00.000000
+
+"""
+
+from collections.abc import Sequence
+
+from botram_runtime.shared_tables import create_audit_table, drop_audit_table
+
+revision: str = "a1d17c0f3e23"
+down_revision: str | None = "d7437894f110"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    create_audit_table()
+
+
+def downgrade() -> None:
+    drop_audit_table()
