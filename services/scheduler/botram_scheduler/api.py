@@ -28,13 +28,12 @@ from botram_scheduler.schemas import (
     SessionPage,
     SessionPublic,
 )
-from botram_scheduler.store import SessionRow
 from botram_scheduler.usecases import calendar, generation, sessions
 
 router = APIRouter(prefix="/v1", tags=["sessions"])
 
 
-def _public(row: SessionRow) -> SessionPublic:
+def _public(row: object) -> SessionPublic:
     return SessionPublic.model_validate(row, from_attributes=True)
 
 

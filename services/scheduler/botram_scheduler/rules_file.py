@@ -16,23 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from botram_contracts.reference import Catalogue, Regency, UnknownRegionError
 from botram_contracts.vocabulary import Level
-from botram_runtime.errors import DomainError
 from botram_scheduler.domain.places import find_desa, find_kecamatan
-from botram_scheduler.domain.rotation import Policy, Rotation, Rules, Stop
+from botram_scheduler.domain.rotation import Policy, Rotation, Rules, RulesError, Stop
+from botram_scheduler.domain.sessions import DEFAULT_END, DEFAULT_QUOTA, DEFAULT_START
 
 DEFAULT_RULES_PATH = Path(__file__).parent / "rules" / "default.toml"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-
-
-class RulesError(DomainError):
-    """The rules file cannot be used; the message says which entry and why.
-
-    A 500: the deployment's file is wrong, not the request.
-    """
-
-    status = 500
-    default_code = "invalid-rules"
 
 
 class _Strict(BaseModel):
@@ -56,10 +46,10 @@ class _HolidaysFile(_Strict):
 class _LevelFile(_Strict):
     weekdays: list[Weekday] = Field(min_length=1)
     first_date: date
-    start: time = time(8, 0)
-    end: time = time(14, 0)
+    start: time = DEFAULT_START
+    end: time = DEFAULT_END
     venue: str | None = None
-    quota: int = Field(default=100, gt=0)
+    quota: int = Field(default=DEFAULT_QUOTA, gt=0)
 
 
 class _KecamatanFile(_LevelFile):

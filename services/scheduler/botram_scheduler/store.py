@@ -5,7 +5,7 @@ import datetime as dt
 from collections.abc import Sequence
 from datetime import datetime, time
 
-from sqlalchemy import JSON, Column, and_, or_
+from sqlalchemy import JSON, Column, and_, func, or_
 from sqlalchemy.orm import registry
 from sqlmodel import AutoString, Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -109,6 +109,15 @@ def sessions_where(
     if status is not None:
         query = query.where(SessionRow.status == status)
     return query
+
+
+async def page_of(
+    tx: AsyncSession, query: SelectOfScalar[SessionRow], limit: int, offset: int
+) -> tuple[list[SessionRow], int]:
+    """One page of the sessions a query selects, by date, and how many it selects in all."""
+    total = (await tx.exec(select(func.count()).select_from(query.subquery()))).one()
+    rows = (await tx.exec(query.order_by(*BY_DATE).limit(limit).offset(offset))).all()
+    return list(rows), int(total)
 
 
 async def sessions_the_clock_may_move(tx: AsyncSession, today: dt.date) -> Sequence[SessionRow]:

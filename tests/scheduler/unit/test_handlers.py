@@ -14,8 +14,8 @@ from botram_runtime.errors import DomainError, Invalid
 from botram_scheduler import subscribers
 from botram_scheduler.deps import Deps
 from botram_scheduler.domain.generation import GenerateSchedule
+from botram_scheduler.domain.rotation import RulesError
 from botram_scheduler.domain.sessions import Origin
-from botram_scheduler.rules_file import RulesError
 from botram_scheduler.settings import Settings
 from botram_scheduler.store import DemandRankingRow, SessionRow
 from botram_scheduler.usecases import demand, generation

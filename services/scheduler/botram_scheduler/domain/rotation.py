@@ -8,6 +8,17 @@ from datetime import date, time, timedelta
 from enum import StrEnum
 
 from botram_contracts.vocabulary import Level
+from botram_runtime.errors import DomainError
+
+
+class RulesError(DomainError):
+    """The rotation rules cannot be used; the message says which entry and why.
+
+    A 500: the deployment's rules file is wrong, not the request.
+    """
+
+    status = 500
+    default_code = "invalid-rules"
 
 
 class Policy(StrEnum):

@@ -23,10 +23,9 @@ from botram_scheduler.domain.generation import (
     slot_action,
     slots_to_reconcile,
 )
-from botram_scheduler.domain.rotation import PlannedSession, Rules
+from botram_scheduler.domain.rotation import PlannedSession, Rules, RulesError
 from botram_scheduler.domain.sessions import Origin, quotas
 from botram_scheduler.events import cancelled_event, rescheduled_event, scheduled_event
-from botram_scheduler.rules_file import RulesError
 from botram_scheduler.store import (
     DemandRankingRow,
     SessionRow,

@@ -4,9 +4,6 @@ a person; each change announced in the same transaction."""
 from dataclasses import dataclass
 from uuid import uuid4
 
-from sqlalchemy import func
-from sqlmodel import select
-
 from botram_contracts.vocabulary import SessionStatus
 from botram_runtime.clock import local_today
 from botram_runtime.outbox import stage_event
@@ -31,7 +28,7 @@ from botram_scheduler.domain.sessions import (
     session_services,
 )
 from botram_scheduler.events import rescheduled_event, scheduled_event, status_event
-from botram_scheduler.store import BY_DATE, SessionRow, session_row, sessions_where
+from botram_scheduler.store import SessionRow, page_of, session_row, sessions_where
 
 
 @dataclass(frozen=True)
@@ -89,10 +86,8 @@ async def list_sessions(deps: Deps, command: FindSessions) -> SessionsFound:
         status=command.status,
     )
     async with deps.db.session() as tx:
-        total = (await tx.exec(select(func.count()).select_from(query.subquery()))).one()
-        page = query.order_by(*BY_DATE).limit(command.limit).offset(command.offset)
-        rows = (await tx.exec(page)).all()
-    return SessionsFound(list(rows), int(total))
+        rows, total = await page_of(tx, query, command.limit, command.offset)
+    return SessionsFound(rows, total)
 
 
 async def reschedule_session(deps: Deps, command: RescheduleSession) -> SessionRow:
