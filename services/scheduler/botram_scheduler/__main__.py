@@ -6,7 +6,8 @@ from botram_scheduler.settings import Settings
 
 
 def main() -> None:
-    run_service(Settings(), create_app)  # type: ignore[arg-type]
+    settings = Settings()
+    run_service(settings, lambda _: create_app(settings))
 
 
 if __name__ == "__main__":

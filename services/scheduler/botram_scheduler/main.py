@@ -1,5 +1,6 @@
 """Wiring: build the scheduler app from its settings."""
 
+from functools import partial
 from pathlib import Path
 
 import structlog
@@ -9,9 +10,10 @@ from botram_contracts.reference import load_catalogue, load_regions
 from botram_runtime.clock import Clock, system_clock
 from botram_runtime.service import ServiceRuntime
 from botram_scheduler import api, subscribers
-from botram_scheduler.context import SchedulerContext
-from botram_scheduler.handlers import advance_lifecycle
+from botram_scheduler.deps import Deps
+from botram_scheduler.rules_file import load_rules
 from botram_scheduler.settings import Settings
+from botram_scheduler.usecases import lifecycle
 
 log = structlog.get_logger(__name__)
 
@@ -25,25 +27,27 @@ DESCRIPTION = (
 def create_app(settings: Settings | None = None, clock: Clock = system_clock) -> FastAPI:
     settings = settings or Settings()
     runtime = ServiceRuntime(settings, MIGRATIONS, description=DESCRIPTION)
-    context = SchedulerContext(
-        settings=settings,
+    catalogue = load_catalogue()
+    regions = load_regions(settings.province, settings.regency)
+    deps = Deps(
         db=runtime.database,
         clock=clock,
-        catalogue=load_catalogue(),
-        regions=load_regions(settings.province, settings.regency),
-        rules_path=settings.rules_path,
+        settings=settings,
+        catalogue=catalogue,
+        regions=regions,
+        rules=partial(load_rules, settings.rules_path, regions, catalogue),
     )
-    context.rules()  # refuse to start on a rules file that cannot be used
-    subscribers.register(runtime, runtime.database)
+    deps.rules()  # refuse to start on a rules file that cannot be used
+    subscribers.register(runtime, deps)
     if settings.auto_lifecycle:
-        runtime.every(settings.tick_seconds, lambda: _advance(context), name="lifecycle-clock")
+        runtime.every(settings.tick_seconds, partial(_advance, deps), name="lifecycle-clock")
     app = runtime.create_app("Botram scheduler")
-    app.state.context = context
+    app.state.deps = deps
     app.include_router(api.router)
     return app
 
 
-async def _advance(context: SchedulerContext) -> None:
+async def _advance(deps: Deps) -> None:
     """Open and close the sessions whose start or end has come."""
-    for row in await advance_lifecycle(context.db, context.clock):
+    for row in await lifecycle.advance(deps):
         log.info("session_status_advanced", session_id=row.id, status=row.status)

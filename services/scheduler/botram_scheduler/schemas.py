@@ -2,11 +2,13 @@
 
 import datetime as dt
 from datetime import datetime, time
-from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Level = Literal["kecamatan", "desa"]
+from botram_contracts.vocabulary import Level, SessionStatus
+from botram_scheduler.domain.generation import Action
+from botram_scheduler.domain.rotation import Policy
+from botram_scheduler.domain.sessions import Origin
 
 
 class SessionCreate(BaseModel):
@@ -27,12 +29,16 @@ class SessionCreate(BaseModel):
 
 
 class Reason(BaseModel):
+    """Why a session is cancelled or moved: citizens are told."""
+
     model_config = ConfigDict(extra="forbid")
 
     reason: str = Field(min_length=1, max_length=500)
 
 
 class Reschedule(Reason):
+    """Another date (and times) for a session that has not opened."""
+
     date: dt.date
     start: time | None = None
     end: time | None = None
@@ -51,8 +57,8 @@ class SessionPublic(BaseModel):
     venue: str | None
     services: list[str]
     quotas: dict[str, int]
-    status: str
-    origin: str
+    status: SessionStatus
+    origin: Origin
     status_reason: str | None
     ranking_id: str | None = Field(
         default=None, description="The demand ranking event the desa service mix came from"
@@ -65,6 +71,8 @@ class SessionPublic(BaseModel):
 
 
 class SessionPage(BaseModel):
+    """A page of sessions and how many match in all."""
+
     items: list[SessionPublic]
     total: int
     limit: int
@@ -84,7 +92,7 @@ class GenerateRequest(BaseModel):
 class GeneratedSession(BaseModel):
     """A session the rules produce in the range, and what generation did with it."""
 
-    action: Literal["preview", "created", "unchanged", "rescheduled", "kept", "past"] = Field(
+    action: Action = Field(
         description=(
             "preview: dry run; created: new; unchanged: already there; rescheduled: moved "
             "to follow the rules; kept: differs but is past, opened or changed by hand; "
@@ -110,13 +118,15 @@ class Move(BaseModel):
     date: dt.date
     level: Level
     reason: str
-    action: Literal["move", "skip"]
+    action: Policy
     kecamatan: str
     desa: str | None
     moved_to: dt.date | None
 
 
 class GenerationPublic(BaseModel):
+    """What generation planned in the range, what it changed, and the days it moved."""
+
     model_config = ConfigDict(populate_by_name=True)
 
     start: dt.date = Field(serialization_alias="from")

@@ -1,15 +1,22 @@
-"""Scheduler tables: the sessions of the Botram calendar (plus the shared outbox/inbox)."""
+"""Scheduler tables: the sessions of the Botram calendar and the latest demand rankings (plus
+the shared outbox/inbox), and the queries use cases share."""
 
 import datetime as dt
+from collections.abc import Sequence
 from datetime import datetime, time
 
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, and_, func, or_
 from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel
+from sqlmodel import AutoString, Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.expression import SelectOfScalar
 
 from botram_contracts.events.envelope import utc_now
+from botram_contracts.vocabulary import Level, SessionStatus
+from botram_runtime.errors import NotFound
 from botram_runtime.inbox import ProcessedEvent
 from botram_runtime.outbox import OutboxEvent
+from botram_scheduler.domain.sessions import Origin
 
 __all__ = [
     "DemandRankingRow",
@@ -30,7 +37,8 @@ class SessionRow(ServiceTable, table=True):
     __tablename__ = "sessions"
 
     id: str = Field(primary_key=True, max_length=36)
-    level: str = Field(index=True, max_length=16)
+    # Enums in Python, plain strings in the database (no DB enum: no migration per new value).
+    level: Level = Field(sa_type=AutoString(length=16), index=True)
     kecamatan: str = Field(index=True, max_length=80)
     desa: str | None = Field(default=None, max_length=80)
     date: dt.date = Field(index=True)
@@ -39,8 +47,8 @@ class SessionRow(ServiceTable, table=True):
     venue: str | None = Field(default=None, max_length=200)
     services: list[str] = Field(sa_column=Column(JSON, nullable=False))
     quotas: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    status: str = Field(index=True, max_length=16)
-    origin: str = Field(default="manual", max_length=16)
+    status: SessionStatus = Field(sa_type=AutoString(length=16), index=True)
+    origin: Origin = Field(default=Origin.MANUAL, sa_type=AutoString(length=16))
     status_reason: str | None = Field(default=None, max_length=500)
     # The rotation slot a generated session fills ("desa:0:cikarang-selatan/ciantra"): how
     # generating again finds it instead of creating it twice.
@@ -57,10 +65,85 @@ class DemandRankingRow(ServiceTable, table=True):
 
     __tablename__ = "demand_rankings"
 
-    level: str = Field(primary_key=True, max_length=16)
+    level: Level = Field(sa_type=AutoString(length=16), primary_key=True)
     ranking_id: str = Field(max_length=36)
     services: list[str] = Field(sa_column=Column(JSON, nullable=False))
     period_from: dt.date
     period_to: dt.date
     published_at: datetime
     received_at: datetime = Field(default_factory=utc_now)
+
+
+BY_DATE = (col(SessionRow.date), col(SessionRow.start), col(SessionRow.id))
+
+
+async def session_row(tx: AsyncSession, session_id: str) -> SessionRow:
+    """The session with this id; 404 `session-not-found` when there is none."""
+    row = await tx.get(SessionRow, session_id)
+    if row is None:
+        raise NotFound("session", session_id)
+    return row
+
+
+def sessions_where(
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    kecamatan: str | None = None,
+    desa: str | None = None,
+    level: Level | None = None,
+    status: SessionStatus | None = None,
+) -> SelectOfScalar[SessionRow]:
+    """Sessions in [start, end] of a place, level and status (None: any)."""
+    query = select(SessionRow)
+    if start is not None:
+        query = query.where(col(SessionRow.date) >= start)
+    if end is not None:
+        query = query.where(col(SessionRow.date) <= end)
+    if kecamatan is not None:
+        query = query.where(SessionRow.kecamatan == kecamatan)
+    if desa is not None:
+        query = query.where(SessionRow.desa == desa)
+    if level is not None:
+        query = query.where(SessionRow.level == level)
+    if status is not None:
+        query = query.where(SessionRow.status == status)
+    return query
+
+
+async def page_of(
+    tx: AsyncSession, query: SelectOfScalar[SessionRow], limit: int, offset: int
+) -> tuple[list[SessionRow], int]:
+    """One page of the sessions a query selects, by date, and how many it selects in all."""
+    total = (await tx.exec(select(func.count()).select_from(query.subquery()))).one()
+    rows = (await tx.exec(query.order_by(*BY_DATE).limit(limit).offset(offset))).all()
+    return list(rows), int(total)
+
+
+async def sessions_the_clock_may_move(tx: AsyncSession, today: dt.date) -> Sequence[SessionRow]:
+    """Scheduled sessions of today and opened sessions of today or before."""
+    query = select(SessionRow).where(
+        or_(
+            and_(col(SessionRow.status) == SessionStatus.SCHEDULED, col(SessionRow.date) == today),
+            and_(col(SessionRow.status) == SessionStatus.OPENED, col(SessionRow.date) <= today),
+        )
+    )
+    return (await tx.exec(query)).all()
+
+
+async def rotation_sessions(tx: AsyncSession, start: dt.date, end: dt.date) -> Sequence[SessionRow]:
+    """The generated sessions (those with a rotation slot) dated in [start, end]."""
+    query = select(SessionRow).where(
+        col(SessionRow.rotation_key).is_not(None),
+        col(SessionRow.date) >= start,
+        col(SessionRow.date) <= end,
+    )
+    return (await tx.exec(query)).all()
+
+
+async def sessions_of_slots(tx: AsyncSession, keys: Sequence[str]) -> Sequence[SessionRow]:
+    """The sessions filling these rotation slots, wherever they are dated."""
+    if not keys:
+        return []
+    query = select(SessionRow).where(col(SessionRow.rotation_key).in_(keys))
+    return (await tx.exec(query)).all()

@@ -15,23 +15,14 @@ import holidays
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from botram_contracts.reference import Catalogue, Regency, UnknownRegionError
-from botram_scheduler.domain import (
-    Plan,
-    Policy,
-    Rotation,
-    Stop,
-    find_desa,
-    find_kecamatan,
-    plan_rotation,
-)
+from botram_contracts.vocabulary import Level
+from botram_scheduler.domain.places import find_desa, find_kecamatan
+from botram_scheduler.domain.rotation import Policy, Rotation, Rules, RulesError, Stop
+from botram_scheduler.domain.sessions import DEFAULT_END, DEFAULT_QUOTA, DEFAULT_START
 
 DEFAULT_RULES_PATH = Path(__file__).parent / "rules" / "default.toml"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-
-
-class RulesError(ValueError):
-    """The rules file cannot be used; the message says which entry and why."""
 
 
 class _Strict(BaseModel):
@@ -55,10 +46,10 @@ class _HolidaysFile(_Strict):
 class _LevelFile(_Strict):
     weekdays: list[Weekday] = Field(min_length=1)
     first_date: date
-    start: time = time(8, 0)
-    end: time = time(14, 0)
+    start: time = DEFAULT_START
+    end: time = DEFAULT_END
     venue: str | None = None
-    quota: int = Field(default=100, gt=0)
+    quota: int = Field(default=DEFAULT_QUOTA, gt=0)
 
 
 class _KecamatanFile(_LevelFile):
@@ -75,7 +66,7 @@ class _DesaFile(_LevelFile):
     order: Literal["bottom-up", "top-down"] = "bottom-up"
     first: _DesaStart | None = None
     top_services: int = Field(default=15, gt=0)
-    ranking_level: Literal["kecamatan", "desa"] = "kecamatan"
+    ranking_level: Level = Level.KECAMATAN
     default_services: list[str] = Field(min_length=1)
 
 
@@ -86,45 +77,18 @@ class _RulesFile(_Strict):
 
 
 @dataclass(frozen=True)
-class Rules:
-    """Resolved rules: rotations over slugs, blocked dates, the desa service mix policy."""
+class PublicHolidays:
+    """A country's public holidays from the `holidays` package, named in `language`."""
 
-    kecamatan: Rotation
-    desa: Rotation
-    policy: Policy
     country: str
     categories: tuple[str, ...]
     language: str
-    extra_blocked: dict[date, str]  # cuti bersama and blackout dates
-    top_services: int
-    ranking_level: str
-    default_services: tuple[str, ...]
 
-    def blocked_days(self, start: date, end: date) -> dict[date, str]:
-        """Days with no rotation session, with the reason planners read (Indonesian)."""
-        years = range(min(start.year, self.kecamatan.first_date.year), end.year + 1)
+    def __call__(self, years: range) -> dict[date, str]:
         public = holidays.country_holidays(
             self.country, years=years, categories=self.categories, language=self.language
         )
-        days: dict[date, str] = {day: str(name) for day, name in public.items()}
-        for day, reason in self.extra_blocked.items():
-            days[day] = f"{days[day]}; {reason}" if day in days else reason
-        return days
-
-    def plan(self, start: date, end: date) -> Plan:
-        """Both rotations' sessions in [start, end], by date, and every blocked rotation day."""
-        first = min(self.kecamatan.first_date, self.desa.first_date)
-        blocked = self.blocked_days(min(start, first), end)
-        plans = [
-            plan_rotation(r, start, end, blocked, self.policy) for r in (self.kecamatan, self.desa)
-        ]
-        sessions = sorted(
-            (s for p in plans for s in p.sessions), key=lambda s: (s.date, s.start, s.level)
-        )
-        blocked_days = sorted(
-            (b for p in plans for b in p.blocked), key=lambda b: (b.date, b.level)
-        )
-        return Plan(sessions=sessions, blocked=blocked_days)
+        return {day: str(name) for day, name in public.items()}
 
 
 def _weekdays(names: list[str]) -> frozenset[int]:
@@ -154,7 +118,7 @@ def _kecamatan_rotation(raw: _KecamatanFile, regions: Regency) -> Rotation:
         day: _kecamatan_stop(regions, name, f"kecamatan.overrides {day}")
         for day, name in raw.overrides.items()
     }
-    return _rotation("kecamatan", raw, tuple(stops), overrides)
+    return _rotation(Level.KECAMATAN, raw, tuple(stops), overrides)
 
 
 def _desa_rotation(raw: _DesaFile, regions: Regency) -> Rotation:
@@ -170,11 +134,11 @@ def _desa_rotation(raw: _DesaFile, regions: Regency) -> Rotation:
             raise RulesError(f"desa.first: {error}") from error
         at = next(i for i, s in enumerate(stops) if (s.kecamatan, s.desa) == (kec.slug, desa.slug))
         stops = stops[at:] + stops[:at]  # the rotation enters the circular list there
-    return _rotation("desa", raw, tuple(stops), {})
+    return _rotation(Level.DESA, raw, tuple(stops), {})
 
 
 def _rotation(
-    level: str, raw: _LevelFile, stops: tuple[Stop, ...], overrides: dict[date, Stop]
+    level: Level, raw: _LevelFile, stops: tuple[Stop, ...], overrides: dict[date, Stop]
 ) -> Rotation:
     if raw.end <= raw.start:
         raise RulesError(f"{level}: end {raw.end} must be after start {raw.start}")
@@ -236,9 +200,9 @@ def parse_rules(text: str, regions: Regency, catalogue: Catalogue, source: str =
         kecamatan=kecamatan,
         desa=desa,
         policy=raw.holidays.policy,
-        country=raw.holidays.country,
-        categories=tuple(raw.holidays.categories),
-        language=raw.holidays.language,
+        public_holidays=PublicHolidays(
+            raw.holidays.country, tuple(raw.holidays.categories), raw.holidays.language
+        ),
         extra_blocked=extra,
         top_services=raw.desa.top_services,
         ranking_level=raw.desa.ranking_level,

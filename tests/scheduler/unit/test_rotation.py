@@ -7,8 +7,9 @@ import holidays
 import pytest
 
 from botram_contracts.reference import load_catalogue, load_regions
-from botram_scheduler.domain import Policy, desa_services
-from botram_scheduler.rules import DEFAULT_RULES_PATH, Rules, RulesError, load_rules, parse_rules
+from botram_scheduler.domain.generation import desa_services
+from botram_scheduler.domain.rotation import Policy, Rules, RulesError
+from botram_scheduler.rules_file import DEFAULT_RULES_PATH, load_rules, parse_rules
 
 REGIONS = load_regions()
 CATALOGUE = load_catalogue()

@@ -1,6 +1,5 @@
 """Scheduler: sessions by hand, their lifecycle, and the events they publish."""
 
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -8,26 +7,9 @@ import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from botram_cli.nats_server import EmbeddedNatsServer
 from botram_contracts.events import CloudEvent
 from botram_runtime.clock import local_today
-from botram_scheduler.main import create_app
-from botram_scheduler.settings import Settings
-from helpers import FakeClock, assert_problem, fetch_events, running
-
-
-@pytest.fixture
-async def scheduler(
-    nats_server: EmbeddedNatsServer, nc: NatsClient, database_url: str, clock: FakeClock
-) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(
-        nats_url=nats_server.url,
-        database_url=database_url,
-        outbox_poll_seconds=0.1,
-        auto_lifecycle=False,  # these tests open and close by hand
-    )
-    async with running(create_app(settings, clock=clock)) as client:
-        yield client
+from helpers import FakeClock, assert_problem, fetch_events
 
 
 async def session_events(nc: NatsClient, count: int) -> list[CloudEvent[Any]]:

@@ -1,92 +1,30 @@
-"""Scheduler rules: pure Python, no I/O."""
+"""The weekly rotations: each level's circular list of places, walked day by day around the
+holidays, and the plan of sessions it gives for any range."""
 
-from collections.abc import Mapping, Sequence
+import datetime as dt
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, time, timedelta
 from enum import StrEnum
 
-from botram_contracts.reference import Desa, Kecamatan, Regency, UnknownRegionError
-from botram_contracts.slugs import slugify
-
-DEFAULT_START = time(8, 0)
-DEFAULT_END = time(14, 0)
-DEFAULT_QUOTA = 100
+from botram_contracts.vocabulary import Level
+from botram_runtime.errors import DomainError
 
 
-class Status(StrEnum):
-    SCHEDULED = "scheduled"
-    OPENED = "opened"
-    CLOSED = "closed"
-    CANCELLED = "cancelled"
+class RulesError(DomainError):
+    """The rotation rules cannot be used; the message says which entry and why.
 
+    A 500: the deployment's rules file is wrong, not the request.
+    """
 
-# The lifecycle: scheduled -> opened -> closed, or cancelled before it opens.
-TRANSITIONS: dict[Status, frozenset[Status]] = {
-    Status.SCHEDULED: frozenset({Status.OPENED, Status.CANCELLED}),
-    Status.OPENED: frozenset({Status.CLOSED}),
-    Status.CLOSED: frozenset(),
-    Status.CANCELLED: frozenset(),
-}
-
-
-class ScheduleError(ValueError):
-    """A request that breaks a scheduling rule; `code` names the rule."""
-
-    def __init__(self, code: str, message: str, status: int = 422) -> None:
-        super().__init__(message)
-        self.code = code
-        self.status = status
-
-
-def check_transition(current: Status, target: Status) -> None:
-    """Refuse a lifecycle step the session's status does not allow."""
-    if target not in TRANSITIONS[current]:
-        raise ScheduleError(
-            "invalid-transition",
-            f"a {current.value} session cannot become {target.value}",
-            status=409,
-        )
-
-
-def check_session_times(day: date, today: date, start: time, end: time) -> None:
-    """A new session is today or later and ends after it starts."""
-    if day < today:
-        raise ScheduleError("date-in-past", f"{day.isoformat()} is in the past (today is {today})")
-    if end <= start:
-        raise ScheduleError("end-before-start", f"end {end} must be after start {start}")
-
-
-# --- Places: names as planners write them -------------------------------------------------
-
-
-def _bare(text: str) -> str:
-    return slugify(text).replace("-", "")
-
-
-def find_kecamatan(regions: Regency, name: str) -> Kecamatan:
-    """A kecamatan by name or slug; spellings without spaces ("Muaragembong") also match."""
-    try:
-        return regions.kecamatan(name)
-    except UnknownRegionError:
-        same = [kec for kec in regions.kecamatans if _bare(kec.name) == _bare(name)]
-        if len(same) == 1:
-            return same[0]
-        raise
-
-
-def find_desa(regions: Regency, kecamatan: str, name: str) -> tuple[Kecamatan, Desa]:
-    """A desa of a kecamatan; spellings without spaces also match; else where it really is."""
-    kec = find_kecamatan(regions, kecamatan)
-    same = [desa for desa in kec.desas if _bare(desa.name) == _bare(name)]
-    if kec.find_desa(name) is None and len(same) == 1:
-        return kec, same[0]
-    return kec, regions.desa(kec.slug, name)
-
-
-# --- The rotation engine ------------------------------------------------------------------
+    status = 500
+    default_code = "invalid-rules"
 
 
 class Policy(StrEnum):
+    """What a holiday does to the session due that day: move it to the next rotation day
+    (the rotation continues one slot later), or skip it (that place waits a cycle)."""
+
     MOVE = "move"
     SKIP = "skip"
 
@@ -105,7 +43,7 @@ class Stop:
 class Rotation:
     """One level's weekly rotation, resolved against the regency."""
 
-    level: str
+    level: Level
     weekdays: frozenset[int]  # date.weekday(): Monday = 0
     first_date: date
     stops: tuple[Stop, ...]
@@ -121,7 +59,7 @@ class PlannedSession:
     """A session the rules produce; `key` names its rotation slot, stable across runs."""
 
     key: str
-    level: str
+    level: Level
     kecamatan: str
     desa: str | None
     date: date
@@ -136,16 +74,18 @@ class BlockedDay:
     """A rotation day that had no rotation session, and what happened to the one due."""
 
     date: date
-    level: str
+    level: Level
     reason: str
     action: Policy
     kecamatan: str
     desa: str | None
-    moved_to: date | None = None
+    moved_to: dt.date | None = None
 
 
 @dataclass
 class Plan:
+    """The sessions of a range, by date, and the rotation days blocked there."""
+
     sessions: list[PlannedSession]
     blocked: list[BlockedDay]
 
@@ -219,17 +159,42 @@ def _planned(rotation: Rotation, key: str, stop: Stop, day: date) -> PlannedSess
     )
 
 
-def desa_services(
-    ranking: Sequence[str] | None,
-    eligible: Sequence[str],
-    defaults: Sequence[str],
-    top: int,
-) -> list[str]:
-    """The desa service mix: the top `top` eligible services by demand, topped up by defaults.
+# The public holidays of some years, each with its name as planners read it.
+HolidayCalendar = Callable[[range], Mapping[date, str]]
 
-    `ranking` is service codes, most demanded first (None before any ranking exists).
-    """
-    allowed = set(eligible)
-    ranked = [code for code in (ranking or []) if code in allowed]
-    mix = list(dict.fromkeys([*ranked, *[c for c in defaults if c in allowed]]))
-    return mix[:top]
+
+@dataclass(frozen=True)
+class Rules:
+    """Resolved rules: rotations over slugs, blocked dates, the desa service mix policy."""
+
+    kecamatan: Rotation
+    desa: Rotation
+    policy: Policy
+    public_holidays: HolidayCalendar
+    extra_blocked: dict[date, str]  # cuti bersama and blackout dates
+    top_services: int
+    ranking_level: Level
+    default_services: tuple[str, ...]
+
+    def blocked_days(self, start: date, end: date) -> dict[date, str]:
+        """Days with no rotation session, with the reason planners read (Indonesian)."""
+        years = range(min(start.year, self.kecamatan.first_date.year), end.year + 1)
+        days = dict(self.public_holidays(years))
+        for day, reason in self.extra_blocked.items():
+            days[day] = f"{days[day]}; {reason}" if day in days else reason
+        return days
+
+    def plan(self, start: date, end: date) -> Plan:
+        """Both rotations' sessions in [start, end], by date, and every blocked rotation day."""
+        first = min(self.kecamatan.first_date, self.desa.first_date)
+        blocked = self.blocked_days(min(start, first), end)
+        plans = [
+            plan_rotation(r, start, end, blocked, self.policy) for r in (self.kecamatan, self.desa)
+        ]
+        sessions = sorted(
+            (s for p in plans for s in p.sessions), key=lambda s: (s.date, s.start, s.level)
+        )
+        blocked_days = sorted(
+            (b for p in plans for b in p.blocked), key=lambda b: (b.date, b.level)
+        )
+        return Plan(sessions=sessions, blocked=blocked_days)

@@ -6,18 +6,30 @@ from datetime import datetime
 from icalendar import Calendar, Event
 
 from botram_contracts.reference import Regency
+from botram_contracts.vocabulary import Level, SessionStatus
 from botram_runtime.clock import JAKARTA, as_utc
-from botram_scheduler.domain import Status
-from botram_scheduler.store import SessionRow
+from botram_scheduler.deps import Deps
+from botram_scheduler.domain.places import place_filter
+from botram_scheduler.domain.sessions import ExportCalendar
+from botram_scheduler.store import BY_DATE, SessionRow, sessions_where
 
 PRODID = "-//Pemerintah Kabupaten Bekasi//Botram Scheduler//ID"
 UID_DOMAIN = "botram.bekasikab.go.id"
 ICS_STATUS = {
-    Status.SCHEDULED: "CONFIRMED",
-    Status.OPENED: "CONFIRMED",
-    Status.CLOSED: "CONFIRMED",
-    Status.CANCELLED: "CANCELLED",
+    SessionStatus.SCHEDULED: "CONFIRMED",
+    SessionStatus.OPENED: "CONFIRMED",
+    SessionStatus.CLOSED: "CONFIRMED",
+    SessionStatus.CANCELLED: "CANCELLED",
 }
+
+
+async def feed(deps: Deps, command: ExportCalendar) -> bytes:
+    """Every session of the place and date range, by date, as one iCalendar document."""
+    kecamatan, desa = place_filter(deps.regions, command.kecamatan, command.desa)
+    query = sessions_where(start=command.start, end=command.end, kecamatan=kecamatan, desa=desa)
+    async with deps.db.session() as tx:
+        rows = (await tx.exec(query.order_by(*BY_DATE))).all()
+    return render_calendar(rows, deps.regions)
 
 
 def session_uid(session_id: str) -> str:
@@ -27,7 +39,7 @@ def session_uid(session_id: str) -> str:
 
 def _summary(row: SessionRow, regions: Regency) -> str:
     kecamatan = regions.kecamatan(row.kecamatan)
-    if row.level == "desa" and row.desa:
+    if row.level == Level.DESA and row.desa:
         desa = kecamatan.find_desa(row.desa)
         name = desa.name if desa else row.desa
         return f"Botram Masuk Desa {name} (Kecamatan {kecamatan.name})"
@@ -53,12 +65,13 @@ def render_calendar(rows: Iterable[SessionRow], regions: Regency) -> bytes:
         event.add("summary", _summary(row, regions))
         if row.venue:
             event.add("location", row.venue)
-        event.add("status", ICS_STATUS[Status(row.status)])
+        event.add("status", ICS_STATUS[SessionStatus(row.status)])
         event.add("categories", [f"botram-{row.level}"])
         description = f"Layanan: {len(row.services)} jenis"
-        if row.status == Status.CANCELLED and row.status_reason:
+        if row.status == SessionStatus.CANCELLED and row.status_reason:
             description = f"Dibatalkan: {row.status_reason}"
         event.add("description", description)
         calendar.add_component(event)
     calendar.add_missing_timezones()
-    return calendar.to_ical()
+    document: bytes = calendar.to_ical()
+    return document
