@@ -7,7 +7,7 @@ from botram_scheduler.settings import Settings
 
 def main() -> None:
     settings = Settings()
-    run_service(settings, lambda _: create_app(settings))
+    run_service(settings, create_app)
 
 
 if __name__ == "__main__":

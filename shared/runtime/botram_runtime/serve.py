@@ -4,6 +4,7 @@ import gc
 import json
 import sys
 from collections.abc import Callable
+from typing import TypeVar
 
 import uvicorn
 from fastapi import FastAPI
@@ -23,9 +24,10 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(*GC_THRESHOLDS)
 
 
-def run_service(
-    settings: ServiceSettings, create_app: Callable[[ServiceSettings], FastAPI]
-) -> None:
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
+
+def run_service(settings: SettingsT, create_app: Callable[[SettingsT], FastAPI]) -> None:
     """`serve` (default) runs uvicorn until SIGINT/SIGTERM; `asyncapi` prints the document."""
     command = sys.argv[1] if len(sys.argv) > 1 else "serve"
     app = create_app(settings)
