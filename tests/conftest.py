@@ -19,10 +19,24 @@ from sqlalchemy.engine import make_url
 
 from botram_cli.nats_server import EmbeddedNatsServer
 from botram_runtime.stream import ensure_stream
-from helpers import FakeClock
+from helpers import FakeClock, TestIssuer
 
 PG_URL = os.environ.get("BOTRAM_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def issuer(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestIssuer]:
+    """The test session's identity provider: every service built in a test trusts its key."""
+    test_issuer = TestIssuer(tmp_path_factory.mktemp("auth"))
+    test_issuer.make_session_issuer()
+    previous = os.environ.get("BOTRAM_AUTH_JWKS_FILE")
+    os.environ["BOTRAM_AUTH_JWKS_FILE"] = str(test_issuer.jwks_file)
+    yield test_issuer
+    if previous is None:
+        os.environ.pop("BOTRAM_AUTH_JWKS_FILE", None)
+    else:
+        os.environ["BOTRAM_AUTH_JWKS_FILE"] = previous
 
 
 @pytest.fixture(scope="session")

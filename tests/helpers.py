@@ -58,13 +58,26 @@ async def eventually(
         await asyncio.sleep(interval)
 
 
+# The roles of the default client of `running()`: an organiser's staff, not a desk or an agency
+# (those are confined to one agency: tests pass their own headers for them).
+STAFF_ROLES = ("planner", "operator", "front-desk", "viewer")
+
+
 @asynccontextmanager
-async def running(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    """Run a service app's lifespan (migrations, bus) and talk to it over ASGI."""
+async def running(
+    app: FastAPI, headers: dict[str, str] | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Run a service app's lifespan (migrations, bus) and talk to it over ASGI.
+
+    The client sends a staff token of the test session's issuer unless `headers` say otherwise.
+    """
     async with app.router.lifespan_context(app):
         await eventually(lambda: app.state.runtime.bus_started, within=15)
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+        default = session_issuer().headers(*STAFF_ROLES) if headers is None else headers
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://service", headers=default
+        ) as client:
             yield client
 
 
@@ -138,6 +151,15 @@ def promtool(*args: str, stdin: str | None = None) -> "subprocess.CompletedProce
     )
 
 
+_SESSION_ISSUER: list["TestIssuer"] = []
+
+
+def session_issuer() -> "TestIssuer":
+    """The identity provider every service in this test session trusts (tests/conftest.py)."""
+    assert _SESSION_ISSUER, "the session's TestIssuer is set up by tests/conftest.py"
+    return _SESSION_ISSUER[0]
+
+
 class TestIssuer:
     """An identity provider for tests: a key pair on disk and tokens signed with it."""
 
@@ -166,3 +188,6 @@ class TestIssuer:
 
     def headers(self, *roles: str, **claims: Any) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(*roles, **claims)}"}
+
+    def make_session_issuer(self) -> None:
+        _SESSION_ISSUER[:] = [self]
