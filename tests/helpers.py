@@ -26,7 +26,7 @@ from botram_contracts.events import (
     encode_event,
     make_event,
 )
-from botram_runtime.auth import Role
+from botram_runtime.actors import Role
 
 
 class FakeClock:

@@ -18,7 +18,8 @@ import typer
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from botram_runtime.auth import AUDIENCE, Role
+from botram_runtime.actors import Role
+from botram_runtime.auth import AUDIENCE
 from botram_runtime.settings import EMBEDDED_AUTH_DIR, EMBEDDED_ISSUER
 
 SIGNING_KEY_FILE = "signing-key.json"

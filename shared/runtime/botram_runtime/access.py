@@ -20,7 +20,8 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from botram_runtime.auth import Actor, InvalidToken, Role, TokenVerifier
+from botram_runtime.actors import Actor, Role
+from botram_runtime.auth import InvalidToken, TokenVerifier
 from botram_runtime.errors import DomainError, Forbidden
 
 ACCESS_ATTRIBUTE = "botram_access"

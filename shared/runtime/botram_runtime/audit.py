@@ -21,7 +21,7 @@ from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botram_contracts.events.envelope import utc_now
-from botram_runtime.auth import Actor
+from botram_runtime.actors import Actor
 
 STAGED_AUDIT = "botram.audit_rows"
 MAX_LIMIT = 1000

@@ -15,9 +15,7 @@ import asyncio
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from pathlib import Path
 from typing import Any, Protocol, cast
 
@@ -26,6 +24,8 @@ import structlog
 from joserfc import jwt
 from joserfc.errors import InvalidKeyIdError, JoseError
 from joserfc.jwk import KeySet
+
+from botram_runtime.actors import Actor, Role
 
 log = structlog.get_logger(__name__)
 
@@ -39,36 +39,6 @@ JWKS_MIN_REFRESH_SECONDS = 30.0
 JWKS_MAX_AGE_SECONDS = 600.0
 JWKS_FETCH_TIMEOUT_SECONDS = 5.0
 MAX_TOKEN_BYTES = 8192
-
-
-class Role(StrEnum):
-    """The roles of the contract's Access section (claim `roles`)."""
-
-    PLANNER = "planner"
-    OPERATOR = "operator"
-    FRONT_DESK = "front-desk"
-    DESK = "desk"
-    AGENCY = "agency"
-    VIEWER = "viewer"
-
-
-@dataclass(frozen=True, slots=True)
-class Actor:
-    """A verified caller: an opaque subject, its roles, and what it is confined to."""
-
-    sub: str
-    roles: frozenset[Role]
-    agency: str | None = None
-    services: frozenset[str] | None = None
-    token_id: str | None = None
-    expires_at: datetime | None = None
-
-    def has(self, *roles: Role) -> bool:
-        return bool(self.roles & set(roles))
-
-    @property
-    def role_names(self) -> list[str]:
-        return sorted(role.value for role in self.roles)
 
 
 class InvalidToken(Exception):

@@ -32,7 +32,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from botram_contracts.events import EVENT_MODELS, CloudEvent
 from botram_runtime import audit
 from botram_runtime.access import allow, public
-from botram_runtime.auth import JwksFile, JwksUrl, KeySource, Role, TokenVerifier
+from botram_runtime.actors import Role
+from botram_runtime.auth import JwksFile, JwksUrl, KeySource, TokenVerifier
 from botram_runtime.bus import (
     PULL_BATCH,
     PULL_TIMEOUT_SECONDS,

@@ -4,7 +4,7 @@ import pytest
 from sqlmodel import SQLModel
 
 from botram_runtime import audit
-from botram_runtime.auth import Actor, Role
+from botram_runtime.actors import Actor, Role
 from botram_runtime.db import Database
 
 DESK = Actor(sub="officer-17", roles=frozenset({Role.DESK}), agency="dukcapil")

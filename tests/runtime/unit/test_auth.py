@@ -14,14 +14,8 @@ from joserfc import jwt
 from joserfc.jwk import ECKey, KeySet, RSAKey
 
 from botram_runtime.access import allow, public, routes_without_a_rule
-from botram_runtime.auth import (
-    Actor,
-    InvalidToken,
-    JwksFile,
-    JwksUrl,
-    Role,
-    TokenVerifier,
-)
+from botram_runtime.actors import Actor, Role
+from botram_runtime.auth import InvalidToken, JwksFile, JwksUrl, TokenVerifier
 from botram_runtime.problems import install_problem_handlers
 from botram_runtime.settings import EMBEDDED_ISSUER
 from helpers import TestIssuer
