@@ -6,7 +6,7 @@ through the single path, which answers with the exact problem.
 """
 
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Protocol, TypeVar
 
@@ -20,13 +20,16 @@ from botram_runtime.errors import Conflict, DomainError, Invalid, NotFound
 
 @dataclass(frozen=True, slots=True)
 class CheckIn:
-    """Check a citizen in at a session and issue a ticket per service asked for."""
+    """Check a citizen in at a session and issue a ticket per service asked for.
+
+    Personal data (NIK, name, phone) stays out of its repr, hence out of logs and tracebacks.
+    """
 
     session_id: str
-    nik: str
-    name: str
+    nik: str = field(repr=False)
+    name: str = field(repr=False)
     services: tuple[str, ...]
-    phone: str | None = None
+    phone: str | None = field(default=None, repr=False)
     # Disabilitas or ibu hamil, declared at the desk (lansia is derived from the NIK).
     priority: bool = False
     priority_reasons: tuple[str, ...] = ()

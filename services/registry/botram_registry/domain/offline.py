@@ -8,7 +8,7 @@ import hashlib
 import hmac
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -24,7 +24,9 @@ class OfflineItem:
     check_in: CheckIn
     client_id: str  # made by the device, unique per session
     recorded_at: datetime  # the device's clock
-    content: Mapping[str, Any]  # the item as uploaded (JSON form): its digest tells replays
+    # The item as uploaded (JSON form, personal data: not in the repr); its keyed digest tells
+    # a replay from a client id reused for another check-in.
+    content: Mapping[str, Any] = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -99,9 +99,7 @@ async def check_in_within(
     [tickets] = await issue_tickets(
         tx, deps.catalogue, session, [TicketOrder(row.id, row.priority, row.services)], now
     )
-    new = NewCheckIn(
-        session, row, identity.pseudonym, identity.sex, admission.age, citizen.resident, tickets
-    )
+    new = _news(session, row, identity, admission, citizen.resident, tickets)
     return _announce(tx, new, command)
 
 
@@ -160,17 +158,9 @@ async def _group_at_session(
             now,
         )
         for index, (row, admission), issued in zip(chosen, created, tickets, strict=True):
-            identity = items[index].identity
-            new = NewCheckIn(
-                session,
-                row,
-                identity.pseudonym,
-                identity.sex,
-                admission.age,
-                citizens[index].resident,
-                issued,
-            )
-            results[index] = _announce(tx, new, items[index].command)
+            item, resident = items[index], citizens[index].resident
+            new = _news(session, row, item.identity, admission, resident, issued)
+            results[index] = _announce(tx, new, item.command)
     return results
 
 
@@ -209,6 +199,25 @@ def _new_check_in(
         device_id=arrival.device_id,
     )
     return row, admission
+
+
+def _news(
+    session: SessionRow,
+    row: CheckInRow,
+    identity: Identity,
+    admission: Admission,
+    resident: bool,
+    tickets: Sequence[TicketSlip],
+) -> NewCheckIn:
+    return NewCheckIn(
+        session=session,
+        check_in=row,
+        citizen=identity.pseudonym,
+        sex=identity.sex,
+        age=admission.age,
+        resident=resident,  # as first recorded
+        tickets=tickets,
+    )
 
 
 def _announce(tx: AsyncSession, new: NewCheckIn, command: CheckIn) -> CheckInResult:
