@@ -63,22 +63,8 @@ async def check_in(
 
 @router.post("/sessions/{session_id}/check-ins:batch", tags=["check-in"])
 async def check_in_batch(session_id: str, body: OfflineBatch, deps: DepsDep) -> OfflineBatchResult:
-    """Upload check-ins an offline desk recorded; each item gets its own result, replays are
-    no-ops."""
-    command = UploadOfflineBatch(
-        session_id=session_id,
-        device_id=body.device_id,
-        items=tuple(
-            OfflineItem(
-                check_in=_check_in_command(session_id, item),
-                client_id=item.client_id,
-                recorded_at=item.recorded_at,
-                content=item.model_dump(mode="json"),
-            )
-            for item in body.items
-        ),
-    )
-    return _batch_result(await offline.check_in_batch(deps, command))
+    """Upload an offline desk's check-ins: a result per item; a replay changes nothing."""
+    return _batch_result(await offline.check_in_batch(deps, _batch_command(session_id, body)))
 
 
 @router.post("/sessions/{session_id}/services/{service}/call-next", tags=["desks"])
@@ -142,6 +128,22 @@ def _check_in_command(session_id: str, body: CheckInRequest) -> CheckIn:
         phone=body.phone,
         priority=body.priority,
         priority_reasons=tuple(body.priority_reasons),
+    )
+
+
+def _batch_command(session_id: str, body: OfflineBatch) -> UploadOfflineBatch:
+    return UploadOfflineBatch(
+        session_id=session_id,
+        device_id=body.device_id,
+        items=tuple(
+            OfflineItem(
+                check_in=_check_in_command(session_id, item),
+                client_id=item.client_id,
+                recorded_at=item.recorded_at,
+                content=item.model_dump(mode="json"),
+            )
+            for item in body.items
+        ),
     )
 
 
