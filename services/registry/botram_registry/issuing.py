@@ -1,37 +1,38 @@
-"""The check-in's hot path in set-based statements: the citizen upsert and ticket issuing.
+"""The check-in's hot path in set-based statements: citizens, check-ins, queue numbers, tickets.
 
 A check-in at a busy desk is the registry's hottest request. Through the ORM's unit of work it
 cost ~20 statements (a get, a flush and a count per ticket); here it is one statement per
 table: the citizen upsert, an upsert numbering each requested queue (which also gives the
 position), one insert of the tickets; for a whole group of check-ins at once (group commit,
-see group_check_in). The statements are built once and executed with bound
+see `usecases.check_in`). The statements are built once and executed with bound
 parameters: building a statement per call cost more than executing it (docs/BENCHMARKS.md).
+Storage only: the rules they serve (quotas, numbering) are the domain's.
 """
 
 import functools
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 from uuid import uuid4
 
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, func
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botram_contracts.reference import Catalogue
-from botram_registry.domain import RegistryError
-from botram_registry.domain import ticket_number as format_number
-from botram_registry.schemas import TicketPublic
-from botram_registry.store import CheckInRow, CitizenRow, QueueRow, SessionRow, TicketRow
+from botram_registry.store import CheckInRow, ServiceTable
 from botram_runtime.db import DIALECT_INSERTS, dialect_of
 
-CHECK_INS = CheckInRow.__table__  # type: ignore[attr-defined]
-CITIZENS = CitizenRow.__table__  # type: ignore[attr-defined]
-QUEUES = QueueRow.__table__  # type: ignore[attr-defined]
-TICKETS = TicketRow.__table__  # type: ignore[attr-defined]
+CHECK_INS = ServiceTable.metadata.tables["check_ins"]
+CITIZENS = ServiceTable.metadata.tables["citizens"]
+QUEUES = ServiceTable.metadata.tables["queues"]
+TICKETS = ServiceTable.metadata.tables["tickets"]
 
 
 @dataclass(frozen=True, slots=True)
 class Citizen:
+    """A stored citizen: its id, and residency as first recorded."""
+
     id: str
     resident: bool
 
@@ -73,7 +74,7 @@ def _queue_increment(dialect: str) -> Any:
     ).returning(QUEUES.c.issued, QUEUES.c.called)
 
 
-CHECK_IN_OF_CITIZEN = (
+_CHECK_IN_OF_CITIZEN = (
     select(CHECK_INS.c.id)
     .where(
         CHECK_INS.c.session_id == bindparam("session_id"),
@@ -81,10 +82,16 @@ CHECK_IN_OF_CITIZEN = (
     )
     .with_for_update()
 )
+_CHECKED_IN_ALREADY = select(CHECK_INS.c.citizen_id).where(
+    CHECK_INS.c.session_id == bindparam("session_id"),
+    CHECK_INS.c.citizen_id.in_(bindparam("citizen_ids", expanding=True)),
+)
+_INSERT_CHECK_INS = CHECK_INS.insert()
+_INSERT_TICKETS = TICKETS.insert()
 
 
 async def upsert_citizens(
-    session: AsyncSession, citizens: list[CitizenFacts], now: datetime
+    tx: AsyncSession, citizens: Sequence[CitizenFacts], now: datetime
 ) -> list[Citizen]:
     """Insert each citizen, or refresh name, NIK and last visit (and the phone, when given),
     in one statement; the rows in the order given (distinct pseudonyms only).
@@ -106,116 +113,55 @@ async def upsert_citizens(
         }
         for facts in citizens
     ]
-    result = await session.exec(_citizen_upsert(dialect_of(session)), params=params)
+    result = await tx.exec(_citizen_upsert(dialect_of(tx)), params=params)
     return [Citizen(id=citizen_id, resident=bool(resident)) for citizen_id, resident in result]
 
 
-async def upsert_citizen(session: AsyncSession, facts: CitizenFacts, now: datetime) -> Citizen:
-    [citizen] = await upsert_citizens(session, [facts], now)
+async def upsert_citizen(tx: AsyncSession, facts: CitizenFacts, now: datetime) -> Citizen:
+    [citizen] = await upsert_citizens(tx, [facts], now)
     return citizen
 
 
-async def insert_check_ins(session: AsyncSession, rows: list[CheckInRow]) -> None:
-    """Store new check-ins in one statement (not tracked by the session: use `session.get`
-    to change one later in the same transaction)."""
-    await session.exec(CHECK_INS.insert(), params=[row.model_dump() for row in rows])
+async def check_in_of(tx: AsyncSession, session_id: str, citizen_id: str) -> str | None:
+    """The id of the citizen's check-in at the session, if any (locked until commit)."""
+    params = {"session_id": session_id, "citizen_id": citizen_id}
+    return (await tx.exec(_CHECK_IN_OF_CITIZEN, params=params)).one_or_none()
 
 
-@dataclass(frozen=True, slots=True)
-class TicketOrder:
-    """The tickets one check-in asks for: a distinct service code each, in the citizen's order."""
+async def checked_in_already(
+    tx: AsyncSession, session_id: str, citizen_ids: Sequence[str]
+) -> set[str]:
+    """Those of the citizens who have a check-in at the session."""
+    params = {"session_id": session_id, "citizen_ids": citizen_ids}
+    return set((await tx.exec(_CHECKED_IN_ALREADY, params=params)).all())
 
-    check_in_id: str
-    priority: bool
-    codes: list[str]
+
+async def insert_check_ins(tx: AsyncSession, rows: Sequence[CheckInRow]) -> None:
+    """Store new check-ins in one statement (not tracked by the session: use `tx.get` to
+    change one later in the same transaction)."""
+    await tx.exec(_INSERT_CHECK_INS, params=[row.model_dump() for row in rows])
 
 
-async def issue_ticket_group(
-    session: AsyncSession,
-    catalogue: Catalogue,
-    row: SessionRow,
-    orders: list[TicketOrder],
-    now: datetime,
-    transferred_from: str | None = None,
-) -> list[list[TicketPublic]]:
-    """Issue the tickets of several check-ins at one session, in order, in the caller's
-    transaction; one list of tickets per order. A quota overrun fails them all.
+async def count_issued(
+    tx: AsyncSession, session_id: str, service: str, count: int
+) -> tuple[int, int]:
+    """Add `count` tickets to a queue's numbering (creating the queue): its new total of
+    tickets issued, and of calls made. The queue row stays locked (PostgreSQL) until commit,
+    so a concurrent transaction numbers after this one."""
+    result = await tx.exec(
+        _queue_increment(dialect_of(tx)),
+        params={
+            "session_id": session_id,
+            "service": service,
+            "issued": count,
+            "called": 0,
+            "priority_streak": 0,
+        },
+    )
+    issued, called = result.one()
+    return int(issued), int(called)
 
-    Numbers come from the queue rows, each advanced once for the whole group by an upsert
-    that also locks it (PostgreSQL) until commit, so a concurrent transaction numbers after
-    this one. Every ticket still waiting is ahead of the new ones: position = seq - called.
-    """
-    wanted: dict[str, int] = {}
-    for order in orders:
-        for code in order.codes:
-            wanted[code] = wanted.get(code, 0) + 1
-    increment = _queue_increment(dialect_of(session))
-    next_seq: dict[str, int] = {}
-    called: dict[str, int] = {}
-    # One lock order for every transaction: two check-ins never deadlock on queue rows.
-    for code in sorted(wanted):
-        result = await session.exec(
-            increment,
-            params={
-                "session_id": row.id,
-                "service": code,
-                "issued": wanted[code],
-                "called": 0,
-                "priority_streak": 0,
-            },
-        )
-        issued, called[code] = result.one()
-        quota = row.quotas.get(code)
-        if quota is not None and issued > quota:
-            raise RegistryError(
-                "quota-full",
-                f"kuota habis: {catalogue.get(code).name} has issued all {quota} tickets "
-                "for this session",
-                status=409,
-            )
-        next_seq[code] = issued - wanted[code] + 1
-    rows: list[dict[str, Any]] = []
-    issued_tickets: list[list[TicketPublic]] = []
-    for order in orders:
-        tickets = []
-        for code in order.codes:
-            service = catalogue.get(code)
-            seq = next_seq[code]
-            next_seq[code] += 1
-            ticket_id = str(uuid4())
-            number = format_number(service.ticket_prefix, seq)
-            rows.append(
-                {
-                    "id": ticket_id,
-                    "session_id": row.id,
-                    "check_in_id": order.check_in_id,
-                    "service": code,
-                    "agency": service.agency,
-                    "seq": seq,
-                    "number": number,
-                    "priority": order.priority,
-                    "status": "waiting",
-                    "desk": None,
-                    "outcome": None,
-                    "note": None,
-                    "issued_at": now,
-                    "called_at": None,
-                    "completed_at": None,
-                    "recalls": 0,
-                    "transferred_from": transferred_from,
-                    "transferred_to": None,
-                }
-            )
-            tickets.append(
-                TicketPublic(
-                    ticket_id=ticket_id,
-                    service=code,
-                    agency=service.agency,
-                    number=number,
-                    position=seq - called[code],
-                    transferred_from=transferred_from,
-                )
-            )
-        issued_tickets.append(tickets)
-    await session.exec(TICKETS.insert(), params=rows)
-    return issued_tickets
+
+async def insert_tickets(tx: AsyncSession, rows: list[dict[str, Any]]) -> None:
+    """Store new tickets (rows of the `tickets` table) in one statement."""
+    await tx.exec(_INSERT_TICKETS, params=rows)

@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from botram_registry.domain.offline import UploadResult
+
 PriorityReason = Literal["disabilitas", "ibu-hamil"]
 
 
@@ -159,7 +161,7 @@ class ItemProblem(BaseModel):
 
 class OfflineResult(BaseModel):
     client_id: str
-    result: Literal["created", "merged", "replayed", "conflict", "rejected"] = Field(
+    result: UploadResult = Field(
         description=(
             "created: new check-in; merged: the NIK was already checked in here (new services "
             "added); replayed: this item was uploaded before (nothing changed); conflict: the "

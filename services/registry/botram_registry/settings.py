@@ -22,7 +22,7 @@ class Settings(ServiceSettings):
     personal_data_retention_days: float = Field(default=30, gt=0)
     retention_sweep_seconds: float = Field(default=3600, gt=0)
     # Group commit: new check-ins arriving while others are being stored share one
-    # transaction, up to this many (1 stores each on its own). See group_check_in.py.
+    # transaction, up to this many (1 stores each on its own). See usecases/check_in.py.
     check_in_group_max: int = Field(default=64, ge=1, le=1000)
     # A desk that acted on a service within this window counts as active for wait estimates.
     desk_active_minutes: float = Field(default=30, gt=0)

@@ -1,15 +1,31 @@
-"""Registry tables. The only tables in Botram that hold NIK, name and phone (`citizens`)."""
+"""Registry tables, and the queries use cases share.
+
+The only tables in Botram that hold NIK, name and phone (`citizens`). States are the domain's
+`StrEnum`s in Python and plain string columns in the database. The check-in's hot path has
+prebuilt statements of its own (`issuing`).
+"""
 
 import datetime as dt
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, time
+from typing import TypeVar
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, func, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlmodel.sql.sqltypes import AutoString
 
 from botram_contracts.events.envelope import utc_now
+from botram_contracts.events.models import Sex
+from botram_contracts.vocabulary import Level, Outcome, SessionStatus
+from botram_registry.domain.queue import Waiting
+from botram_registry.domain.tickets import OPEN_STATUSES, DeskAction, TicketStatus
 from botram_runtime.inbox import ProcessedEvent
 from botram_runtime.outbox import OutboxEvent
+
+T = TypeVar("T")
 
 __all__ = [
     "CheckInRow",
@@ -35,7 +51,7 @@ class SessionRow(ServiceTable, table=True):
     __tablename__ = "sessions"
 
     id: str = Field(primary_key=True, max_length=36)
-    level: str = Field(max_length=16)
+    level: Level = Field(sa_type=AutoString(length=16))
     kecamatan: str = Field(max_length=80)
     desa: str | None = Field(default=None, max_length=80)
     date: dt.date
@@ -43,7 +59,7 @@ class SessionRow(ServiceTable, table=True):
     end: time
     services: list[str] = Field(sa_column=Column(JSON, nullable=False))
     quotas: dict[str, int] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
-    status: str = Field(max_length=16)
+    status: SessionStatus = Field(sa_type=AutoString(length=16))
     updated_at: datetime = Field(default_factory=utc_now)
 
 
@@ -57,7 +73,7 @@ class CitizenRow(ServiceTable, table=True):
     pseudonym: str = Field(unique=True, max_length=64)
     name: str | None = Field(default=None, max_length=200)
     phone: str | None = Field(default=None, max_length=20)
-    sex: str = Field(max_length=1)
+    sex: Sex = Field(sa_type=AutoString(length=1))
     birth_date: dt.date
     resident: bool
     created_at: datetime = Field(default_factory=utc_now)
@@ -115,9 +131,11 @@ class TicketRow(ServiceTable, table=True):
     seq: int
     number: str = Field(max_length=16)
     priority: bool = False
-    status: str = Field(default="waiting", index=True, max_length=16)
+    status: TicketStatus = Field(
+        default=TicketStatus.WAITING, index=True, sa_type=AutoString(length=16)
+    )
     desk: str | None = Field(default=None, max_length=40)
-    outcome: str | None = Field(default=None, max_length=16)
+    outcome: Outcome | None = Field(default=None, sa_type=AutoString(length=16))
     note: str | None = Field(default=None, max_length=500)
     issued_at: datetime = Field(default_factory=utc_now)
     called_at: datetime | None = None
@@ -135,7 +153,7 @@ class TicketActionRow(ServiceTable, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     ticket_id: str = Field(index=True, max_length=36)
-    action: str = Field(max_length=16)
+    action: DeskAction = Field(sa_type=AutoString(length=16))
     desk: str | None = Field(default=None, max_length=40)
     at: datetime = Field(default_factory=utc_now)
 
@@ -154,3 +172,177 @@ class OfflineCheckInRow(ServiceTable, table=True):
     device_id: str | None = Field(default=None, max_length=80)
     recorded_at: datetime
     received_at: datetime = Field(default_factory=utc_now)
+
+
+# --- queries the use cases share -----------------------------------------------------------
+
+
+async def retry_lost_race(attempt: Callable[[], Awaitable[T]]) -> T:
+    """Run a transaction; when a concurrent one for the same citizen won the race (a unique
+    key refused the insert), run it again: it then finds what the winner stored."""
+    try:
+        return await attempt()
+    except IntegrityError:
+        return await attempt()
+
+
+async def lock_ticket(tx: AsyncSession, ticket_id: str) -> TicketRow | None:
+    """The ticket, locked until the transaction ends (PostgreSQL; SQLite locks the database)."""
+    statement = select(TicketRow).where(TicketRow.id == ticket_id).with_for_update()
+    return (await tx.exec(statement)).first()
+
+
+async def lock_queue(tx: AsyncSession, session_id: str, service: str) -> QueueRow:
+    """The queue row (created if it is the first of its queue), locked for this transaction."""
+    queue = (
+        await tx.exec(
+            select(QueueRow)
+            .where(QueueRow.session_id == session_id, QueueRow.service == service)
+            .with_for_update()
+        )
+    ).first()
+    if queue is None:
+        queue = QueueRow(session_id=session_id, service=service)
+        tx.add(queue)
+        await tx.flush()
+    return queue
+
+
+async def waiting_in(tx: AsyncSession, session_id: str, service: str) -> list[Waiting]:
+    """The waiting tickets of a queue, in numbering order."""
+    rows = (
+        await tx.exec(
+            select(TicketRow.id, TicketRow.priority)
+            .where(
+                TicketRow.session_id == session_id,
+                TicketRow.service == service,
+                TicketRow.status == TicketStatus.WAITING,
+            )
+            .order_by(col(TicketRow.seq))
+        )
+    ).all()
+    return [Waiting(ticket_id=ticket_id, priority=priority) for ticket_id, priority in rows]
+
+
+async def position_of(tx: AsyncSession, ticket: TicketRow) -> int:
+    """A waiting ticket's place in its queue (1 = next)."""
+    ahead = (
+        await tx.exec(
+            select(func.count()).where(
+                TicketRow.session_id == ticket.session_id,
+                TicketRow.service == ticket.service,
+                TicketRow.status == TicketStatus.WAITING,
+                col(TicketRow.seq) < ticket.seq,
+            )
+        )
+    ).one()
+    return int(ahead) + 1
+
+
+async def tickets_of_check_in(tx: AsyncSession, check_in_id: str) -> Sequence[TicketRow]:
+    return (await tx.exec(select(TicketRow).where(TicketRow.check_in_id == check_in_id))).all()
+
+
+async def services_ticketed(tx: AsyncSession, check_in_id: str) -> set[str]:
+    """The services a check-in has a ticket for (in any status)."""
+    statement = select(TicketRow.service).where(TicketRow.check_in_id == check_in_id)
+    return set((await tx.exec(statement)).all())
+
+
+async def open_ticket_number(tx: AsyncSession, check_in_id: str, service: str) -> str | None:
+    """The number of the check-in's ticket for `service` still waiting or called, if any."""
+    statement = select(TicketRow.number).where(
+        TicketRow.check_in_id == check_in_id,
+        TicketRow.service == service,
+        col(TicketRow.status).in_(OPEN_STATUSES),
+    )
+    return (await tx.exec(statement)).first()
+
+
+async def pseudonym_of(tx: AsyncSession, check_in_id: str) -> str:
+    """The pseudonym of the citizen of a check-in."""
+    statement = (
+        select(CitizenRow.pseudonym)
+        .join(CheckInRow, col(CheckInRow.citizen_id) == col(CitizenRow.id))
+        .where(CheckInRow.id == check_in_id)
+    )
+    return (await tx.exec(statement)).one()
+
+
+def record_action(
+    tx: AsyncSession, ticket_id: str, action: DeskAction, desk: str | None, at: datetime
+) -> None:
+    tx.add(TicketActionRow(ticket_id=ticket_id, action=action, desk=desk, at=at))
+
+
+async def history_of(tx: AsyncSession, ticket_id: str) -> Sequence[TicketActionRow]:
+    """Every desk action on a ticket, oldest first."""
+    statement = (
+        select(TicketActionRow)
+        .where(TicketActionRow.ticket_id == ticket_id)
+        .order_by(col(TicketActionRow.id))
+    )
+    return (await tx.exec(statement)).all()
+
+
+async def tickets_of_session(tx: AsyncSession, session_id: str) -> Sequence[TicketRow]:
+    """A session's tickets, in numbering order."""
+    statement = (
+        select(TicketRow).where(TicketRow.session_id == session_id).order_by(col(TicketRow.seq))
+    )
+    return (await tx.exec(statement)).all()
+
+
+async def priority_streaks(tx: AsyncSession, session_id: str) -> dict[str, int]:
+    """Per service of a session: the priority calls made in a row so far."""
+    queues = (await tx.exec(select(QueueRow).where(QueueRow.session_id == session_id))).all()
+    return {queue.service: queue.priority_streak for queue in queues}
+
+
+async def desks_lately(tx: AsyncSession, session_id: str, since: datetime) -> dict[str, int]:
+    """Per service of a session: how many named desks acted on its tickets since `since`."""
+    pairs = (
+        await tx.exec(
+            select(TicketRow.service, TicketActionRow.desk)
+            .join(TicketRow, col(TicketRow.id) == col(TicketActionRow.ticket_id))
+            .where(
+                TicketRow.session_id == session_id,
+                col(TicketActionRow.desk).is_not(None),
+                col(TicketActionRow.at) >= since,
+            )
+            .distinct()
+        )
+    ).all()
+    desks: dict[str, int] = {}
+    for service, _ in pairs:
+        desks[service] = desks.get(service, 0) + 1
+    return desks
+
+
+async def erase_personal_data(tx: AsyncSession, not_seen_since: datetime) -> int:
+    """Erase NIK, name, phone and priority reasons of the citizens not seen since then;
+    how many citizens that was."""
+    expired = list(
+        (
+            await tx.exec(
+                select(CitizenRow.id).where(
+                    col(CitizenRow.last_seen_at) < not_seen_since,
+                    col(CitizenRow.nik).is_not(None)
+                    | col(CitizenRow.name).is_not(None)
+                    | col(CitizenRow.phone).is_not(None),
+                )
+            )
+        ).all()
+    )
+    if expired:
+        await tx.exec(
+            update(CitizenRow)
+            .where(col(CitizenRow.id).in_(expired))
+            .values(nik=None, name=None, phone=None)
+        )
+        await tx.exec(
+            update(CheckInRow)
+            .where(col(CheckInRow.citizen_id).in_(expired))
+            .values(priority_reasons=[])
+        )
+    return len(expired)

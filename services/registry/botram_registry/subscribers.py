@@ -1,29 +1,20 @@
-"""Registry bus handlers: it learns sessions only from the scheduler's events."""
+"""The registry's consumers: it learns sessions only from the scheduler's events."""
 
-from faststream.middlewares import AckPolicy
-from faststream.nats import DeliverPolicy, JStream, PullSub
+import functools
 
 from botram_contracts.subjects import SESSION_EVENTS
-from botram_registry.handlers import SESSION_CONSUMER, Registry, apply_session_event
-from botram_runtime.bus import PULL_BATCH, PULL_TIMEOUT_SECONDS, Delivery, delivery_decoder
+from botram_registry.deps import Deps
+from botram_registry.usecases import sessions
 from botram_runtime.service import ServiceRuntime
-from botram_runtime.stream import STREAM_NAME
+
+# The durable consumer's name: deployments have it; renaming it would replay every event.
+SESSION_CONSUMER = "registry-sessions"
 
 
-def register(runtime: ServiceRuntime, registry: Registry) -> None:
-    consume = runtime.consumer(SESSION_CONSUMER)
-
-    @runtime.broker.subscriber(
+def register(runtime: ServiceRuntime, deps: Deps) -> None:
+    runtime.subscribe(
         SESSION_EVENTS,
-        stream=JStream(STREAM_NAME, declare=False),
         durable=SESSION_CONSUMER,
-        deliver_policy=DeliverPolicy.ALL,
-        pull_sub=PullSub(batch_size=PULL_BATCH, timeout=PULL_TIMEOUT_SECONDS),
-        ack_policy=AckPolicy.ACK,
-        decoder=delivery_decoder,
-        title="registry/on_session_event",
+        handler=functools.partial(sessions.apply_session_event, deps),
         description="Keeps the registry's copy of each session (status, services, quotas).",
     )
-    async def on_session_event(delivery: Delivery) -> None:
-        """Apply a scheduler session event to the local copy of the session."""
-        await consume(delivery, lambda event: apply_session_event(registry, event))

@@ -8,7 +8,7 @@ Create Date: 2026-11-27 19:46:40.577213
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "70f004d9e334"

@@ -2,31 +2,26 @@
 
 import asyncio
 from collections import Counter
+from collections.abc import Awaitable, Callable
 
 import httpx
-import pytest
 from nats.aio.client import Client as NatsClient
 from nats.errors import TimeoutError as NatsTimeoutError
-from test_registry import (
-    announce_session,
-    citizen,
-    known_session,
-    nik_for,
-    registry,  # noqa: F401 (fixture)
-)
 
-from botram_registry.batching import Batcher
-from helpers import FakeClock, assert_problem
+from helpers import assert_problem
 
 CHECK_INS = "/v1/sessions/s-1/check-ins"
 
 
 async def test_concurrent_check_ins_number_each_queue_once_and_announce_each_citizen_once(
-    registry: httpx.AsyncClient,  # noqa: F811
+    registry: httpx.AsyncClient,
     nc: NatsClient,
-    clock: FakeClock,
+    announce_session: Callable[..., Awaitable[None]],
+    known_session: Callable[[httpx.AsyncClient, str, str], Awaitable[None]],
+    citizen: Callable[..., dict[str, object]],
+    nik_for: Callable[[int], str],
 ) -> None:
-    await announce_session(nc, clock)
+    await announce_session()
     await known_session(registry, "s-1", "opened")
     citizens = [nik_for(serial) for serial in range(1, 91)]
     # Every citizen once, and the first ten a second time in the same burst.
@@ -61,11 +56,13 @@ async def test_concurrent_check_ins_number_each_queue_once_and_announce_each_cit
 
 
 async def test_a_quota_reached_inside_a_burst_refuses_exactly_the_excess(
-    registry: httpx.AsyncClient,  # noqa: F811
-    nc: NatsClient,
-    clock: FakeClock,
+    registry: httpx.AsyncClient,
+    announce_session: Callable[..., Awaitable[None]],
+    known_session: Callable[[httpx.AsyncClient, str, str], Awaitable[None]],
+    citizen: Callable[..., dict[str, object]],
+    nik_for: Callable[[int], str],
 ) -> None:
-    await announce_session(nc, clock, quotas={"dukcapil-kk": 40})
+    await announce_session(quotas={"dukcapil-kk": 40})
     await known_session(registry, "s-1", "opened")
     bodies = [citizen(nik_for(serial), services=["dukcapil-kk"]) for serial in range(1, 51)]
 
@@ -76,44 +73,3 @@ async def test_a_quota_reached_inside_a_burst_refuses_exactly_the_excess(
         assert_problem(refused, 409, "quota-full")
     numbers = sorted(r.json()["tickets"][0]["number"] for r in responses if r.status_code == 201)
     assert numbers == [f"KK-{n:03d}" for n in range(1, 41)]
-
-
-async def test_requests_arriving_during_a_batch_form_the_next_batch() -> None:
-    batches: list[list[int]] = []
-    release = asyncio.Event()
-
-    async def process(items: list[int]) -> list[int]:
-        batches.append(items)
-        if len(batches) == 1:
-            await release.wait()  # the first batch is slow: the rest queue up meanwhile
-        return [item * 10 for item in items]
-
-    batcher: Batcher[int, int] = Batcher(process, max_size=8)
-    await batcher.start()
-    first = asyncio.create_task(batcher.submit(0))
-    await asyncio.sleep(0)
-    rest = [asyncio.create_task(batcher.submit(n)) for n in range(1, 12)]
-    await asyncio.sleep(0.01)
-    release.set()
-    results = await asyncio.gather(first, *rest)
-    await batcher.stop()
-
-    assert results == [n * 10 for n in range(12)]
-    assert batches == [[0], list(range(1, 9)), list(range(9, 12))]
-
-
-async def test_a_failed_batch_fails_its_own_requests_only() -> None:
-    async def process(items: list[int]) -> list[int]:
-        if 13 in items:
-            raise RuntimeError("bad batch")
-        return items
-
-    batcher: Batcher[int, int] = Batcher(process, max_size=1)
-    await batcher.start()
-    good, bad = await asyncio.gather(batcher.submit(1), batcher.submit(13), return_exceptions=True)
-    await batcher.stop()
-
-    assert good == 1
-    assert isinstance(bad, RuntimeError)
-    with pytest.raises(RuntimeError):
-        await batcher.submit(13)  # stopped: processed inline, the error reaches the caller

@@ -1,6 +1,6 @@
-"""Registry on a real nats-server: offline village desks, and what reaches the bus."""
+"""Offline village desks on a real nats-server and database, and what reaches the bus."""
 
-from collections.abc import AsyncIterator
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -10,46 +10,46 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from sqlalchemy import func
 from sqlmodel import col, select
-from test_registry import SERVICES, announce_session, citizen, known_session, nik_for
 
-from botram_cli.nats_server import EmbeddedNatsServer
 from botram_contracts.events import CitizenContactSharedV1, decode_event
-from botram_registry.handlers import Registry
-from botram_registry.main import create_app
-from botram_registry.settings import Settings
+from botram_registry.deps import Deps
 from botram_registry.store import CheckInRow, OfflineCheckInRow, OutboxEvent
-from helpers import FakeClock, assert_problem, eventually, running
+from helpers import FakeClock, assert_problem, eventually
 
-KK, JKN = SERVICES
+KK, JKN = "dukcapil-kk", "bpjs-kesehatan-pendaftaran"
 
-
-@pytest.fixture
-async def app_and_client(
-    nats_server: EmbeddedNatsServer, nc: NatsClient, database_url: str, clock: FakeClock
-) -> AsyncIterator[tuple[Registry, httpx.AsyncClient]]:
-    settings = Settings(
-        nats_url=nats_server.url, database_url=database_url, outbox_poll_seconds=0.1
-    )
-    app = create_app(settings, clock=clock)
-    async with running(app) as client:
-        yield app.state.registry, client
+Item = Callable[..., dict[str, Any]]
+AnnounceSession = Callable[..., Awaitable[None]]
+KnownSession = Callable[[httpx.AsyncClient, str, str], Awaitable[None]]
 
 
-async def outbox_size(registry: Registry) -> int:
+async def outbox_size(registry: Deps) -> int:
     async with registry.db.session() as session:
         return int((await session.exec(select(func.count()).select_from(OutboxEvent))).one())
 
 
-def item(client_id: str, nik: str, clock: FakeClock, **overrides: Any) -> dict[str, Any]:
-    recorded = (clock() - timedelta(minutes=40)).isoformat()
-    return {"client_id": client_id, "recorded_at": recorded} | citizen(nik, **overrides)
+@pytest.fixture
+def item(citizen: Callable[..., dict[str, Any]]) -> Item:
+    """An upload item: a check-in body with its client id, recorded 40 minutes before `clock`."""
+
+    def make(client_id: str, nik: str, clock: FakeClock, **overrides: Any) -> dict[str, Any]:
+        recorded = (clock() - timedelta(minutes=40)).isoformat()
+        return {"client_id": client_id, "recorded_at": recorded} | citizen(nik, **overrides)
+
+    return make
 
 
 async def test_an_offline_batch_reports_each_item_and_its_replay_changes_nothing(
-    app_and_client: tuple[Registry, httpx.AsyncClient], nc: NatsClient, clock: FakeClock
+    app_and_client: tuple[Deps, httpx.AsyncClient],
+    clock: FakeClock,
+    announce_session: AnnounceSession,
+    known_session: KnownSession,
+    citizen: Callable[..., dict[str, Any]],
+    nik_for: Callable[[int], str],
+    item: Item,
 ) -> None:
     registry, client = app_and_client
-    await announce_session(nc, clock, quotas={JKN: 1})
+    await announce_session(quotas={JKN: 1})
     await known_session(client, "s-1", "opened")
     await client.post("/v1/sessions/s-1/check-ins", json=citizen(nik_for(7), services=[KK]))
     batch = {
@@ -98,10 +98,15 @@ async def test_an_offline_batch_reports_each_item_and_its_replay_changes_nothing
 
 
 async def test_a_client_id_reused_for_another_citizen_is_a_conflict(
-    app_and_client: tuple[Registry, httpx.AsyncClient], nc: NatsClient, clock: FakeClock
+    app_and_client: tuple[Deps, httpx.AsyncClient],
+    clock: FakeClock,
+    announce_session: AnnounceSession,
+    known_session: KnownSession,
+    nik_for: Callable[[int], str],
+    item: Item,
 ) -> None:
     _, client = app_and_client
-    await announce_session(nc, clock)
+    await announce_session()
     await known_session(client, "s-1", "opened")
     await client.post(
         "/v1/sessions/s-1/check-ins:batch", json={"items": [item("c-1", nik_for(1), clock)]}
@@ -118,10 +123,15 @@ async def test_a_client_id_reused_for_another_citizen_is_a_conflict(
 
 
 async def test_an_offline_batch_for_a_session_that_is_not_open_is_refused(
-    app_and_client: tuple[Registry, httpx.AsyncClient], nc: NatsClient, clock: FakeClock
+    app_and_client: tuple[Deps, httpx.AsyncClient],
+    clock: FakeClock,
+    announce_session: AnnounceSession,
+    known_session: KnownSession,
+    nik_for: Callable[[int], str],
+    item: Item,
 ) -> None:
     _, client = app_and_client
-    await announce_session(nc, clock, open_it=False)
+    await announce_session(open_it=False)
     await known_session(client, "s-1", "scheduled")
     batch = {"items": [item("c-1", nik_for(1), clock)]}
 
@@ -138,7 +148,14 @@ async def test_an_offline_batch_for_a_session_that_is_not_open_is_refused(
 
 
 async def test_a_bus_tap_during_a_full_day_sees_no_personal_data_outside_the_private_subject(
-    app_and_client: tuple[Registry, httpx.AsyncClient], nc: NatsClient, clock: FakeClock
+    app_and_client: tuple[Deps, httpx.AsyncClient],
+    nc: NatsClient,
+    clock: FakeClock,
+    announce_session: AnnounceSession,
+    known_session: KnownSession,
+    citizen: Callable[..., dict[str, Any]],
+    nik_for: Callable[[int], str],
+    item: Item,
 ) -> None:
     registry, client = app_and_client
     seen: list[Msg] = []
@@ -147,7 +164,7 @@ async def test_a_bus_tap_during_a_full_day_sees_no_personal_data_outside_the_pri
         seen.append(message)
 
     await nc.subscribe("botram.>", cb=tap)
-    await announce_session(nc, clock)
+    await announce_session()
     await known_session(client, "s-1", "opened")
     people = [
         (nik_for(1), "Siti Aminah", "081234567890"),

@@ -1,0 +1,176 @@
+"""The registry's events, built from its rows and results: the one place that makes them.
+
+No personal data leaves through here except the phone, and only on the private subject
+(`contact_shared`); events name the citizen by pseudonym and coarse attributes.
+"""
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+
+from botram_contracts.events import (
+    BotramEvent,
+    CitizenCheckedInV1,
+    CitizenContactSharedV1,
+    CitizenTicketsAddedV1,
+    ServiceCompletedV1,
+    TicketCalledV1,
+    TicketNoShowV1,
+    TicketRecalledV1,
+    TicketRef,
+)
+from botram_contracts.events.models import Sex
+from botram_registry.domain.nik import age_band
+from botram_registry.domain.tickets import TicketSlip, seconds_between
+from botram_registry.store import CheckInRow, SessionRow, TicketRow
+
+Event = TypeVar("Event", bound=BotramEvent)
+
+
+@dataclass(frozen=True, slots=True)
+class NewCheckIn:
+    """A check-in just stored with its tickets: what `citizen.checked_in` says of it."""
+
+    session: SessionRow
+    check_in: CheckInRow
+    citizen: str  # pseudonym
+    sex: Sex
+    age: int  # on the session's date; events carry its band only
+    resident: bool
+    tickets: Sequence[TicketSlip]
+
+
+@dataclass(frozen=True, slots=True)
+class AddedTickets:
+    """Tickets added to an existing check-in: more services asked for, or a transfer."""
+
+    session: SessionRow
+    check_in: CheckInRow
+    citizen: str  # pseudonym
+    reason: Literal["added", "transferred"]
+    tickets: Sequence[TicketSlip]
+    at: datetime
+
+
+def ticket_refs(tickets: Sequence[TicketSlip]) -> list[TicketRef]:
+    return [
+        TicketRef(
+            ticket_id=t.ticket_id,
+            service=t.service,
+            agency=t.agency,
+            number=t.number,
+            position=t.position,
+            transferred_from=t.transferred_from,
+        )
+        for t in tickets
+    ]
+
+
+def checked_in(new: NewCheckIn) -> CitizenCheckedInV1:
+    return CitizenCheckedInV1(
+        check_in_id=new.check_in.id,
+        session_id=new.session.id,
+        level=new.session.level,
+        kecamatan=new.session.kecamatan,
+        desa=new.session.desa,
+        citizen=new.citizen,
+        sex=new.sex,
+        age_band=age_band(new.age),
+        resident=new.resident,
+        priority=new.check_in.priority,
+        tickets=ticket_refs(new.tickets),
+        checked_in_at=new.check_in.checked_in_at,
+    )
+
+
+def tickets_added(added: AddedTickets) -> CitizenTicketsAddedV1:
+    return CitizenTicketsAddedV1(
+        check_in_id=added.check_in.id,
+        session_id=added.session.id,
+        level=added.session.level,
+        kecamatan=added.session.kecamatan,
+        desa=added.session.desa,
+        citizen=added.citizen,
+        priority=added.check_in.priority,
+        reason=added.reason,
+        tickets=ticket_refs(added.tickets),
+        added_at=added.at,
+    )
+
+
+def contact_shared(
+    check_in: CheckInRow, phone: str | None, tickets: Sequence[TicketSlip]
+) -> CitizenContactSharedV1 | None:
+    """The phone, for the notifier only (private subject); None without a phone or tickets."""
+    if not (phone and tickets):
+        return None
+    return CitizenContactSharedV1(
+        check_in_id=check_in.id,
+        session_id=check_in.session_id,
+        phone=phone,
+        tickets=ticket_refs(tickets),
+    )
+
+
+def _ticket_event(
+    model: type[Event], ticket: TicketRow, session: SessionRow, **fields: Any
+) -> Event:
+    """A ticket event: the ticket, its service, and where it was (level, kecamatan)."""
+    return model(
+        ticket_id=ticket.id,
+        session_id=ticket.session_id,
+        service=ticket.service,
+        agency=ticket.agency,
+        level=session.level,
+        kecamatan=session.kecamatan,
+        **fields,
+    )
+
+
+def ticket_called(ticket: TicketRow, session: SessionRow, now: datetime) -> TicketCalledV1:
+    return _ticket_event(
+        TicketCalledV1,
+        ticket,
+        session,
+        number=ticket.number,
+        desk=ticket.desk,
+        waited_seconds=seconds_between(ticket.issued_at, now),
+        called_at=now,
+    )
+
+
+def ticket_recalled(ticket: TicketRow, session: SessionRow, now: datetime) -> TicketRecalledV1:
+    return _ticket_event(
+        TicketRecalledV1,
+        ticket,
+        session,
+        number=ticket.number,
+        desk=ticket.desk,
+        recalls=ticket.recalls,
+        recalled_at=now,
+    )
+
+
+def ticket_no_show(ticket: TicketRow, session: SessionRow) -> TicketNoShowV1:
+    return _ticket_event(TicketNoShowV1, ticket, session)
+
+
+def service_completed(
+    ticket: TicketRow, session: SessionRow, citizen: str, desk: str | None, now: datetime
+) -> ServiceCompletedV1:
+    """A called ticket finished (or transferred: outcome referred, `transferred_to` set)."""
+    assert ticket.called_at is not None and ticket.outcome is not None
+    return _ticket_event(
+        ServiceCompletedV1,
+        ticket,
+        session,
+        check_in_id=ticket.check_in_id,
+        citizen=citizen,
+        outcome=ticket.outcome,
+        waited_seconds=seconds_between(ticket.issued_at, ticket.called_at),
+        service_seconds=seconds_between(ticket.called_at, now),
+        desk=desk or ticket.desk,
+        completed_at=now,
+        transferred_to=ticket.transferred_to,
+    )

@@ -1,0 +1,298 @@
+"""Checking citizens in: one at a time, or the new ones that arrive together in one group.
+
+Group commit: check-ins that arrive while a group is being stored form the next group
+(`batching.Batcher`, wired by `main`), stored in one transaction with one statement per
+table. Only the common case is grouped: a citizen not yet checked in at an open session,
+asking for services it offers, each citizen once. Anything else (a repeat, a closed session,
+an unknown service, a quota reached, a race lost to another transaction) comes back as None
+and goes through the single path, which gives the exact answer or problem. Both paths apply
+the same rules (`domain.check_in`), so a grouped check-in is never different from a single one.
+"""
+
+from collections.abc import Sequence
+from datetime import datetime
+from uuid import uuid4
+
+import structlog
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from botram_registry import events, issuing
+from botram_registry.deps import Deps
+from botram_registry.domain.check_in import (
+    Admission,
+    Arrival,
+    CheckIn,
+    CheckInResult,
+    Identity,
+    PendingCheckIn,
+    admit,
+    check_services,
+    groupable,
+    identify,
+    require_open,
+    services_to_add,
+)
+from botram_registry.domain.nik import mask_nik
+from botram_registry.domain.tickets import TicketSlip, TicketStatus
+from botram_registry.events import AddedTickets, NewCheckIn
+from botram_registry.issuing import CitizenFacts
+from botram_registry.store import (
+    CheckInRow,
+    SessionRow,
+    position_of,
+    retry_lost_race,
+    services_ticketed,
+    tickets_of_check_in,
+)
+from botram_registry.usecases.ticketing import TicketOrder, issue_tickets
+from botram_runtime.clock import local_today
+from botram_runtime.outbox import stage_event
+
+log = structlog.get_logger(__name__)
+
+
+async def check_in(deps: Deps, command: CheckIn) -> CheckInResult:
+    """Check a citizen in and issue a ticket per service.
+
+    The same NIK at the same session again gets the tickets issued the first time
+    (`created` False), plus tickets for services not asked for before (`added_services`).
+    """
+    identity = identify_citizen(deps, command.nik)
+    if deps.group_commit is not None:
+        grouped = await deps.group_commit.submit(PendingCheckIn(command, identity))
+        if grouped is not None:
+            return grouped
+    return await retry_lost_race(lambda: _check_in_alone(deps, command, identity))
+
+
+def identify_citizen(deps: Deps, nik: str) -> Identity:
+    settings = deps.settings
+    return identify(
+        nik,
+        today=local_today(deps.clock),
+        key=settings.pseudonym_key.get_secret_value().encode(),
+        regency_code=settings.regency_code,
+    )
+
+
+async def _check_in_alone(deps: Deps, command: CheckIn, identity: Identity) -> CheckInResult:
+    async with deps.db.transaction() as tx:
+        return await check_in_within(tx, deps, command, identity, Arrival())
+
+
+async def check_in_within(
+    tx: AsyncSession, deps: Deps, command: CheckIn, identity: Identity, arrival: Arrival
+) -> CheckInResult:
+    """The single path, inside the caller's transaction: all of it is stored, or none."""
+    now = deps.clock()
+    session = require_open(command.session_id, await tx.get(SessionRow, command.session_id))
+    citizen = await issuing.upsert_citizen(tx, _citizen_facts(command, identity), now)
+    existing_id = await issuing.check_in_of(tx, session.id, citizen.id)
+    if existing_id is not None:
+        existing = await tx.get(CheckInRow, existing_id)
+        assert existing is not None
+        added = await _add_services(tx, deps, session, existing, command, identity, now)
+        return await result_of(tx, existing, command.nik, added_services=added)
+    check_services(deps.catalogue, session.services, command.services)
+    row, admission = _new_check_in(deps, session, citizen.id, command, identity, arrival, now)
+    await issuing.insert_check_ins(tx, [row])
+    [tickets] = await issue_tickets(
+        tx, deps.catalogue, session, [TicketOrder(row.id, row.priority, row.services)], now
+    )
+    new = _news(session, row, identity, admission, citizen.resident, tickets)
+    return _announce(tx, new, command)
+
+
+async def check_in_group(deps: Deps, items: list[PendingCheckIn]) -> list[CheckInResult | None]:
+    """Store the new check-ins among `items`, one transaction per session; None for each item
+    the caller must check in on the single path."""
+    results: list[CheckInResult | None] = [None] * len(items)
+    by_session: dict[str, list[int]] = {}
+    for index, item in enumerate(items):
+        by_session.setdefault(item.command.session_id, []).append(index)
+    for session_id, indexes in by_session.items():
+        try:
+            stored = await _group_at_session(deps, session_id, [items[i] for i in indexes])
+        except Exception as error:  # the single path redoes them all and reports exactly
+            log.debug("check_in_group_fell_back", size=len(indexes), error=type(error).__name__)
+            continue
+        for index, result in zip(indexes, stored, strict=True):
+            results[index] = result
+    return results
+
+
+async def _group_at_session(
+    deps: Deps, session_id: str, items: list[PendingCheckIn]
+) -> list[CheckInResult | None]:
+    now = deps.clock()
+    results: list[CheckInResult | None] = [None] * len(items)
+    async with deps.db.transaction() as tx:
+        session = await tx.get(SessionRow, session_id)
+        chosen = groupable(session_id, session, items, deps.catalogue)
+        if session is None or not chosen:
+            return results
+        # Sorted by pseudonym: two groups lock citizen rows in one order (PostgreSQL).
+        order = sorted(chosen, key=lambda i: items[i].identity.pseudonym)
+        stored = await issuing.upsert_citizens(
+            tx, [_citizen_facts(items[i].command, items[i].identity) for i in order], now
+        )
+        citizens = dict(zip(order, stored, strict=True))
+        already = await issuing.checked_in_already(
+            tx, session_id, [citizen.id for citizen in citizens.values()]
+        )
+        chosen = [i for i in chosen if citizens[i].id not in already]
+        if not chosen:
+            return results
+        created = [
+            _new_check_in(
+                deps, session, citizens[i].id, items[i].command, items[i].identity, Arrival(), now
+            )
+            for i in chosen
+        ]
+        await issuing.insert_check_ins(tx, [row for row, _ in created])
+        tickets = await issue_tickets(
+            tx,
+            deps.catalogue,
+            session,
+            [TicketOrder(row.id, row.priority, row.services) for row, _ in created],
+            now,
+        )
+        for index, (row, admission), issued in zip(chosen, created, tickets, strict=True):
+            item, resident = items[index], citizens[index].resident
+            new = _news(session, row, item.identity, admission, resident, issued)
+            results[index] = _announce(tx, new, item.command)
+    return results
+
+
+def _citizen_facts(command: CheckIn, identity: Identity) -> CitizenFacts:
+    return CitizenFacts(
+        pseudonym=identity.pseudonym,
+        nik=command.nik,
+        name=command.name,
+        phone=command.phone,
+        sex=identity.sex,
+        birth_date=identity.birth_date,
+        resident=identity.resident,
+    )
+
+
+def _new_check_in(
+    deps: Deps,
+    session: SessionRow,
+    citizen_id: str,
+    command: CheckIn,
+    identity: Identity,
+    arrival: Arrival,
+    now: datetime,
+) -> tuple[CheckInRow, Admission]:
+    """A new check-in as the rules make it (not stored yet)."""
+    admission = admit(command, identity.birth_date, session.date, deps.settings.lansia_age)
+    row = CheckInRow(
+        id=str(uuid4()),
+        session_id=session.id,
+        citizen_id=citizen_id,
+        priority=admission.priority,
+        priority_reasons=admission.priority_reasons,
+        services=admission.services,
+        checked_in_at=now,
+        recorded_at=arrival.recorded_at,
+        device_id=arrival.device_id,
+    )
+    return row, admission
+
+
+def _news(
+    session: SessionRow,
+    row: CheckInRow,
+    identity: Identity,
+    admission: Admission,
+    resident: bool,
+    tickets: Sequence[TicketSlip],
+) -> NewCheckIn:
+    return NewCheckIn(
+        session=session,
+        check_in=row,
+        citizen=identity.pseudonym,
+        sex=identity.sex,
+        age=admission.age,
+        resident=resident,  # as first recorded
+        tickets=tickets,
+    )
+
+
+def _announce(tx: AsyncSession, new: NewCheckIn, command: CheckIn) -> CheckInResult:
+    """Stage a new check-in's events (the phone only on the private subject); its result."""
+    stage_event(tx, events.checked_in(new))
+    _share_contact(tx, new.check_in, command.phone, new.tickets)
+    return CheckInResult(
+        check_in_id=new.check_in.id,
+        session_id=new.session.id,
+        nik=mask_nik(command.nik),
+        priority=new.check_in.priority,
+        tickets=tuple(new.tickets),
+        created=True,
+    )
+
+
+def _share_contact(
+    tx: AsyncSession, check_in: CheckInRow, phone: str | None, tickets: Sequence[TicketSlip]
+) -> None:
+    event = events.contact_shared(check_in, phone, tickets)
+    if event is not None:
+        stage_event(tx, event)
+
+
+async def _add_services(
+    tx: AsyncSession,
+    deps: Deps,
+    session: SessionRow,
+    check_in: CheckInRow,
+    command: CheckIn,
+    identity: Identity,
+    now: datetime,
+) -> list[str]:
+    """Issue tickets for the services an existing check-in has no ticket for yet."""
+    new = services_to_add(command.services, await services_ticketed(tx, check_in.id))
+    if not new:
+        return []
+    check_services(deps.catalogue, session.services, new)
+    [tickets] = await issue_tickets(
+        tx, deps.catalogue, session, [TicketOrder(check_in.id, check_in.priority, new)], now
+    )
+    check_in.services = [*check_in.services, *new]
+    tx.add(check_in)
+    added = AddedTickets(session, check_in, identity.pseudonym, "added", tickets, now)
+    stage_event(tx, events.tickets_added(added))
+    _share_contact(tx, check_in, command.phone, tickets)
+    return new
+
+
+async def result_of(
+    tx: AsyncSession, check_in: CheckInRow, nik: str, added_services: Sequence[str] = ()
+) -> CheckInResult:
+    """An existing check-in and its tickets as they are now, in the order asked for."""
+    rows = await tickets_of_check_in(tx, check_in.id)
+    order = {code: index for index, code in enumerate(check_in.services)}
+    tickets = sorted(rows, key=lambda t: (order.get(t.service, len(order)), t.issued_at))
+    return CheckInResult(
+        check_in_id=check_in.id,
+        session_id=check_in.session_id,
+        nik=mask_nik(nik),
+        priority=check_in.priority,
+        tickets=tuple(
+            [
+                TicketSlip(
+                    ticket_id=t.id,
+                    service=t.service,
+                    agency=t.agency,
+                    number=t.number,
+                    position=await position_of(tx, t) if t.status == TicketStatus.WAITING else 0,
+                    status=TicketStatus(t.status),
+                    transferred_from=t.transferred_from,
+                )
+                for t in tickets
+            ]
+        ),
+        created=False,
+        added_services=tuple(added_services),
+    )

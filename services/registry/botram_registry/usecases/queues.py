@@ -1,0 +1,40 @@
+"""Queue status: per service of a session, who waits, who is at a desk, and how long for."""
+
+from datetime import timedelta
+
+from botram_registry import store
+from botram_registry.deps import Deps
+from botram_registry.domain.queue import QueueReport, service_queue
+from botram_registry.store import SessionRow, TicketRow
+from botram_runtime.errors import NotFound
+
+
+async def queue_status(deps: Deps, session_id: str) -> QueueReport:
+    """Per service: waiting, being served, served so far, and the estimated waits."""
+    now = deps.clock()
+    since = now - timedelta(minutes=deps.settings.desk_active_minutes)
+    async with deps.db.session() as tx:
+        session = await tx.get(SessionRow, session_id)
+        if session is None:
+            raise NotFound("session", session_id)
+        tickets = await store.tickets_of_session(tx, session_id)
+        streaks = await store.priority_streaks(tx, session_id)
+        desks = await store.desks_lately(tx, session_id, since)
+    by_service: dict[str, list[TicketRow]] = {}
+    for ticket in tickets:
+        by_service.setdefault(ticket.service, []).append(ticket)
+    services = []
+    for code in session.services:
+        service = deps.catalogue.get(code)
+        services.append(
+            service_queue(
+                code,
+                service.agency,
+                by_service.get(code, []),
+                priority_streak=streaks.get(code, 0),
+                desks_lately=desks.get(code, 0),
+                prior_mean_seconds=service.mean_service_minutes * 60,
+                priority_per_regular=deps.settings.priority_calls_per_regular,
+            )
+        )
+    return QueueReport(session_id=session_id, status=session.status, services=services)

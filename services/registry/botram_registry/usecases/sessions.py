@@ -1,0 +1,66 @@
+"""Sessions, learned only from the scheduler's events."""
+
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from botram_contracts.events import (
+    BotramEvent,
+    CloudEvent,
+    SessionCancelledV1,
+    SessionClosedV1,
+    SessionOpenedV1,
+    SessionRescheduledV1,
+    SessionScheduledV1,
+)
+from botram_contracts.vocabulary import SessionStatus
+from botram_registry.deps import Deps
+from botram_registry.store import SessionRow
+from botram_runtime.bus import RetryLater
+
+# The status a session has after each lifecycle event.
+STATUS_AFTER: dict[type[BotramEvent], SessionStatus] = {
+    SessionOpenedV1: SessionStatus.OPENED,
+    SessionClosedV1: SessionStatus.CLOSED,
+    SessionCancelledV1: SessionStatus.CANCELLED,
+}
+
+
+async def apply_session_event(deps: Deps, tx: AsyncSession, event: CloudEvent[Any]) -> None:
+    """Keep the local copy of a session in step with the scheduler (the runtime applies each
+    event once, in the transaction `tx`)."""
+    data = event.data
+    session = await tx.get(SessionRow, data.session_id)
+    if isinstance(data, SessionScheduledV1):
+        session = _scheduled(session, data)
+    elif session is None:
+        # A lifecycle event overtook the session's announcement: apply it once that arrives.
+        raise RetryLater(f"session {data.session_id} not known yet")
+    elif isinstance(data, SessionRescheduledV1):
+        session.date = data.date
+        session.start, session.end = data.start or session.start, data.end or session.end
+    elif (status := STATUS_AFTER.get(type(data))) is not None:
+        session.status = status
+    session.updated_at = deps.clock()
+    tx.add(session)
+
+
+def _scheduled(session: SessionRow | None, data: SessionScheduledV1) -> SessionRow:
+    """The session as announced (a repeated announcement keeps the status it has)."""
+    if session is None:
+        return SessionRow(
+            id=data.session_id,
+            status=SessionStatus.SCHEDULED,
+            level=data.level,
+            kecamatan=data.kecamatan,
+            desa=data.desa,
+            date=data.date,
+            start=data.start,
+            end=data.end,
+            services=list(data.services),
+            quotas=dict(data.quotas),
+        )
+    session.level, session.kecamatan, session.desa = data.level, data.kecamatan, data.desa
+    session.date, session.start, session.end = data.date, data.start, data.end
+    session.services, session.quotas = list(data.services), dict(data.quotas)
+    return session
