@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from botram_cli.main import app
 from botram_cli.simulate.plan import InvalidParameters, Parameters, make_plan
 from botram_contracts.reference import load_catalogue
-from botram_registry.nik import parse_nik
+from botram_registry.domain.nik import parse_nik
 
 DAY = date(2024, 7, 6)
 
