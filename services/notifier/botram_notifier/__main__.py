@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from botram_contracts.reference import load_catalogue
-from botram_notifier import agencies
+from botram_notifier.adapters import nats_accounts as agencies
 from botram_notifier.main import create_app
 from botram_notifier.settings import Settings
 from botram_runtime.serve import run_service
