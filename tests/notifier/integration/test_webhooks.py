@@ -150,6 +150,27 @@ async def test_a_redelivered_event_never_becomes_a_second_delivery(
     assert receiver.count() == 2
 
 
+async def test_the_event_is_forwarded_byte_for_byte_with_fields_this_version_does_not_know(
+    notifier: httpx.AsyncClient,
+    nc: NatsClient,
+    receiver: Receiver,
+    completed: Completed,
+) -> None:
+    subscription = await subscribe(notifier, receiver.url)
+    event = make_event(completed(), "registry")
+    document = json.loads(encode_event(event))
+    document["data"]["desk_photo"] = "added in a later v1"
+    raw = json.dumps(document, separators=(", ", ": ")).encode()
+    await nc.jetstream().publish(event.subject, raw, headers={MSG_ID_HEADER: str(event.id)})
+
+    (delivery,) = await settled(notifier, subscription["id"])
+    (received,) = receiver.requests
+
+    assert delivery["status"] == "delivered"
+    assert received.body == raw
+    assert delivery["event"]["data"]["desk_photo"] == "added in a later v1"
+
+
 async def test_only_the_agencys_own_events_of_the_subscribed_types_are_delivered(
     notifier: httpx.AsyncClient,
     nc: NatsClient,
