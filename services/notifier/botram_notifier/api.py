@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query, Response, status
 
 from botram_notifier.deps import DepsDep
 from botram_notifier.domain.deliveries import DeliveryStatus, ReplayFailed, RetryDelivery
-from botram_notifier.domain.messages import OptOut as OptOutCommand
+from botram_notifier.domain.messages import OptOutPhone
 from botram_notifier.domain.subscriptions import CreateSubscription, RotateSecret, SetEnabled
 from botram_notifier.schemas import (
     DeliveryPublic,
@@ -106,5 +106,5 @@ async def retry_delivery(delivery_id: str, deps: DepsDep) -> DeliveryPublic:
 @router.post("/opt-outs", status_code=204, tags=["citizens"])
 async def opt_out(body: OptOut, deps: DepsDep) -> Response:
     """A citizen asks for no more messages (e.g. relayed from the gateway's STOP reply)."""
-    await sending.opt_out(deps, OptOutCommand(body.phone))
+    await sending.opt_out(deps, OptOutPhone(body.phone))
     return Response(status_code=204)

@@ -37,7 +37,7 @@ RATE_LIMITED = "rate limited"
 
 
 @dataclass(frozen=True, slots=True)
-class OptOut:
+class OptOutPhone:
     """A citizen asks for no more messages (e.g. relayed from the gateway's STOP reply)."""
 
     phone: str

@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from botram_notifier.adapters.sms import ProviderError
 from botram_notifier.deps import Deps
-from botram_notifier.domain.messages import MessageStatus, OptOut, reason_not_to_send
+from botram_notifier.domain.messages import MessageStatus, OptOutPhone, reason_not_to_send
 from botram_notifier.store import CitizenMessageRow, OptOutRow
 from botram_runtime.db import upsert_insert
 
@@ -95,7 +95,7 @@ async def send_message(deps: Deps, message_id: str) -> None:
         )
 
 
-async def opt_out(deps: Deps, command: OptOut) -> None:
+async def opt_out(deps: Deps, command: OptOutPhone) -> None:
     """A phone number asks for no more messages (kept: that is the point of it)."""
     async with deps.db.transaction() as tx:
         await tx.exec(
