@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 from botram_contracts.reference import load_catalogue
-from botram_notifier import agencies
+from botram_notifier.adapters import nats_accounts
 from botram_notifier.main import create_app
 from botram_notifier.settings import Settings
 from botram_runtime.serve import run_service
@@ -24,17 +24,17 @@ def agency_credentials(argv: list[str]) -> int:
     parser.add_argument(
         "--dir",
         type=Path,
-        default=agencies.DEFAULT_DIR,
+        default=nats_accounts.DEFAULT_DIR,
         help="where nats.conf, accounts.conf and agencies.json live",
     )
     parser.add_argument("--revoke", action="store_true", help="remove the agency's access")
     args = parser.parse_args(argv)
     if args.revoke:
-        removed = agencies.revoke_credentials(args.agency, args.dir)
+        removed = nats_accounts.revoke_credentials(args.agency, args.dir)
         print(f"{args.agency}: {'revoked' if removed else 'had no credentials'}", file=sys.stderr)
     else:
         try:
-            seed = agencies.create_credentials(
+            seed = nats_accounts.create_credentials(
                 args.agency, args.dir, set(load_catalogue().agencies)
             )
         except ValueError as error:

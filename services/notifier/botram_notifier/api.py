@@ -1,11 +1,13 @@
-"""Notifier HTTP routes: parse, call a use case, map its errors to problem+json."""
+"""Notifier HTTP routes: parse the body into a command, call a use case, map the result."""
 
 from typing import Literal
 
-from fastapi import APIRouter, Query, Request, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from botram_notifier import citizens, handlers
-from botram_notifier.domain import NotifierError, agency_event_types
+from botram_notifier.deps import DepsDep
+from botram_notifier.domain.deliveries import DeliveryStatus, ReplayFailed, RetryDelivery
+from botram_notifier.domain.messages import OptOutPhone
+from botram_notifier.domain.subscriptions import CreateSubscription, RotateSecret, SetEnabled
 from botram_notifier.schemas import (
     DeliveryPublic,
     OptOut,
@@ -16,141 +18,93 @@ from botram_notifier.schemas import (
     SubscriptionCreated,
     SubscriptionPublic,
 )
-from botram_runtime.problems import Problem
+from botram_notifier.usecases import deliveries, sending, subscriptions
 
 router = APIRouter(prefix="/v1")
 
 
-def _notifier(request: Request) -> handlers.Notifier:
-    return request.app.state.notifier  # type: ignore[no-any-return]
-
-
-def _problem(error: NotifierError) -> Problem:
-    return Problem(error.status, str(error), code=error.code)
-
-
 @router.post("/subscriptions", status_code=status.HTTP_201_CREATED, tags=["webhooks"])
-async def create_subscription(body: SubscriptionCreate, request: Request) -> SubscriptionCreated:
+async def create_subscription(body: SubscriptionCreate, deps: DepsDep) -> SubscriptionCreated:
     """Subscribe an agency's endpoint to its events; the answer holds the signing secret."""
-    try:
-        row = await handlers.create_subscription(
-            _notifier(request),
-            agency=body.agency,
-            url=body.url,
-            event_types=body.event_types,
-            services=body.services,
-        )
-    except NotifierError as error:
-        raise _problem(error) from error
-    return SubscriptionCreated.of(row)
+    command = CreateSubscription(
+        agency=body.agency, url=body.url, event_types=body.event_types, services=body.services
+    )
+    return SubscriptionCreated.of(await subscriptions.create_subscription(deps, command))
 
 
 @router.get("/subscriptions", tags=["webhooks"])
-async def list_subscriptions(
-    request: Request, agency: str | None = None
-) -> list[SubscriptionPublic]:
+async def list_subscriptions(deps: DepsDep, agency: str | None = None) -> list[SubscriptionPublic]:
     """List subscriptions (secrets are never shown again)."""
-    rows = await handlers.list_subscriptions(_notifier(request), agency)
+    rows = await subscriptions.list_subscriptions(deps, agency)
     return [SubscriptionPublic.of(row) for row in rows]
 
 
 @router.get("/event-types", tags=["webhooks"])
 async def event_types() -> list[str]:
     """The event types an agency may subscribe to."""
-    return agency_event_types()
+    return subscriptions.event_types()
 
 
 @router.get("/subscriptions/{subscription_id}", tags=["webhooks"])
-async def get_subscription(subscription_id: str, request: Request) -> SubscriptionPublic:
+async def get_subscription(subscription_id: str, deps: DepsDep) -> SubscriptionPublic:
     """One subscription, with whether (and why) it is disabled."""
-    try:
-        row = await handlers.find_subscription(_notifier(request), subscription_id)
-    except NotifierError as error:
-        raise _problem(error) from error
-    return SubscriptionPublic.of(row)
+    return SubscriptionPublic.of(await subscriptions.get_subscription(deps, subscription_id))
 
 
 @router.post("/subscriptions/{subscription_id}/rotate-secret", tags=["webhooks"])
-async def rotate_secret(subscription_id: str, request: Request) -> SecretRotated:
+async def rotate_secret(subscription_id: str, deps: DepsDep) -> SecretRotated:
     """Issue a new secret; the old one keeps signing beside it for the overlap window."""
-    try:
-        row = await handlers.rotate_secret(_notifier(request), subscription_id)
-    except NotifierError as error:
-        raise _problem(error) from error
-    return SecretRotated(
-        id=row.id, secret=row.secret, previous_secret_valid_until=row.previous_secret_until
-    )
+    return SecretRotated.of(await subscriptions.rotate_secret(deps, RotateSecret(subscription_id)))
 
 
 @router.post("/subscriptions/{subscription_id}/enable", tags=["webhooks"])
-async def enable_subscription(subscription_id: str, request: Request) -> SubscriptionPublic:
+async def enable_subscription(subscription_id: str, deps: DepsDep) -> SubscriptionPublic:
     """Enable a subscription again (after a 410 or an auto-disable)."""
-    try:
-        row = await handlers.set_enabled(_notifier(request), subscription_id, True)
-    except NotifierError as error:
-        raise _problem(error) from error
-    return SubscriptionPublic.of(row)
+    command = SetEnabled(subscription_id, enabled=True)
+    return SubscriptionPublic.of(await subscriptions.set_enabled(deps, command))
 
 
 @router.post("/subscriptions/{subscription_id}/disable", tags=["webhooks"])
-async def disable_subscription(subscription_id: str, request: Request) -> SubscriptionPublic:
+async def disable_subscription(subscription_id: str, deps: DepsDep) -> SubscriptionPublic:
     """Stop delivering to a subscription."""
-    try:
-        row = await handlers.set_enabled(_notifier(request), subscription_id, False)
-    except NotifierError as error:
-        raise _problem(error) from error
-    return SubscriptionPublic.of(row)
+    command = SetEnabled(subscription_id, enabled=False)
+    return SubscriptionPublic.of(await subscriptions.set_enabled(deps, command))
 
 
 @router.get("/subscriptions/{subscription_id}/deliveries", tags=["webhooks"])
 async def list_deliveries(
     subscription_id: str,
-    request: Request,
+    deps: DepsDep,
     status: Literal["pending", "delivered", "failed"] | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[DeliveryPublic]:
     """A subscription's deliveries with every attempt; `status=failed` is the dead letter."""
-    try:
-        found = await handlers.list_deliveries(_notifier(request), subscription_id, status, limit)
-    except NotifierError as error:
-        raise _problem(error) from error
+    wanted = DeliveryStatus(status) if status else None
+    found = await deliveries.list_deliveries(deps, subscription_id, wanted, limit)
     return [DeliveryPublic.of(row, attempts) for row, attempts in found]
 
 
 @router.post("/subscriptions/{subscription_id}/replay", tags=["webhooks"])
-async def replay(subscription_id: str, body: ReplayRequest, request: Request) -> ReplayResult:
+async def replay(subscription_id: str, body: ReplayRequest, deps: DepsDep) -> ReplayResult:
     """Replay every failed delivery of a subscription since a moment."""
-    try:
-        count = await handlers.replay_failed(_notifier(request), subscription_id, body.since)
-    except NotifierError as error:
-        raise _problem(error) from error
+    count = await deliveries.replay_failed(deps, ReplayFailed(subscription_id, body.since))
     return ReplayResult(replayed=count)
 
 
 @router.get("/deliveries/{delivery_id}", tags=["webhooks"])
-async def get_delivery(delivery_id: str, request: Request) -> DeliveryPublic:
+async def get_delivery(delivery_id: str, deps: DepsDep) -> DeliveryPublic:
     """One delivery with every attempt (status, latency, error)."""
-    try:
-        row, attempts = await handlers.get_delivery(_notifier(request), delivery_id)
-    except NotifierError as error:
-        raise _problem(error) from error
-    return DeliveryPublic.of(row, attempts)
+    return DeliveryPublic.of(*await deliveries.get_delivery(deps, delivery_id))
 
 
 @router.post("/deliveries/{delivery_id}/retry", status_code=202, tags=["webhooks"])
-async def retry_delivery(delivery_id: str, request: Request) -> DeliveryPublic:
+async def retry_delivery(delivery_id: str, deps: DepsDep) -> DeliveryPublic:
     """Send a failed (dead-lettered) delivery again."""
-    notifier = _notifier(request)
-    try:
-        await handlers.retry_delivery(notifier, delivery_id)
-        row, attempts = await handlers.get_delivery(notifier, delivery_id)
-    except NotifierError as error:
-        raise _problem(error) from error
-    return DeliveryPublic.of(row, attempts)
+    return DeliveryPublic.of(*await deliveries.retry_delivery(deps, RetryDelivery(delivery_id)))
 
 
 @router.post("/opt-outs", status_code=204, tags=["citizens"])
-async def opt_out(body: OptOut, request: Request) -> Response:
+async def opt_out(body: OptOut, deps: DepsDep) -> Response:
     """A citizen asks for no more messages (e.g. relayed from the gateway's STOP reply)."""
-    await citizens.opt_out(_notifier(request), body.phone)
+    await sending.opt_out(deps, OptOutPhone(body.phone))
     return Response(status_code=204)

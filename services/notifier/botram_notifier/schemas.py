@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from botram_notifier.domain.deliveries import DeliveryStatus
 from botram_notifier.store import AttemptRow, DeliveryRow, SubscriptionRow
 
 
@@ -46,6 +47,12 @@ class SecretRotated(BaseModel):
     secret: str
     previous_secret_valid_until: datetime | None
 
+    @classmethod
+    def of(cls, row: SubscriptionRow) -> "SecretRotated":
+        return cls(
+            id=row.id, secret=row.secret, previous_secret_valid_until=row.previous_secret_until
+        )
+
 
 class AttemptPublic(BaseModel):
     number: int
@@ -73,16 +80,26 @@ class DeliveryPublic(BaseModel):
 
     @classmethod
     def of(cls, row: DeliveryRow, attempts: list[AttemptRow]) -> "DeliveryPublic":
-        fields = row.model_dump(exclude={"payload"})
-        if row.status != "pending":
+        # Read from the row's attributes, not `row.model_dump()`: a status loaded from the
+        # database is a plain string, which pydantic would warn about serializing as an enum.
+        fields = {name: getattr(row, name) for name in DELIVERY_COLUMNS}
+        if row.status != DeliveryStatus.PENDING:
             fields["next_attempt_at"] = None
         return cls.model_validate(
             fields
             | {
-                "attempt_log": [AttemptPublic.model_validate(a.model_dump()) for a in attempts],
+                "attempt_log": [
+                    AttemptPublic.model_validate(a, from_attributes=True) for a in attempts
+                ],
                 "event": json.loads(row.payload),
             }
         )
+
+
+# The fields of a delivery's public view that are columns of its row.
+DELIVERY_COLUMNS = [
+    name for name in DeliveryPublic.model_fields if name not in {"attempt_log", "event"}
+]
 
 
 class ReplayRequest(BaseModel):

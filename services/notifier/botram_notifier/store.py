@@ -1,13 +1,18 @@
 """Notifier tables: agency subscriptions and deliveries; the queue projection and contacts."""
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import JSON, BigInteger, Column, Index, Integer, LargeBinary, UniqueConstraint
 from sqlalchemy.orm import registry
-from sqlmodel import Field, SQLModel
+from sqlmodel import AutoString, Field, SQLModel, col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botram_contracts.events.envelope import utc_now
+from botram_notifier.domain.deliveries import AttemptOutcome, DeliveryStatus
+from botram_notifier.domain.messages import MessageKind, MessageStatus, QueueStatus
+from botram_runtime.errors import NotFound
 from botram_runtime.inbox import ProcessedEvent
 from botram_runtime.outbox import OutboxEvent
 
@@ -71,7 +76,7 @@ class DeliveryRow(ServiceTable, table=True):
     event_type: str = Field(max_length=120)
     agency: str = Field(max_length=80)
     payload: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    status: str = Field(default="pending", max_length=16)  # pending | delivered | failed
+    status: DeliveryStatus = Field(default=DeliveryStatus.PENDING, sa_type=AutoString(length=16))
     attempts: int = 0
     # Position in the retry schedule (reset by a manual retry).
     retries_done: int = 0
@@ -96,7 +101,7 @@ class AttemptRow(ServiceTable, table=True):
     delivery_id: str = Field(foreign_key="deliveries.id", index=True, max_length=36)
     number: int
     at: datetime = Field(default_factory=utc_now)
-    outcome: str = Field(max_length=16)
+    outcome: AttemptOutcome = Field(sa_type=AutoString(length=16))
     status_code: int | None = None
     latency_ms: float = 0.0
     error: str | None = Field(default=None, max_length=500)
@@ -118,7 +123,7 @@ class QueueTicketRow(ServiceTable, table=True):
     check_in_id: str | None = Field(default=None, index=True, max_length=36)
     number: str = Field(max_length=20)
     position: int
-    status: str = Field(default="waiting", max_length=16)  # waiting | called | done
+    status: QueueStatus = Field(default=QueueStatus.WAITING, sa_type=AutoString(length=16))
     turn_near_sent: bool = False
 
 
@@ -151,11 +156,46 @@ class CitizenMessageRow(ServiceTable, table=True):
     dedupe_key: str = Field(unique=True, max_length=200)
     session_id: str = Field(index=True, max_length=36)
     check_in_id: str = Field(max_length=36)
-    kind: str = Field(max_length=30)
+    kind: MessageKind = Field(sa_type=AutoString(length=30))
     body: str = Field(max_length=1000)
     # Erased with the session's contacts; None once erased.
     phone: str | None = Field(default=None, max_length=20)
-    status: str = Field(default="pending", max_length=16)  # pending|sent|skipped|failed
+    status: MessageStatus = Field(default=MessageStatus.PENDING, sa_type=AutoString(length=16))
     reason: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utc_now)
     sent_at: datetime | None = None
+
+
+# --- queries the use cases share -----------------------------------------------------------
+
+
+async def load_subscription(tx: AsyncSession, subscription_id: str) -> SubscriptionRow:
+    row = await tx.get(SubscriptionRow, subscription_id)
+    if row is None:
+        raise NotFound("subscription", subscription_id)
+    return row
+
+
+async def load_delivery(tx: AsyncSession, delivery_id: str) -> DeliveryRow:
+    row = await tx.get(DeliveryRow, delivery_id)
+    if row is None:
+        raise NotFound("delivery", delivery_id)
+    return row
+
+
+async def attempts_of(tx: AsyncSession, ids: Iterable[str]) -> dict[str, list[AttemptRow]]:
+    """The attempts of these deliveries, in order, by delivery id."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    rows = (
+        await tx.exec(
+            select(AttemptRow)
+            .where(col(AttemptRow.delivery_id).in_(ids))
+            .order_by(col(AttemptRow.id))
+        )
+    ).all()
+    found: dict[str, list[AttemptRow]] = {}
+    for row in rows:
+        found.setdefault(row.delivery_id, []).append(row)
+    return found

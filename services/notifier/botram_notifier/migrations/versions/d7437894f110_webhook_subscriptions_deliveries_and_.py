@@ -8,7 +8,7 @@ Create Date: 2026-11-27 19:51:48.533531
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "d7437894f110"

@@ -6,13 +6,14 @@ import secrets
 import socket
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from standardwebhooks import Webhook
 
-from botram_notifier.domain import NotifierError, forbidden_address
+from botram_notifier.domain.subscriptions import check_addresses
+from botram_runtime.errors import DomainError, Invalid
 
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32  # 256-bit HMAC key, as Standard Webhooks recommends (24-64 bytes)
@@ -36,21 +37,6 @@ def signature_headers(
     }
 
 
-def check_url_syntax(url: str) -> None:
-    """A webhook URL must be absolute http(s) with a host (no credentials in it)."""
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise NotifierError(
-            "The webhook URL must be an absolute http:// or https:// URL.", code="invalid-url"
-        )
-    if parts.username or parts.password:
-        raise NotifierError("The webhook URL must not carry credentials.", code="invalid-url")
-    try:
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError as error:
-        raise NotifierError("The webhook URL has an invalid port.", code="invalid-url") from error
-
-
 async def resolve_checked(url: str, *, guard: bool) -> str:
     """The IP address to connect to for `url`; with `guard`, refuse internal addresses."""
     parts = urlsplit(url)
@@ -59,20 +45,12 @@ async def resolve_checked(url: str, *, guard: bool) -> str:
     try:
         infos = await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as error:
-        raise NotifierError(
+        raise Invalid(
             f"The webhook host {host!r} does not resolve.", code="unresolvable-url"
         ) from error
     addresses = [str(info[4][0]) for info in infos]
     if guard:
-        # Every address must be public: otherwise a later lookup could pick the internal one.
-        for address in addresses:
-            reason = forbidden_address(address)
-            if reason:
-                raise NotifierError(
-                    f"The webhook host {host!r} resolves to {reason}; refused in production.",
-                    status=422,
-                    code="forbidden-url",
-                )
+        check_addresses(host, addresses)
     return addresses[0]
 
 
@@ -91,6 +69,11 @@ class WebhookSender:
         self.ssrf_guard = ssrf_guard
         self._client = httpx.AsyncClient(timeout=timeout, follow_redirects=False, trust_env=False)
 
+    async def check_url(self, url: str) -> None:
+        """With the SSRF guard on, refuse a URL whose host resolves to an internal address."""
+        if self.ssrf_guard:
+            await resolve_checked(url, guard=True)
+
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> AttemptResult:
         started = time.perf_counter()
         try:
@@ -107,8 +90,8 @@ class WebhookSender:
                 headers=headers | {"content-type": "application/json", "host": parts.netloc},
                 extensions={"sni_hostname": parts.hostname} if parts.scheme == "https" else {},
             )
-        except NotifierError as refused:
-            return AttemptResult(None, _ms(started), error=str(refused))
+        except DomainError as refused:
+            return AttemptResult(None, _ms(started), error=refused.detail)
         except httpx.HTTPError as error:
             return AttemptResult(None, _ms(started), error=f"{type(error).__name__}: {error}"[:500])
         return AttemptResult(
@@ -124,7 +107,3 @@ class WebhookSender:
 
 def _ms(started: float) -> float:
     return (time.perf_counter() - started) * 1000
-
-
-def now_utc() -> datetime:
-    return datetime.now(UTC)

@@ -8,14 +8,19 @@ from typing import Any
 import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
-from notifier_support import Receiver, called, completed, http_receiver
 from standardwebhooks import Webhook
 
 from botram_cli.nats_server import EmbeddedNatsServer
-from botram_contracts.events import MSG_ID_HEADER, encode_event, make_event
+from botram_contracts.events import (
+    MSG_ID_HEADER,
+    ServiceCompletedV1,
+    TicketCalledV1,
+    encode_event,
+    make_event,
+)
+from botram_notifier.adapters.webhook_sender import WebhookSender
 from botram_notifier.main import create_app
 from botram_notifier.settings import Settings
-from botram_notifier.webhooks import WebhookSender
 from botram_runtime.bus import DLQ_REASON_HEADER
 from helpers import assert_problem, eventually, publish_event, running
 
@@ -23,12 +28,9 @@ COMPLETED = "botram.service.completed.v1"
 CALLED = "botram.ticket.called.v1"
 
 Start = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
-
-
-@pytest.fixture
-def receiver() -> Any:
-    with http_receiver() as receiver:
-        yield receiver
+Receiver = Any  # the `receiver` fixture (tests/notifier/conftest.py)
+Completed = Callable[..., ServiceCompletedV1]
+Called = Callable[..., TicketCalledV1]
 
 
 @pytest.fixture
@@ -102,7 +104,10 @@ def verify(secret: str, received: Any) -> Any:
 
 
 async def test_endpoint_failing_three_times_gets_the_event_once_after_four_logged_attempts(
-    notifier: httpx.AsyncClient, nc: NatsClient, receiver: Receiver
+    notifier: httpx.AsyncClient,
+    nc: NatsClient,
+    receiver: Receiver,
+    completed: Completed,
 ) -> None:
     receiver.answer(500, 503, 429)
     subscription = await subscribe(notifier, receiver.url + "/hooks")
@@ -125,7 +130,10 @@ async def test_endpoint_failing_three_times_gets_the_event_once_after_four_logge
 
 
 async def test_a_redelivered_event_never_becomes_a_second_delivery(
-    notifier: httpx.AsyncClient, nc: NatsClient, receiver: Receiver
+    notifier: httpx.AsyncClient,
+    nc: NatsClient,
+    receiver: Receiver,
+    completed: Completed,
 ) -> None:
     subscription = await subscribe(notifier, receiver.url)
     event = make_event(completed(), "registry")
@@ -142,8 +150,33 @@ async def test_a_redelivered_event_never_becomes_a_second_delivery(
     assert receiver.count() == 2
 
 
+async def test_the_event_is_forwarded_byte_for_byte_with_fields_this_version_does_not_know(
+    notifier: httpx.AsyncClient,
+    nc: NatsClient,
+    receiver: Receiver,
+    completed: Completed,
+) -> None:
+    subscription = await subscribe(notifier, receiver.url)
+    event = make_event(completed(), "registry")
+    document = json.loads(encode_event(event))
+    document["data"]["desk_photo"] = "added in a later v1"
+    raw = json.dumps(document, separators=(", ", ": ")).encode()
+    await nc.jetstream().publish(event.subject, raw, headers={MSG_ID_HEADER: str(event.id)})
+
+    (delivery,) = await settled(notifier, subscription["id"])
+    (received,) = receiver.requests
+
+    assert delivery["status"] == "delivered"
+    assert received.body == raw
+    assert delivery["event"]["data"]["desk_photo"] == "added in a later v1"
+
+
 async def test_only_the_agencys_own_events_of_the_subscribed_types_are_delivered(
-    notifier: httpx.AsyncClient, nc: NatsClient, receiver: Receiver
+    notifier: httpx.AsyncClient,
+    nc: NatsClient,
+    receiver: Receiver,
+    completed: Completed,
+    called: Called,
 ) -> None:
     own = await subscribe(
         notifier, receiver.url, services=["bpjs-kesehatan-pendaftaran"], event_types=[COMPLETED]
@@ -168,7 +201,10 @@ async def test_only_the_agencys_own_events_of_the_subscribed_types_are_delivered
 
 
 async def test_410_gone_disables_the_subscription(
-    notifier: httpx.AsyncClient, nc: NatsClient, receiver: Receiver
+    notifier: httpx.AsyncClient,
+    nc: NatsClient,
+    receiver: Receiver,
+    completed: Completed,
 ) -> None:
     receiver.answer(410)
     subscription = await subscribe(notifier, receiver.url)
@@ -188,7 +224,10 @@ async def test_410_gone_disables_the_subscription(
 
 
 async def test_other_4xx_fails_at_once_without_retry(
-    notifier: httpx.AsyncClient, nc: NatsClient, receiver: Receiver
+    notifier: httpx.AsyncClient,
+    nc: NatsClient,
+    receiver: Receiver,
+    completed: Completed,
 ) -> None:
     receiver.answer(400)
     subscription = await subscribe(notifier, receiver.url)
@@ -205,7 +244,10 @@ async def test_other_4xx_fails_at_once_without_retry(
 
 
 async def test_a_redirect_is_not_followed(
-    notifier: httpx.AsyncClient, nc: NatsClient, receiver: Receiver
+    notifier: httpx.AsyncClient,
+    nc: NatsClient,
+    receiver: Receiver,
+    completed: Completed,
 ) -> None:
     receiver.answer(302, headers={"location": receiver.url + "/elsewhere"})
     subscription = await subscribe(notifier, receiver.url + "/hook")
@@ -218,7 +260,10 @@ async def test_a_redirect_is_not_followed(
 
 
 async def test_a_dead_lettered_delivery_is_replayed_one_by_one_and_in_bulk(
-    start: Start, nc: NatsClient, receiver: Receiver
+    start: Start,
+    nc: NatsClient,
+    receiver: Receiver,
+    completed: Completed,
 ) -> None:
     receiver.answer(500, 500, 500, 500)
     async with start(notifier_retry_schedule="0.1") as notifier:
@@ -249,7 +294,10 @@ async def test_a_dead_lettered_delivery_is_replayed_one_by_one_and_in_bulk(
 
 
 async def test_a_notifier_stopped_mid_retry_delivers_after_restart(
-    start: Start, nc: NatsClient, receiver: Receiver
+    start: Start,
+    nc: NatsClient,
+    receiver: Receiver,
+    completed: Completed,
 ) -> None:
     receiver.answer(503)
     # A retry far enough away that it is still pending when the first notifier stops.
@@ -273,7 +321,10 @@ async def test_a_notifier_stopped_mid_retry_delivers_after_restart(
 
 
 async def test_after_a_secret_rotation_both_secrets_sign_during_the_overlap(
-    notifier: httpx.AsyncClient, nc: NatsClient, receiver: Receiver
+    notifier: httpx.AsyncClient,
+    nc: NatsClient,
+    receiver: Receiver,
+    completed: Completed,
 ) -> None:
     subscription = await subscribe(notifier, receiver.url)
     rotated = (await notifier.post(f"/v1/subscriptions/{subscription['id']}/rotate-secret")).json()
@@ -289,7 +340,10 @@ async def test_after_a_secret_rotation_both_secrets_sign_during_the_overlap(
 
 
 async def test_metrics_count_deliveries_by_agency_and_outcome(
-    notifier: httpx.AsyncClient, nc: NatsClient, receiver: Receiver
+    notifier: httpx.AsyncClient,
+    nc: NatsClient,
+    receiver: Receiver,
+    completed: Completed,
 ) -> None:
     receiver.answer(500)
     subscription = await subscribe(notifier, receiver.url)
@@ -393,13 +447,6 @@ async def test_the_ssrf_guard_checks_again_at_delivery_and_sends_nothing(
     assert receiver.count() == 0
 
 
-async def test_production_turns_the_ssrf_guard_on_by_default() -> None:
-    assert Settings(env="production").ssrf_guard
-    assert not Settings().ssrf_guard
-    with pytest.raises(ValueError, match="retry schedule"):
-        Settings(notifier_retry_schedule="5,soon")
-
-
 async def test_secrets_are_never_listed_again(
     notifier: httpx.AsyncClient, receiver: Receiver
 ) -> None:
@@ -412,7 +459,10 @@ async def test_secrets_are_never_listed_again(
 
 
 async def test_a_subscription_failing_continuously_is_disabled_and_its_delivery_parked(
-    start: Start, nc: NatsClient, receiver: Receiver
+    start: Start,
+    nc: NatsClient,
+    receiver: Receiver,
+    completed: Completed,
 ) -> None:
     receiver.answer(*[500] * 20)
     async with start(

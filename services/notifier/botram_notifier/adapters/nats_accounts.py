@@ -1,4 +1,6 @@
-"""Direct NATS access for agencies: nkey users whose permissions allow only their own events.
+"""Direct NATS access for agencies: the nats-server configuration of their nkey users.
+
+Each agency user's permissions allow only its own events.
 
 `python -m botram_notifier agency-credentials <agency>` creates (or replaces) an agency's
 key pair, records its public key in `deploy/nats/agencies.json` and regenerates the
@@ -21,7 +23,7 @@ import json
 import secrets
 from pathlib import Path
 
-import nkeys
+import nkeys  # type: ignore[import-untyped]  # nkeys ships no type hints
 
 from botram_contracts.subjects import (
     CITIZEN_EVENTS,

@@ -6,7 +6,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -14,23 +14,28 @@ from typing import Any
 import nats
 import pytest
 from nats.aio.client import Client as NatsClient
-from notifier_support import PSEUDONYM, called, completed
 
 from botram_cli.nats_server import free_port, nats_server_binary
 from botram_contracts.events import (
     CitizenCheckedInV1,
     CitizenContactSharedV1,
+    ServiceCompletedV1,
     SessionOpenedV1,
+    TicketCalledV1,
     TicketRef,
     decode_event,
 )
 from botram_runtime.stream import ensure_stream
 from helpers import publish_event
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = ROOT / "deploy" / "nats" / "nats.conf"
 AGENCY = "bpjs-kesehatan"
 OWN_SERVICE = "bpjs-kesehatan-pendaftaran"
+PSEUDONYM = "a" * 64
+
+Completed = Callable[..., ServiceCompletedV1]
+Called = Callable[..., TicketCalledV1]
 
 
 class AgencyNats:
@@ -147,7 +152,7 @@ async def agency(agency_nats: AgencyNats) -> AsyncIterator[Agency]:
     await client.close()
 
 
-async def publish_mixed_events(bus: NatsClient) -> None:
+async def publish_mixed_events(bus: NatsClient, called: Called, completed: Completed) -> None:
     ticket = TicketRef(
         ticket_id="t-9", service=OWN_SERVICE, agency=AGENCY, number="BPJ-009", position=9
     )
@@ -201,9 +206,9 @@ async def fetch_all(subscription: Any, expected: int) -> list[Any]:
 
 
 async def test_an_agency_durably_consumes_its_own_ticket_service_and_session_events(
-    service_bus: NatsClient, agency: Agency
+    service_bus: NatsClient, agency: Agency, called: Called, completed: Completed
 ) -> None:
-    await publish_mixed_events(service_bus)
+    await publish_mixed_events(service_bus, called, completed)
     js = agency.client.jetstream(timeout=2)
     consumers = {
         f"botram.ticket.*.*.{AGENCY}.>": f"{AGENCY}-tickets",
@@ -228,7 +233,7 @@ async def test_an_agency_durably_consumes_its_own_ticket_service_and_session_eve
 
 
 async def test_an_agency_receives_its_live_events_on_a_plain_subscription(
-    service_bus: NatsClient, agency: Agency
+    service_bus: NatsClient, agency: Agency, called: Called, completed: Completed
 ) -> None:
     subscription = await agency.client.subscribe(f"botram.ticket.*.*.{AGENCY}.>")
     await agency.client.flush()
@@ -236,7 +241,7 @@ async def test_an_agency_receives_its_live_events_on_a_plain_subscription(
     # Bounded: publish again if the first round raced the subscription's interest (seen
     # once in a loaded full-suite run); each round is a fresh set of events.
     for _ in range(3):
-        await publish_mixed_events(service_bus)
+        await publish_mixed_events(service_bus, called, completed)
         try:
             message = await subscription.next_msg(timeout=5)
             break

@@ -5,6 +5,8 @@ from typing import Protocol
 import httpx
 import structlog
 
+from botram_notifier.settings import Settings
+
 log = structlog.get_logger(__name__)
 
 
@@ -50,3 +52,15 @@ class HttpGatewayProvider:
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+def message_provider(settings: Settings) -> MessageProvider:
+    """The provider the settings name: the HTTP gateway, or the log (development)."""
+    if settings.sms_provider == "http":
+        if not settings.sms_gateway_url:
+            raise ValueError("BOTRAM_SMS_GATEWAY_URL is required when BOTRAM_SMS_PROVIDER=http")
+        token = (
+            settings.sms_gateway_token.get_secret_value() if settings.sms_gateway_token else None
+        )
+        return HttpGatewayProvider(settings.sms_gateway_url, token)
+    return LogProvider()

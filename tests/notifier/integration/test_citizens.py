@@ -12,7 +12,6 @@ from typing import Any
 import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
-from notifier_support import PSEUDONYM, Receiver, called, http_receiver
 from sqlmodel import select
 
 from botram_cli.nats_server import EmbeddedNatsServer, free_port
@@ -21,6 +20,7 @@ from botram_contracts.events import (
     CitizenContactSharedV1,
     SessionCancelledV1,
     SessionClosedV1,
+    TicketCalledV1,
     TicketRef,
 )
 from botram_notifier.main import create_app
@@ -32,13 +32,11 @@ from helpers import eventually, publish_event, running
 PHONE = "081234567890"
 SESSION = {"session_id": "s-1", "level": "kecamatan", "kecamatan": "muara-gembong"}
 
+PSEUDONYM = "a" * 64
+
 Start = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
-
-
-@pytest.fixture
-def gateway() -> Any:
-    with http_receiver() as receiver:
-        yield receiver
+Receiver = Any  # the `gateway` fixture (tests/notifier/conftest.py)
+Called = Callable[..., TicketCalledV1]
 
 
 @pytest.fixture
@@ -112,7 +110,7 @@ async def texts(gateway: Receiver, count: int) -> list[str]:
     return [r.json()["text"] for r in gateway.requests]
 
 
-async def citizen_flow(nc: NatsClient) -> None:
+async def citizen_flow(nc: NatsClient, called: Called) -> None:
     """Four check-ins (only the fourth shares a phone), then the desk calls the first."""
     for n in (1, 2, 3):
         await check_in(nc, n)
@@ -122,14 +120,14 @@ async def citizen_flow(nc: NatsClient) -> None:
 
 
 async def test_a_citizen_is_told_the_number_then_that_the_turn_is_near_in_bahasa_indonesia(
-    start: Start, nc: NatsClient, gateway: Receiver
+    start: Start, nc: NatsClient, gateway: Receiver, called: Called
 ) -> None:
     async with start(
         sms_provider="http",
         sms_gateway_url=gateway.url + "/send",
         sms_gateway_token="gateway-token",
     ):
-        await citizen_flow(nc)
+        await citizen_flow(nc, called)
         issued, near = await texts(gateway, 2)
 
     assert issued == (
@@ -162,6 +160,7 @@ async def test_a_notifier_process_logs_the_messages_but_never_the_phone(
     gateway: Receiver,
     tmp_path: Path,
     provider: str,
+    called: Called,
 ) -> None:
     """The real process (`python -m botram_notifier`), its whole output captured in a file."""
     port = free_port()
@@ -189,7 +188,7 @@ async def test_a_notifier_process_logs_the_messages_but_never_the_phone(
                     return False
 
             await eventually(ready, within=30)
-            await citizen_flow(nc)
+            await citizen_flow(nc, called)
 
             async def both_sent() -> bool:
                 metrics = (await client.get("/metrics")).text

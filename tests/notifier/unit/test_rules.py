@@ -5,21 +5,21 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from botram_notifier.domain import (
-    MessageKind,
-    NotifierError,
-    Outcome,
-    agency_event_types,
-    check_subscription_scope,
+from botram_notifier.domain.deliveries import (
+    AttemptOutcome,
     classify,
-    forbidden_address,
     next_attempt_delay,
     parse_retry_after,
-    render,
     should_auto_disable,
-    subscription_matches,
-    tanggal,
 )
+from botram_notifier.domain.messages import MessageKind, render, tanggal
+from botram_notifier.domain.subscriptions import (
+    agency_event_types,
+    check_subscription_scope,
+    forbidden_address,
+    subscription_matches,
+)
+from botram_runtime.errors import DomainError
 
 NOW = datetime(2026, 12, 5, 8, 0, tzinfo=UTC)
 SCHEDULE = (5.0, 300.0, 1800.0)
@@ -28,19 +28,19 @@ SCHEDULE = (5.0, 300.0, 1800.0)
 @pytest.mark.parametrize(
     ("status", "outcome"),
     [
-        (200, Outcome.DELIVERED),
-        (204, Outcome.DELIVERED),
-        (None, Outcome.RETRY),
-        (429, Outcome.RETRY),
-        (500, Outcome.RETRY),
-        (503, Outcome.RETRY),
-        (410, Outcome.GONE),
-        (400, Outcome.FAILED),
-        (404, Outcome.FAILED),
-        (301, Outcome.FAILED),
+        (200, AttemptOutcome.DELIVERED),
+        (204, AttemptOutcome.DELIVERED),
+        (None, AttemptOutcome.RETRY),
+        (429, AttemptOutcome.RETRY),
+        (500, AttemptOutcome.RETRY),
+        (503, AttemptOutcome.RETRY),
+        (410, AttemptOutcome.GONE),
+        (400, AttemptOutcome.FAILED),
+        (404, AttemptOutcome.FAILED),
+        (301, AttemptOutcome.FAILED),
     ],
 )
-def test_an_endpoint_answer_means(status: int | None, outcome: Outcome) -> None:
+def test_an_endpoint_answer_means(status: int | None, outcome: AttemptOutcome) -> None:
     assert classify(status) is outcome
 
 
@@ -100,7 +100,7 @@ def test_agencies_may_read_ticket_service_and_session_events_only() -> None:
 def test_an_agency_may_not_name_another_agencys_service() -> None:
     owners = {"baznas-zakat-infak-sedekah": "baznas"}
 
-    with pytest.raises(NotifierError) as refused:
+    with pytest.raises(DomainError) as refused:
         check_subscription_scope(
             "bpjs-kesehatan",
             ["botram.ticket.called.v1"],

@@ -1,16 +1,18 @@
-"""Test doubles for the notifier suites: a real HTTP receiver on 127.0.0.1, event factories."""
+"""Fixtures of the notifier's tests: a real HTTP receiver on 127.0.0.1, event factories."""
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import pytest
+
 from botram_contracts.events import ServiceCompletedV1, TicketCalledV1
 
-PSEUDONYM = "a" * 64
+PSEUDONYM = "a" * 64  # a citizen's pseudonym, as the registry publishes it
 
 
 @dataclass
@@ -82,7 +84,21 @@ def http_receiver() -> Iterator[Receiver]:
         thread.join(timeout=5)
 
 
-def completed(
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """An agency's webhook endpoint."""
+    with http_receiver() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture
+def gateway() -> Iterator[Receiver]:
+    """An SMS/WhatsApp gateway."""
+    with http_receiver() as endpoint:
+        yield endpoint
+
+
+def _completed(
     ticket_id: str = "t-1",
     service: str = "bpjs-kesehatan-pendaftaran",
     agency: str = "bpjs-kesehatan",
@@ -101,7 +117,7 @@ def completed(
     )
 
 
-def called(
+def _called(
     ticket_id: str,
     number: str,
     service: str = "dukcapil-kk",
@@ -117,3 +133,15 @@ def called(
         desk="1",
         waited_seconds=10,
     )
+
+
+@pytest.fixture
+def completed() -> Callable[..., ServiceCompletedV1]:
+    """`completed(ticket_id=..., service=..., agency=...)`: a served ticket of an agency."""
+    return _completed
+
+
+@pytest.fixture
+def called() -> Callable[..., TicketCalledV1]:
+    """`called(ticket_id, number, service=..., agency=...)`: a desk calls a ticket."""
+    return _called

@@ -1,0 +1,151 @@
+"""Citizen messages (Bahasa Indonesia) and the queue projection they are computed from.
+
+Phone numbers arrive only on `botram.private.>`, are used only to send, never logged, and
+are erased when the session closes. A message is queued once per (kind, ticket or session,
+check-in), then sent, or skipped (opted out, rate limited), or failed (the gateway refused).
+"""
+
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+
+class MessageKind(StrEnum):
+    TICKET_ISSUED = "ticket_issued"
+    TURN_NEAR = "turn_near"
+    SESSION_CANCELLED = "session_cancelled"
+    SESSION_MOVED = "session_moved"
+
+
+class MessageStatus(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    SKIPPED = "skipped"  # opted out or rate limited
+    FAILED = "failed"  # the gateway did not accept it
+
+
+class QueueStatus(StrEnum):
+    """A ticket in the notifier's projection of a desk queue."""
+
+    WAITING = "waiting"
+    CALLED = "called"
+    DONE = "done"
+
+
+OPTED_OUT = "opted out"
+RATE_LIMITED = "rate limited"
+
+
+@dataclass(frozen=True, slots=True)
+class OptOutPhone:
+    """A citizen asks for no more messages (e.g. relayed from the gateway's STOP reply)."""
+
+    phone: str
+
+
+TEMPLATES = {
+    MessageKind.TICKET_ISSUED: (
+        "Botram Kab. Bekasi: nomor antrean Anda {number} untuk layanan {service}. "
+        "Perkiraan waktu tunggu sekitar {wait_minutes} menit. Balas STOP untuk berhenti."
+    ),
+    MessageKind.TURN_NEAR: (
+        "Botram Kab. Bekasi: giliran Anda sudah dekat. Nomor {number} ({service}): "
+        "tinggal {ahead} antrean lagi. Mohon bersiap di dekat meja layanan."
+    ),
+    MessageKind.SESSION_CANCELLED: (
+        "Botram Kab. Bekasi: mohon maaf, layanan Botram di {place} pada {date} dibatalkan. "
+        "Alasan: {reason}."
+    ),
+    MessageKind.SESSION_MOVED: (
+        "Botram Kab. Bekasi: layanan Botram di {place} dipindahkan dari {previous_date} "
+        "ke {date}. Alasan: {reason}."
+    ),
+}
+
+MONTHS = [
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+]
+
+
+def tanggal(day: date) -> str:
+    """A date the Indonesian way: `5 Desember 2026`."""
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def render(kind: MessageKind, **values: object) -> str:
+    return TEMPLATES[kind].format(**values)
+
+
+def place_name(slug: str) -> str:
+    """`muara-gembong` -> `Muara Gembong`."""
+    return slug.replace("-", " ").title()
+
+
+def ticket_issued(
+    number: str, service_name: str, position: int, mean_service_minutes: float
+) -> str:
+    """The number, and the wait: every ticket ahead takes the service's mean time."""
+    minutes = (position - 1) * mean_service_minutes
+    return render(
+        MessageKind.TICKET_ISSUED, number=number, service=service_name, wait_minutes=round(minutes)
+    )
+
+
+def turn_near(number: str, service_name: str, position: int) -> str:
+    return render(MessageKind.TURN_NEAR, number=number, service=service_name, ahead=position - 1)
+
+
+def session_cancelled(place: str, day: date, reason: str) -> str:
+    return render(
+        MessageKind.SESSION_CANCELLED, place=place_name(place), date=tanggal(day), reason=reason
+    )
+
+
+def session_moved(place: str, previous: date, day: date, reason: str) -> str:
+    return render(
+        MessageKind.SESSION_MOVED,
+        place=place_name(place),
+        previous_date=tanggal(previous),
+        date=tanggal(day),
+        reason=reason,
+    )
+
+
+def ticket_key(kind: MessageKind, ticket_id: str) -> str:
+    """One message of a kind per ticket: a redelivered event queues nothing new."""
+    return f"{kind}:{ticket_id}"
+
+
+def session_key(kind: MessageKind, event_id: str, check_in_id: str) -> str:
+    """One message per session event and check-in."""
+    return f"{kind}:{event_id}:{check_in_id}"
+
+
+def last_near_position(near: int) -> int:
+    """`position` is "tickets ahead + 1": near when `near` or fewer tickets are ahead."""
+    return near + 1
+
+
+def is_turn_near(position: int, near: int) -> bool:
+    """A ticket already near when issued gets no second message: the number message says so."""
+    return position <= last_near_position(near)
+
+
+def reason_not_to_send(opted_out: bool, sent_last_hour: int, max_per_hour: int) -> str | None:
+    """Why a message is skipped (None: send it): opt-outs first, then the hourly limit."""
+    if opted_out:
+        return OPTED_OUT
+    if sent_last_hour >= max_per_hour:
+        return RATE_LIMITED
+    return None

@@ -1,0 +1,202 @@
+"""Agency webhook subscriptions: who may read what, which events match, which URLs are fine."""
+
+import ipaddress
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from botram_contracts.events import EVENT_MODELS
+from botram_runtime.errors import Forbidden, Invalid
+
+TICKET_FAMILY = "botram.ticket."
+SERVICE_FAMILY = "botram.service."
+SESSION_FAMILY = "botram.session."
+
+# Why a subscription was disabled (shown to the agency's integrator).
+DISABLED_BY_OPERATOR = "disabled by an operator"
+
+
+@dataclass(frozen=True, slots=True)
+class CreateSubscription:
+    """Register an agency's endpoint for some of its event types (and services)."""
+
+    agency: str
+    url: str
+    event_types: list[str]
+    services: list[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SetEnabled:
+    """Enable a subscription again, or stop delivering to it."""
+
+    subscription_id: str
+    enabled: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RotateSecret:
+    """Issue a new signing secret; the old one keeps signing for the overlap window."""
+
+    subscription_id: str
+
+
+def agency_event_types() -> list[str]:
+    """Event types an agency may subscribe to: its ticket and service events, sessions.
+
+    Never citizen events (they describe people, not a desk's work) nor private ones.
+    """
+    return sorted(
+        event_type
+        for event_type, model in EVENT_MODELS.items()
+        if not model.private
+        and event_type.startswith((TICKET_FAMILY, SERVICE_FAMILY, SESSION_FAMILY))
+    )
+
+
+def is_agency_scoped(event_type: str) -> bool:
+    """Ticket and service events belong to one agency; session events are for everyone."""
+    return event_type.startswith((TICKET_FAMILY, SERVICE_FAMILY))
+
+
+def check_new_subscription(
+    command: CreateSubscription, agencies: Iterable[str], service_agency: Mapping[str, str]
+) -> None:
+    """A new subscription needs a usable URL, at least one event type, and a proper scope."""
+    check_url_syntax(command.url)
+    if not command.event_types:
+        raise Invalid("Name at least one event type.", code="unknown-event-type")
+    check_subscription_scope(
+        command.agency, command.event_types, command.services, agencies, service_agency
+    )
+
+
+def check_subscription_scope(
+    agency: str,
+    event_types: Iterable[str],
+    services: Iterable[str] | None,
+    agencies: Iterable[str],
+    service_agency: Mapping[str, str],
+) -> None:
+    """Refuse unknown agencies, unknown or unreadable event types, another agency's services."""
+    if agency not in set(agencies):
+        raise Invalid(f"Unknown agency {agency!r}.", code="unknown-agency")
+    allowed = set(agency_event_types())
+    for event_type in event_types:
+        if event_type in EVENT_MODELS and event_type not in allowed:
+            raise Forbidden(
+                f"Event type {event_type!r} is not readable by agencies; "
+                f"allowed: {', '.join(sorted(allowed))}.",
+                code="event-type-forbidden",
+            )
+        if event_type not in allowed:
+            raise Invalid(
+                f"Unknown event type {event_type!r}; allowed: {', '.join(sorted(allowed))}.",
+                code="unknown-event-type",
+            )
+    for service in services or ():
+        owner = service_agency.get(service)
+        if owner is None:
+            raise Invalid(f"Unknown service {service!r}.", code="unknown-service")
+        if owner != agency:
+            raise Forbidden(
+                f"Service {service!r} belongs to {owner!r}, not to {agency!r}.",
+                code="service-of-another-agency",
+            )
+
+
+def subscription_matches(
+    *,
+    agency: str,
+    event_types: list[str],
+    services: list[str] | None,
+    event_type: str,
+    data: Mapping[str, Any],
+) -> bool:
+    """Whether an event goes to a subscription (the agency's own events only)."""
+    if event_type not in event_types:
+        return False
+    if is_agency_scoped(event_type):
+        if data.get("agency") != agency:
+            return False
+        return not services or data.get("service") in services
+    if services and event_type.startswith(SESSION_FAMILY):
+        # A session offering none of the subscribed services is of no interest.
+        offered = data.get("services")
+        return offered is None or bool(set(offered) & set(services))
+    return True
+
+
+def signing_secrets(
+    secret: str, previous: str | None, previous_until: datetime | None, now: datetime
+) -> list[str]:
+    """The secrets that sign a delivery now: the current one, plus the previous in its window."""
+    secrets = [secret]
+    if previous and previous_until and previous_until > now:
+        secrets.append(previous)
+    return secrets
+
+
+# --- webhook URLs and the SSRF guard -------------------------------------------------------
+
+
+def check_url_syntax(url: str) -> None:
+    """A webhook URL must be absolute http(s) with a host (no credentials in it)."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise Invalid(
+            "The webhook URL must be an absolute http:// or https:// URL.", code="invalid-url"
+        )
+    if parts.username or parts.password:
+        raise Invalid("The webhook URL must not carry credentials.", code="invalid-url")
+    try:
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as error:
+        raise Invalid("The webhook URL has an invalid port.", code="invalid-url") from error
+
+
+def endpoint_of(url: str) -> str:
+    """Concurrency is bounded per host:port (one agency may have several paths)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+# Cloud metadata endpoints outside the link-local range (AWS IPv6, Alibaba's 100.100.100.200).
+METADATA_ADDRESSES = {
+    ipaddress.ip_address("fd00:ec2::254"),
+    ipaddress.ip_address("100.100.100.200"),
+}
+
+
+def forbidden_address(address: str) -> str | None:
+    """Why a webhook may not be sent to this IP address in production (None: allowed)."""
+    ip = ipaddress.ip_address(address)
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip in METADATA_ADDRESSES:
+        return "a cloud metadata address"
+    if ip.is_loopback:
+        return "a loopback address"
+    if ip.is_link_local:
+        return "a link-local address"
+    if ip.is_private or ip.is_reserved or ip.is_multicast or ip.is_unspecified:
+        return "a private or reserved address"
+    if isinstance(ip, ipaddress.IPv4Address) and ip in ipaddress.ip_network("100.64.0.0/10"):
+        return "a carrier-grade NAT address"
+    return None
+
+
+def check_addresses(host: str, addresses: Iterable[str]) -> None:
+    """With the SSRF guard on, every address a host resolves to must be public.
+
+    Otherwise a later lookup could pick the internal one.
+    """
+    for address in addresses:
+        reason = forbidden_address(address)
+        if reason:
+            raise Invalid(
+                f"The webhook host {host!r} resolves to {reason}; refused in production.",
+                code="forbidden-url",
+            )

@@ -1,0 +1,213 @@
+"""The queue projection and the citizen messages events call for (queued, sent later).
+
+Contacts (phone numbers) arrive on `botram.private.>`; ticket events move the queue and tell
+citizens whose turn is near; session events tell the session's citizens it was cancelled or
+moved, and a closed session's contacts are erased (`retention`).
+"""
+
+from typing import Any
+
+from sqlalchemy import update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from botram_contracts.events import (
+    CitizenContactSharedV1,
+    CloudEvent,
+    ServiceCompletedV1,
+    SessionCancelledV1,
+    SessionClosedV1,
+    SessionRescheduledV1,
+    TicketCalledV1,
+    TicketNoShowV1,
+)
+from botram_notifier.deps import Deps
+from botram_notifier.domain import messages
+from botram_notifier.domain.messages import MessageKind, MessageStatus, QueueStatus
+from botram_notifier.store import CitizenMessageRow, ContactRow, QueueTicketRow, new_id
+from botram_notifier.usecases.retention import erase_session
+from botram_runtime.db import upsert_insert
+
+
+async def follow_event(deps: Deps, tx: AsyncSession, event: CloudEvent[Any]) -> None:
+    """Update the queue projection and queue the messages an event calls for."""
+    data = event.data
+    if isinstance(data, CitizenContactSharedV1):
+        await _contact_shared(deps, tx, data)
+    elif isinstance(data, TicketCalledV1):
+        await _queue_moved(tx, data)
+        await _announce_turn_near(deps, tx, data.session_id, data.service)
+    elif isinstance(data, TicketNoShowV1 | ServiceCompletedV1):
+        await _set_status(tx, data.ticket_id, QueueStatus.DONE)
+    elif isinstance(data, SessionCancelledV1):
+        body = messages.session_cancelled(data.desa or data.kecamatan, data.date, data.reason)
+        await _tell_session(
+            deps, tx, data.session_id, MessageKind.SESSION_CANCELLED, str(event.id), body
+        )
+    elif isinstance(data, SessionRescheduledV1):
+        body = messages.session_moved(
+            data.desa or data.kecamatan, data.previous_date, data.date, data.reason
+        )
+        await _tell_session(
+            deps, tx, data.session_id, MessageKind.SESSION_MOVED, str(event.id), body
+        )
+    elif isinstance(data, SessionClosedV1):
+        await erase_session(tx, data.session_id)
+
+
+async def _contact_shared(deps: Deps, tx: AsyncSession, data: CitizenContactSharedV1) -> None:
+    """A citizen shared a phone: remember it, follow the tickets, tell each number."""
+    insert = upsert_insert(tx)
+    await tx.exec(
+        insert(ContactRow)
+        .values(check_in_id=data.check_in_id, session_id=data.session_id, phone=data.phone)
+        .on_conflict_do_update(index_elements=["check_in_id"], set_={"phone": data.phone})
+    )
+    near = deps.settings.turn_near_ahead
+    for ticket in data.tickets:
+        await tx.exec(
+            insert(QueueTicketRow)
+            .values(
+                ticket_id=ticket.ticket_id,
+                session_id=data.session_id,
+                service=ticket.service,
+                check_in_id=data.check_in_id,
+                number=ticket.number,
+                position=ticket.position,
+                status=QueueStatus.WAITING,
+                turn_near_sent=messages.is_turn_near(ticket.position, near),
+            )
+            .on_conflict_do_nothing(index_elements=["ticket_id"])
+        )
+    for ticket in data.tickets:
+        mean_minutes = 0.0
+        if ticket.service in deps.catalogue:
+            mean_minutes = deps.catalogue.get(ticket.service).mean_service_minutes
+        body = messages.ticket_issued(
+            ticket.number, deps.service_name(ticket.service), ticket.position, mean_minutes
+        )
+        await _queue_message(
+            deps,
+            tx,
+            kind=MessageKind.TICKET_ISSUED,
+            key=messages.ticket_key(MessageKind.TICKET_ISSUED, ticket.ticket_id),
+            session_id=data.session_id,
+            check_in_id=data.check_in_id,
+            phone=data.phone,
+            body=body,
+        )
+
+
+async def _set_status(tx: AsyncSession, ticket_id: str, status: QueueStatus) -> None:
+    await tx.exec(
+        update(QueueTicketRow)
+        .where(col(QueueTicketRow.ticket_id) == ticket_id)
+        .values(status=status)
+    )
+
+
+async def _queue_moved(tx: AsyncSession, called: TicketCalledV1) -> None:
+    """A desk called a ticket: every other waiting ticket of that queue moves up one place.
+
+    Positions from the registry are "waiting tickets ahead + 1" when issued; each later
+    call of another ticket brings ours one place closer. A priority ticket issued after ours
+    and called first makes us look one place closer than we are: the message comes a
+    little early, never late. A call seen before the contact arrived is not counted: the
+    message comes a little late then, which only happens in the first seconds.
+    """
+    await _set_status(tx, called.ticket_id, QueueStatus.CALLED)
+    await tx.exec(
+        update(QueueTicketRow)
+        .where(
+            col(QueueTicketRow.session_id) == called.session_id,
+            col(QueueTicketRow.service) == called.service,
+            col(QueueTicketRow.status) == QueueStatus.WAITING,
+            col(QueueTicketRow.ticket_id) != called.ticket_id,
+            col(QueueTicketRow.position) > 1,
+        )
+        .values(position=col(QueueTicketRow.position) - 1)
+    )
+
+
+async def _announce_turn_near(deps: Deps, tx: AsyncSession, session_id: str, service: str) -> None:
+    """Tell each waiting citizen with k or fewer tickets ahead, once per ticket."""
+    last_near = messages.last_near_position(deps.settings.turn_near_ahead)
+    near = (
+        await tx.exec(
+            select(QueueTicketRow, ContactRow)
+            .join(ContactRow, col(ContactRow.check_in_id) == col(QueueTicketRow.check_in_id))
+            .where(
+                QueueTicketRow.session_id == session_id,
+                QueueTicketRow.service == service,
+                QueueTicketRow.status == QueueStatus.WAITING,
+                col(QueueTicketRow.turn_near_sent).is_(False),
+                col(QueueTicketRow.position) <= last_near,
+            )
+        )
+    ).all()
+    name = deps.service_name(service)
+    for ticket, contact in near:
+        await _queue_message(
+            deps,
+            tx,
+            kind=MessageKind.TURN_NEAR,
+            key=messages.ticket_key(MessageKind.TURN_NEAR, ticket.ticket_id),
+            session_id=session_id,
+            check_in_id=contact.check_in_id,
+            phone=contact.phone,
+            body=messages.turn_near(ticket.number, name, ticket.position),
+        )
+        ticket.turn_near_sent = True
+        tx.add(ticket)
+
+
+async def _tell_session(
+    deps: Deps,
+    tx: AsyncSession,
+    session_id: str,
+    kind: MessageKind,
+    event_id: str,
+    body: str,
+) -> None:
+    """The same message to every citizen of the session who shared a phone."""
+    contacts = (await tx.exec(select(ContactRow).where(ContactRow.session_id == session_id))).all()
+    for contact in contacts:
+        await _queue_message(
+            deps,
+            tx,
+            kind=kind,
+            key=messages.session_key(kind, event_id, contact.check_in_id),
+            session_id=session_id,
+            check_in_id=contact.check_in_id,
+            phone=contact.phone,
+            body=body,
+        )
+
+
+async def _queue_message(
+    deps: Deps,
+    tx: AsyncSession,
+    *,
+    kind: MessageKind,
+    key: str,
+    session_id: str,
+    check_in_id: str,
+    phone: str,
+    body: str,
+) -> None:
+    """Queue a message once per key: a redelivered event sends nothing new."""
+    await tx.exec(
+        upsert_insert(tx)(CitizenMessageRow)
+        .values(
+            id=new_id(),
+            dedupe_key=key[:200],
+            session_id=session_id,
+            check_in_id=check_in_id,
+            kind=kind,
+            body=body,
+            phone=phone,
+            status=MessageStatus.PENDING,
+            created_at=deps.clock(),
+        )
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    )

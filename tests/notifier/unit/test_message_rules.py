@@ -1,0 +1,62 @@
+"""Citizen messages: their texts, when the turn is near, when a message is not sent."""
+
+from datetime import date
+
+from botram_notifier.domain.messages import (
+    OPTED_OUT,
+    RATE_LIMITED,
+    MessageKind,
+    is_turn_near,
+    last_near_position,
+    reason_not_to_send,
+    session_cancelled,
+    session_key,
+    ticket_issued,
+    ticket_key,
+    turn_near,
+)
+
+
+def test_the_number_message_counts_the_tickets_ahead_at_the_mean_service_time() -> None:
+    text = ticket_issued("KK-004", "Kartu Keluarga (KK)", position=4, mean_service_minutes=10)
+
+    assert text == (
+        "Botram Kab. Bekasi: nomor antrean Anda KK-004 untuk layanan Kartu Keluarga (KK). "
+        "Perkiraan waktu tunggu sekitar 30 menit. Balas STOP untuk berhenti."
+    )
+    assert "sekitar 0 menit" in ticket_issued("KK-001", "KK", 1, 10)
+
+
+def test_the_turn_near_message_says_how_many_tickets_are_ahead() -> None:
+    text = turn_near("KK-004", "Kartu Keluarga (KK)", position=3)
+
+    assert "giliran Anda sudah dekat" in text
+    assert "Nomor KK-004 (Kartu Keluarga (KK))" in text
+    assert "tinggal 2 antrean lagi" in text
+
+
+def test_a_cancelled_session_names_the_place_and_the_date() -> None:
+    text = session_cancelled("muara-gembong", date(2026, 12, 5), "banjir")
+
+    assert text == (
+        "Botram Kab. Bekasi: mohon maaf, layanan Botram di Muara Gembong pada 5 Desember 2026 "
+        "dibatalkan. Alasan: banjir."
+    )
+
+
+def test_the_turn_is_near_with_k_or_fewer_tickets_ahead() -> None:
+    assert last_near_position(2) == 3
+    assert is_turn_near(1, near=2) and is_turn_near(3, near=2)
+    assert not is_turn_near(4, near=2)
+
+
+def test_opt_outs_come_before_the_hourly_limit() -> None:
+    assert reason_not_to_send(opted_out=False, sent_last_hour=0, max_per_hour=1) is None
+    assert reason_not_to_send(opted_out=False, sent_last_hour=1, max_per_hour=1) == RATE_LIMITED
+    assert reason_not_to_send(opted_out=True, sent_last_hour=5, max_per_hour=1) == OPTED_OUT
+
+
+def test_one_message_per_kind_and_ticket_or_session_event_and_check_in() -> None:
+    assert ticket_key(MessageKind.TURN_NEAR, "t-1") == "turn_near:t-1"
+    assert ticket_key(MessageKind.TICKET_ISSUED, "t-1") != ticket_key(MessageKind.TURN_NEAR, "t-1")
+    assert session_key(MessageKind.SESSION_MOVED, "e-1", "c-1") == "session_moved:e-1:c-1"
