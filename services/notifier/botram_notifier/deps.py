@@ -65,7 +65,7 @@ class Deps:
         return self.catalogue.get(code).name if code in self.catalogue else code
 
 
-def get_deps(request: Request) -> Deps:
+async def get_deps(request: Request) -> Deps:
     deps: Deps = request.app.state.deps
     return deps
 

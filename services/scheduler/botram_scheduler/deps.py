@@ -25,7 +25,7 @@ class Deps:
     rules: Callable[[], Rules]
 
 
-def get_deps(request: Request) -> Deps:
+async def get_deps(request: Request) -> Deps:
     """The app's `Deps` (set by `create_app`)."""
     deps: Deps = request.app.state.deps
     return deps
