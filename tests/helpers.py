@@ -5,6 +5,7 @@ import os
 import shutil
 import subprocess
 import sys
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ from botram_contracts.events import (
     encode_event,
     make_event,
 )
+from botram_runtime.access import api_routes, rule_of
 from botram_runtime.actors import Role
 
 
@@ -128,6 +130,14 @@ class System:
     nats_url: str
     urls: dict[str, str]
     output: list[str]
+    var_dir: Path
+
+    def headers(self, *roles: str, agency: str | None = None) -> dict[str, str]:
+        """A bearer token of this system's embedded issuer (as `botram token` prints)."""
+        token = mint_token(
+            [Role(role) for role in roles], agency=agency, directory=self.var_dir / "auth"
+        )
+        return {"Authorization": f"Bearer {token}"}
 
 
 def cli(*args: str) -> list[str]:
@@ -191,3 +201,73 @@ class TestIssuer:
 
     def make_session_issuer(self) -> None:
         _SESSION_ISSUER[:] = [self]
+
+
+ALL_ROLES = ("planner", "operator", "front-desk", "desk", "agency", "viewer")
+PUBLIC = "public"
+# Path parameters for the role matrix: ids that exist nowhere (an allowed role gets 404/422,
+# which proves it passed the access check; a refused one gets 401/403 first).
+MATRIX_PATH_VALUES = {
+    "service": "ktp-el",
+    "number": "KTP-001",
+    "agency": "dukcapil",
+    "code": "0000000000000000",
+}
+
+
+def route_table(app: FastAPI) -> set[tuple[str, str]]:
+    """(METHOD, path) of every API route of an app (HEAD left out)."""
+    return {(method, path) for method, path, _ in api_routes(app)}
+
+
+async def assert_access_matrix(
+    client: httpx.AsyncClient,
+    app: FastAPI,
+    expected: dict[tuple[str, str], str | set[str]],
+    *,
+    agency: str = "dukcapil",
+) -> None:
+    """Every route answers each role, and no token, as `expected` says.
+
+    `expected` maps (METHOD, path) to `PUBLIC` or the set of roles admitted. The table must
+    list exactly the app's routes, so a new route without a rule fails the test. For each
+    route: no token -> 401 (or not 401 when public); a role outside the set -> 403; a role in
+    the set -> neither 401 nor 403 (2xx, or 404/422 for the made-up ids and empty bodies).
+    """
+
+    assert route_table(app) == set(expected), "the role matrix must list every route"
+    issuer = session_issuer()
+    tokens = {
+        role: issuer.headers(role, agency=agency)
+        if role in ("desk", "agency")
+        else issuer.headers(role)
+        for role in ALL_ROLES
+    }
+    rules = {(method, path): rule_of(route) for method, path, route in api_routes(app)}
+    for (method, path), admitted in sorted(expected.items()):
+        rule = rules[(method, path)]
+        assert rule is not None, f"{method} {path} declares no access rule"
+        if admitted == PUBLIC:
+            assert rule.public, f"{method} {path} should be public"
+        else:
+            assert not rule.public and {r.value for r in rule.roles} == admitted, (
+                f"{method} {path}: declared {rule.describe()}, expected {sorted(admitted)}"
+            )
+        url = path
+        for name in [part[1:-1] for part in path.split("/") if part.startswith("{")]:
+            url = url.replace(f"{{{name}}}", MATRIX_PATH_VALUES.get(name, str(uuid.uuid4())))
+        body = {} if method in ("POST", "PUT", "PATCH") else None
+        anonymous = await client.request(method, url, json=body, headers={"Authorization": ""})
+        if admitted == PUBLIC:
+            assert anonymous.status_code not in (401, 403), f"{method} {path}: {anonymous.text}"
+            continue
+        assert anonymous.status_code == 401, f"{method} {path} without a token"
+        assert anonymous.headers["www-authenticate"].startswith("Bearer")
+        for role in ALL_ROLES:
+            answer = await client.request(method, url, json=body, headers=tokens[role])
+            if role in admitted:
+                assert answer.status_code not in (401, 403), (
+                    f"{role} {method} {path}: {answer.text}"
+                )
+            else:
+                assert answer.status_code == 403, f"{role} {method} {path}: {answer.text}"

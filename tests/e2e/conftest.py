@@ -61,7 +61,7 @@ def system(tmp_path: Path) -> Iterator[System]:
             pytest.fail("botram up was not ready in time:\n" + "".join(log))
         assert nats_url is not None
         urls = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
-        yield System(process, nats_url, urls, log)
+        yield System(process, nats_url, urls, log, tmp_path / "var")
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGINT)

@@ -43,7 +43,9 @@ async def test_the_walking_skeleton_flows_end_to_end_without_personal_data(syste
 
     await tap.subscribe("botram.>", cb=record)
     urls = system.urls
-    async with httpx.AsyncClient(timeout=10) as http:
+    staff = system.headers("operator", "front-desk")
+    desk = system.headers("desk", agency="dukcapil")
+    async with httpx.AsyncClient(timeout=10, headers=staff) as http:
         for name in SERVICES:
             assert (await http.get(f"{urls[name]}/readyz")).status_code == 200
         before = (await http.get(f"{urls['reporting']}/metrics")).text
@@ -71,11 +73,13 @@ async def test_the_walking_skeleton_flows_end_to_end_without_personal_data(syste
         called = await http.post(
             f"{urls['registry']}/v1/sessions/{session_id}/services/dukcapil-kk/call-next",
             json={"desk": "meja-1"},
+            headers=desk,
         )
         assert called.status_code == 200, called.text
         completed = await http.post(
             f"{urls['registry']}/v1/tickets/{called.json()['ticket_id']}/complete",
             json={"outcome": "served"},
+            headers=desk,
         )
         assert completed.json()["status"] == "completed"
 

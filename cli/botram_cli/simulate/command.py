@@ -4,6 +4,7 @@ of what the simulator did with what reporting counted."""
 import asyncio
 import json
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
@@ -12,6 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from botram_cli.simulate.credentials import Credentials
 from botram_cli.simulate.driver import DayDriver, Tally
 from botram_cli.simulate.plan import InvalidParameters, Parameters, make_plan, offered_services
 from botram_contracts.reference import UnknownRegionError, load_catalogue, load_regions
@@ -45,6 +47,9 @@ def simulate(
     json_output: Annotated[
         bool, typer.Option("--json", help="Print the summary as one JSON line")
     ] = False,
+    var_dir: Annotated[
+        Path, typer.Option(help="Where `botram up` keeps its state (its token issuer's key)")
+    ] = Path("var"),
 ) -> None:
     """Simulate a Botram day (arrivals, desks, no-shows) through the real HTTP API."""
     params = Parameters(
@@ -68,7 +73,10 @@ def simulate(
         except UnknownRegionError as error:
             raise typer.BadParameter(str(error)) from error
     urls = {"scheduler": scheduler_url, "registry": registry_url, "reporting": reporting_url}
-    summary = asyncio.run(_run(params, urls, kecamatan, desa, session_id, speed, close))
+    credentials = Credentials(var_dir / "auth")
+    summary = asyncio.run(
+        _run(params, urls, credentials, kecamatan, desa, session_id, speed, close)
+    )
     if json_output:
         print(json.dumps(summary, sort_keys=True))
     if not summary["agrees"]:
@@ -78,6 +86,7 @@ def simulate(
 async def _run(
     params: Parameters,
     urls: dict[str, str],
+    credentials: Credentials,
     kecamatan: str,
     desa: str | None,
     session_id: str | None,
@@ -85,7 +94,7 @@ async def _run(
     close: bool,
 ) -> dict[str, Any]:
     catalogue = load_catalogue()
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpx.AsyncClient(timeout=30, headers=credentials.staff()) as client:
         if session_id is None:
             session_id = await _open_new_session(client, urls, kecamatan, desa)
         queue = await _wait_for(
@@ -111,7 +120,7 @@ async def _run(
 
             driver = DayDriver(
                 client, urls["registry"], session_id, plan, params, catalogue,
-                speed=speed, on_progress=on_progress,
+                speed=speed, on_progress=on_progress, desk_headers=credentials.desk,
             )  # fmt: skip
             tally = await driver.run()
         if close:

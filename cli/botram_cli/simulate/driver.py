@@ -54,8 +54,11 @@ class DayDriver:
         *,
         speed: float = 0.0,
         on_progress: Callable[[Tally], None] | None = None,
+        desk_headers: Callable[[str], dict[str, str]] | None = None,
     ) -> None:
         self._http = client
+        # A desk acts with its agency's token; None: the client's own headers for everything.
+        self._desk_headers = desk_headers
         self._url = registry_url.rstrip("/")
         self._session = session_id
         self._plan = plan
@@ -99,9 +102,12 @@ class DayDriver:
     def _push(self, moment: float, kind: str, payload: object) -> None:
         heapq.heappush(self._queue, (moment, next(self._order), kind, payload))
 
-    async def _post(self, path: str, body: dict[str, object] | None = None) -> httpx.Response:
+    async def _post(
+        self, path: str, body: dict[str, object] | None = None, desk: "Desk | None" = None
+    ) -> httpx.Response:
         self.tally.requests += 1
-        return await self._http.post(f"{self._url}{path}", json=body)
+        headers = self._desk_headers(desk.agency) if desk and self._desk_headers else None
+        return await self._http.post(f"{self._url}{path}", json=body, headers=headers)
 
     def _refused(self, response: httpx.Response) -> None:
         reason = response.json().get("type", "").rsplit("/", 1)[-1] or str(response.status_code)
@@ -134,7 +140,9 @@ class DayDriver:
         if desk.serving is not None:
             ticket_id, service = desk.serving
             outcome = self._plan.outcome()
-            response = await self._post(f"/v1/tickets/{ticket_id}/complete", {"outcome": outcome})
+            response = await self._post(
+                f"/v1/tickets/{ticket_id}/complete", {"outcome": outcome}, desk
+            )
             if response.status_code == 200:
                 self.tally.outcomes[service][outcome] += 1
             else:
@@ -145,7 +153,7 @@ class DayDriver:
             desk.idle = True
             return
         response = await self._post(
-            f"/v1/sessions/{self._session}/services/{service}/call-next", {"desk": desk.name}
+            f"/v1/sessions/{self._session}/services/{service}/call-next", {"desk": desk.name}, desk
         )
         if response.status_code != 200:
             self._waiting[service] = 0  # the registry says nobody waits: trust it
@@ -155,7 +163,7 @@ class DayDriver:
         self._waiting[service] -= 1
         ticket_id = response.json()["ticket_id"]
         if self._plan.no_show(self._params.no_show_share):
-            result = await self._post(f"/v1/tickets/{ticket_id}/no-show")
+            result = await self._post(f"/v1/tickets/{ticket_id}/no-show", None, desk)
             if result.status_code == 200:
                 self.tally.no_shows[service] += 1
             else:

@@ -3,9 +3,11 @@
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from botram_contracts.vocabulary import Level, SessionStatus
+from botram_runtime.access import allow, public
+from botram_runtime.actors import Actor, Role
 from botram_scheduler.deps import DepsDep
 from botram_scheduler.domain.generation import Action, GenerateSchedule, GenerationResult
 from botram_scheduler.domain.sessions import (
@@ -32,15 +34,21 @@ from botram_scheduler.usecases import calendar, generation, sessions
 
 router = APIRouter(prefix="/v1", tags=["sessions"])
 
+# Who may call what (docs/operations.md, "Access"); tests/scheduler/integration/test_access.py.
+Planner = Annotated[Actor, Depends(allow(Role.PLANNER, Role.OPERATOR))]
+Operator = Annotated[Actor, Depends(allow(Role.OPERATOR))]
+PUBLIC = [Depends(public())]
+
 
 def _public(row: object) -> SessionPublic:
     return SessionPublic.model_validate(row, from_attributes=True)
 
 
 @router.post("/sessions", status_code=status.HTTP_201_CREATED)
-async def create_session(body: SessionCreate, deps: DepsDep) -> SessionPublic:
+async def create_session(body: SessionCreate, deps: DepsDep, actor: Planner) -> SessionPublic:
     """Put a Botram session on the calendar (any day from today on) and announce it."""
     command = CreateSession(
+        actor=actor,
         level=body.level,
         kecamatan=body.kecamatan,
         desa=body.desa,
@@ -53,7 +61,7 @@ async def create_session(body: SessionCreate, deps: DepsDep) -> SessionPublic:
     return _public(await sessions.create_session(deps, command))
 
 
-@router.get("/sessions")
+@router.get("/sessions", dependencies=PUBLIC)
 async def list_sessions(
     deps: DepsDep,
     from_: Annotated[date | None, Query(alias="from")] = None,
@@ -82,43 +90,50 @@ async def list_sessions(
     )
 
 
-@router.get("/sessions/{session_id}")
+@router.get("/sessions/{session_id}", dependencies=PUBLIC)
 async def get_session(session_id: str, deps: DepsDep) -> SessionPublic:
     """One session."""
     return _public(await sessions.get_session(deps, session_id))
 
 
 @router.post("/sessions/{session_id}/open")
-async def open_session(session_id: str, deps: DepsDep) -> SessionPublic:
+async def open_session(session_id: str, deps: DepsDep, actor: Operator) -> SessionPublic:
     """Open the desks: the registry starts accepting check-ins."""
-    return _public(await sessions.open_session(deps, OpenSession(session_id)))
+    return _public(await sessions.open_session(deps, OpenSession(actor, session_id)))
 
 
 @router.post("/sessions/{session_id}/close")
-async def close_session(session_id: str, deps: DepsDep) -> SessionPublic:
+async def close_session(session_id: str, deps: DepsDep, actor: Operator) -> SessionPublic:
     """Close the desks: no more check-ins."""
-    return _public(await sessions.close_session(deps, CloseSession(session_id)))
+    return _public(await sessions.close_session(deps, CloseSession(actor, session_id)))
 
 
 @router.post("/sessions/{session_id}/cancel")
-async def cancel_session(session_id: str, body: Reason, deps: DepsDep) -> SessionPublic:
+async def cancel_session(
+    session_id: str, body: Reason, deps: DepsDep, actor: Planner
+) -> SessionPublic:
     """Cancel a session that has not opened, with a reason citizens will be told."""
-    return _public(await sessions.cancel_session(deps, CancelSession(session_id, body.reason)))
+    command = CancelSession(actor, session_id, body.reason)
+    return _public(await sessions.cancel_session(deps, command))
 
 
 @router.post("/sessions/{session_id}/reschedule")
-async def reschedule_session(session_id: str, body: Reschedule, deps: DepsDep) -> SessionPublic:
+async def reschedule_session(
+    session_id: str, body: Reschedule, deps: DepsDep, actor: Planner
+) -> SessionPublic:
     """Move a session that has not opened to another date."""
     command = RescheduleSession(
-        session_id, date=body.date, reason=body.reason, start=body.start, end=body.end
+        actor, session_id, date=body.date, reason=body.reason, start=body.start, end=body.end
     )
     return _public(await sessions.reschedule_session(deps, command))
 
 
 @router.post("/schedule/generate", tags=["schedule"])
-async def generate_schedule(body: GenerateRequest, deps: DepsDep) -> GenerationPublic:
+async def generate_schedule(
+    body: GenerateRequest, deps: DepsDep, actor: Planner
+) -> GenerationPublic:
     """Sessions the rotation rules give for a range: preview (dry_run) or store and announce."""
-    command = GenerateSchedule(body.start, body.end, dry_run=body.dry_run)
+    command = GenerateSchedule(actor, body.start, body.end, dry_run=body.dry_run)
     return _generation_public(await generation.generate(deps, command))
 
 
@@ -165,6 +180,7 @@ def _generation_public(result: GenerationResult) -> GenerationPublic:
 @router.get(
     "/calendar.ics",
     tags=["schedule"],
+    dependencies=PUBLIC,
     response_class=Response,
     responses={200: {"content": {"text/calendar": {}}}},
 )

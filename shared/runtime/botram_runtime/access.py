@@ -12,12 +12,12 @@ echoed. API requests carry the token in the `Authorization` header, never in a c
 page on another site cannot act for a signed-in officer (CSRF).
 """
 
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from botram_runtime.actors import Actor, Role
@@ -107,16 +107,16 @@ def rule_of(route: APIRoute) -> AccessRule | None:
     return None
 
 
+def api_routes(app: FastAPI) -> Iterator[tuple[str, str, APIRoute]]:
+    """(METHOD, full path, route) of every API route, included routers flattened."""
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute):
+            for method in sorted(context.methods or ()):
+                if method != "HEAD":
+                    yield method, str(context.path), route
+
+
 def routes_without_a_rule(app: FastAPI) -> list[str]:
     """`METHOD path` of every API route that declares no access rule."""
-    return [
-        f"{','.join(sorted(route.methods or ()))} {route.path}"
-        for route in app.routes
-        if isinstance(route, APIRoute) and rule_of(route) is None
-    ]
-
-
-def api_routes(app: FastAPI) -> Iterable[tuple[APIRoute, AccessRule | None]]:
-    for route in app.routes:
-        if isinstance(route, APIRoute):
-            yield route, rule_of(route)
+    return [f"{method} {path}" for method, path, route in api_routes(app) if rule_of(route) is None]

@@ -25,6 +25,7 @@ from botram_runtime.actors import Actor
 
 STAGED_AUDIT = "botram.audit_rows"
 MAX_LIMIT = 1000
+MAX_IDS_CHARS = 1500
 
 
 class AuditEntry(SQLModel, table=True):
@@ -54,10 +55,19 @@ def record(
     action: str,
     *,
     session_id: str | None = None,
-    **resource_ids: str | list[str] | None,
+    **resource_ids: str | int | list[str] | None,
 ) -> None:
-    """Add an audit entry to the caller's transaction (inserted when it commits)."""
-    ids = {key: value for key, value in resource_ids.items() if value is not None}
+    """Add an audit entry to the caller's transaction (inserted when it commits).
+
+    `resource_ids` are the ids (or counts) the action produced; a list too long to store is
+    kept as its length and its first ids.
+    """
+    ids: dict[str, Any] = {k: v for k, v in resource_ids.items() if v is not None}
+    if len(json.dumps(ids)) > MAX_IDS_CHARS:
+        ids = {
+            key: {"count": len(value), "first": value[:5]} if isinstance(value, list) else value
+            for key, value in ids.items()
+        }
     tx.info.setdefault(STAGED_AUDIT, []).append(
         {
             "at": utc_now(),
@@ -66,7 +76,7 @@ def record(
             "agency": actor.agency,
             "action": action,
             "session_id": session_id,
-            "resource_ids": json.dumps(ids, sort_keys=True)[:2000],
+            "resource_ids": json.dumps(ids, sort_keys=True),
         }
     )
 

@@ -15,7 +15,7 @@ from nats.aio.client import Client as NatsClient
 from botram_cli.nats_server import EmbeddedNatsServer
 from botram_scheduler.main import create_app
 from botram_scheduler.settings import Settings
-from helpers import FakeClock, assert_problem, fetch_events, running
+from helpers import FakeClock, assert_problem, fetch_events, running, session_issuer
 
 SEED = {
     "2024-07-06": ("kecamatan", "sukatani", None),
@@ -177,7 +177,11 @@ async def test_sessions_committed_while_the_bus_is_down_are_published_once_by_th
     first = create_app(settings, clock=july_clock)
     async with first.router.lifespan_context(first):
         transport = httpx.ASGITransport(app=first)
-        async with httpx.AsyncClient(transport=transport, base_url="http://service") as client:
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://service",
+            headers=session_issuer().headers("planner"),
+        ) as client:
             created = await generate(client, "2024-07-06", "2024-07-13")
     assert created["created"] == 4
 

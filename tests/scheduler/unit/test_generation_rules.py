@@ -8,6 +8,7 @@ import pytest
 
 from botram_contracts.reference import Catalogue, Regency
 from botram_contracts.vocabulary import Level, SessionStatus
+from botram_runtime.actors import Actor, Role
 from botram_runtime.errors import Invalid
 from botram_scheduler.domain.generation import (
     MAX_RANGE_DAYS,
@@ -24,6 +25,8 @@ from botram_scheduler.domain.generation import (
 from botram_scheduler.domain.rotation import PlannedSession, Policy, Rotation, Rules, Stop
 from botram_scheduler.domain.sessions import Origin
 from botram_scheduler.rules_file import load_rules
+
+PLANNER = Actor(sub="planner-1", roles=frozenset({Role.PLANNER}))
 
 TODAY = date(2024, 7, 5)
 
@@ -56,14 +59,18 @@ class Stored:
 def test_a_generation_range_runs_forwards_within_a_few_years_and_only_a_preview_looks_back() -> (
     None
 ):
-    check_generation(GenerateSchedule(date(2024, 6, 1), date(2024, 6, 30), dry_run=True), TODAY)
-    check_generation(GenerateSchedule(TODAY, TODAY + timedelta(days=MAX_RANGE_DAYS)), TODAY)
+    check_generation(
+        GenerateSchedule(PLANNER, date(2024, 6, 1), date(2024, 6, 30), dry_run=True), TODAY
+    )
+    check_generation(
+        GenerateSchedule(PLANNER, TODAY, TODAY + timedelta(days=MAX_RANGE_DAYS)), TODAY
+    )
 
     refused = {}
     for name, command in {
-        "backwards": GenerateSchedule(date(2024, 7, 31), date(2024, 7, 1)),
-        "long": GenerateSchedule(TODAY, TODAY + timedelta(days=MAX_RANGE_DAYS + 1)),
-        "past": GenerateSchedule(date(2024, 6, 1), date(2024, 7, 4)),
+        "backwards": GenerateSchedule(PLANNER, date(2024, 7, 31), date(2024, 7, 1)),
+        "long": GenerateSchedule(PLANNER, TODAY, TODAY + timedelta(days=MAX_RANGE_DAYS + 1)),
+        "past": GenerateSchedule(PLANNER, date(2024, 6, 1), date(2024, 7, 4)),
     }.items():
         with pytest.raises(Invalid) as error:
             check_generation(command, TODAY)

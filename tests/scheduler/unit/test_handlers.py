@@ -10,6 +10,7 @@ from botram_contracts.events import CloudEvent, DemandRankedV1, Period, RankedSe
 from botram_contracts.reference import Catalogue, Regency
 from botram_contracts.subjects import DEMAND_EVENTS
 from botram_contracts.vocabulary import Level, SessionStatus
+from botram_runtime.actors import Actor, Role
 from botram_runtime.errors import DomainError, Invalid
 from botram_scheduler import subscribers
 from botram_scheduler.deps import Deps
@@ -20,6 +21,8 @@ from botram_scheduler.settings import Settings
 from botram_scheduler.store import DemandRankingRow, SessionRow
 from botram_scheduler.usecases import demand, generation
 from botram_scheduler.usecases.calendar import render_calendar
+
+PLANNER = Actor(sub="planner-1", roles=frozenset({Role.PLANNER}))
 
 PUBLISHED = datetime(2024, 7, 1, 12, tzinfo=UTC)
 
@@ -128,7 +131,9 @@ async def test_a_broken_rules_file_is_a_500_naming_it_before_anything_is_stored(
     deps = deps_with(catalogue, regions, broken)
 
     with pytest.raises(RulesError) as error:
-        await generation.generate(deps, GenerateSchedule(date(2024, 7, 6), date(2024, 7, 31)))
+        await generation.generate(
+            deps, GenerateSchedule(PLANNER, date(2024, 7, 6), date(2024, 7, 31))
+        )
 
     assert (error.value.status, error.value.code) == (500, "invalid-rules")
     assert error.value.detail == (
@@ -143,7 +148,9 @@ async def test_a_generation_request_breaking_a_rule_is_refused_before_the_databa
     deps = deps_with(catalogue, regions, lambda: None)
 
     with pytest.raises(Invalid) as error:
-        await generation.generate(deps, GenerateSchedule(date(2024, 6, 1), date(2024, 6, 30)))
+        await generation.generate(
+            deps, GenerateSchedule(PLANNER, date(2024, 6, 1), date(2024, 6, 30))
+        )
 
     assert isinstance(error.value, DomainError) and error.value.code == "date-in-past"
 

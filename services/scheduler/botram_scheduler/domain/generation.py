@@ -9,6 +9,7 @@ from typing import Protocol
 
 from botram_contracts.reference import Catalogue
 from botram_contracts.vocabulary import Level, SessionStatus
+from botram_runtime.actors import Actor
 from botram_runtime.clock import as_utc
 from botram_runtime.errors import Invalid
 from botram_scheduler.domain.rotation import BlockedDay, PlannedSession, Rules
@@ -22,6 +23,7 @@ RULES_CHANGED = "Jadwal rotasi Botram diperbarui"
 class GenerateSchedule:
     """Put the rotation's sessions of [start, end] on the calendar, or only preview them."""
 
+    actor: Actor
     start: date
     end: date
     dry_run: bool = False

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from botram_contracts.reference import Catalogue
 from botram_contracts.vocabulary import Level, SessionStatus
+from botram_runtime.actors import Actor
 from botram_runtime.clock import JAKARTA, as_utc
 from botram_runtime.errors import Conflict, Invalid
 
@@ -40,6 +41,7 @@ TRANSITIONS: dict[SessionStatus, frozenset[SessionStatus]] = {
 class CreateSession:
     """Put a session on the calendar by hand (names as planners write them)."""
 
+    actor: Actor
     level: Level
     kecamatan: str
     date: date
@@ -54,6 +56,7 @@ class CreateSession:
 class RescheduleSession:
     """Move a session that has not opened to another date (and times)."""
 
+    actor: Actor
     session_id: str
     date: date
     reason: str
@@ -63,16 +66,19 @@ class RescheduleSession:
 
 @dataclass(frozen=True)
 class OpenSession:
+    actor: Actor
     session_id: str
 
 
 @dataclass(frozen=True)
 class CloseSession:
+    actor: Actor
     session_id: str
 
 
 @dataclass(frozen=True)
 class CancelSession:
+    actor: Actor
     session_id: str
     reason: str
 

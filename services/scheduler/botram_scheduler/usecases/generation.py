@@ -7,6 +7,7 @@ from uuid import uuid4
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botram_contracts.vocabulary import Level, SessionStatus
+from botram_runtime import audit
 from botram_runtime.clock import local_today
 from botram_runtime.outbox import stage_event
 from botram_scheduler.deps import Deps
@@ -50,7 +51,18 @@ async def generate(deps: Deps, command: GenerateSchedule) -> GenerationResult:
     if command.dry_run:
         return await _preview(deps, rules, command)
     async with deps.db.transaction() as tx:
-        return await _reconcile(tx, deps, rules, command, today)
+        result = await _reconcile(tx, deps, rules, command, today)
+        audit.record(
+            tx,
+            command.actor,
+            "generate_schedule",
+            start=command.start.isoformat(),
+            end=command.end.isoformat(),
+            created=result.count(Action.CREATED),
+            rescheduled=result.count(Action.RESCHEDULED),
+            cancelled=len(result.cancelled),
+        )
+    return result
 
 
 def _current_rules(deps: Deps) -> Rules:

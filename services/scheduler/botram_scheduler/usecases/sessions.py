@@ -5,6 +5,8 @@ from dataclasses import dataclass
 from uuid import uuid4
 
 from botram_contracts.vocabulary import SessionStatus
+from botram_runtime import audit
+from botram_runtime.actors import Actor
 from botram_runtime.clock import local_today
 from botram_runtime.outbox import stage_event
 from botram_scheduler.deps import Deps
@@ -29,6 +31,12 @@ from botram_scheduler.domain.sessions import (
 )
 from botram_scheduler.events import rescheduled_event, scheduled_event, status_event
 from botram_scheduler.store import SessionRow, page_of, session_row, sessions_where
+
+STATUS_ACTIONS = {
+    SessionStatus.OPENED: "open_session",
+    SessionStatus.CLOSED: "close_session",
+    SessionStatus.CANCELLED: "cancel_session",
+}
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,7 @@ async def create_session(deps: Deps, command: CreateSession) -> SessionRow:
     async with deps.db.transaction() as tx:
         tx.add(row)
         stage_event(tx, scheduled_event(row))
+        audit.record(tx, command.actor, "create_session", session_id=row.id)
     return row
 
 
@@ -105,26 +114,29 @@ async def reschedule_session(deps: Deps, command: RescheduleSession) -> SessionR
         row.origin = edited_by_hand(row.origin)
         tx.add(row)
         stage_event(tx, rescheduled_event(row, previous))
+        audit.record(tx, command.actor, "reschedule_session", session_id=row.id)
     return row
 
 
 async def open_session(deps: Deps, command: OpenSession) -> SessionRow:
     """Open the desks (a no-op on an open session), and announce it."""
-    return await _change_status(deps, command.session_id, SessionStatus.OPENED, None)
+    return await _change_status(deps, command.actor, command.session_id, SessionStatus.OPENED, None)
 
 
 async def close_session(deps: Deps, command: CloseSession) -> SessionRow:
     """Close the desks (a no-op on a closed session), and announce it."""
-    return await _change_status(deps, command.session_id, SessionStatus.CLOSED, None)
+    return await _change_status(deps, command.actor, command.session_id, SessionStatus.CLOSED, None)
 
 
 async def cancel_session(deps: Deps, command: CancelSession) -> SessionRow:
     """Cancel a session that has not opened, with the reason citizens will be told."""
-    return await _change_status(deps, command.session_id, SessionStatus.CANCELLED, command.reason)
+    return await _change_status(
+        deps, command.actor, command.session_id, SessionStatus.CANCELLED, command.reason
+    )
 
 
 async def _change_status(
-    deps: Deps, session_id: str, target: SessionStatus, reason: str | None
+    deps: Deps, actor: Actor, session_id: str, target: SessionStatus, reason: str | None
 ) -> SessionRow:
     async with deps.db.transaction() as tx:
         row = await session_row(tx, session_id)
@@ -138,4 +150,5 @@ async def _change_status(
         row.sequence += 1
         tx.add(row)
         stage_event(tx, status_event(row, now))
+        audit.record(tx, actor, STATUS_ACTIONS[target], session_id=row.id)
     return row
