@@ -9,22 +9,18 @@ rebuild and counts nothing twice. Replayed history publishes no demand ranking.
 import asyncio
 from collections.abc import Callable
 from contextlib import suppress
+from dataclasses import dataclass
 from typing import Any
 
 import nats
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
-from sqlalchemy import delete
-from sqlmodel import col
 
 from botram_contracts.events import CloudEvent, EventDecodeError, UnknownEventType, decode_event
 from botram_contracts.subjects import PUBLIC_EVENT_FAMILIES
-from botram_reporting.handlers import CONSUMER, Reporting, apply_events
-from botram_reporting.metrics import Aggregates
-from botram_reporting.settings import Settings
-from botram_reporting.store import AggregateRow, CheckInFact, SessionRow, TicketFact
-from botram_runtime.db import Database
-from botram_runtime.inbox import ProcessedEvent
+from botram_reporting import store
+from botram_reporting.deps import Deps
+from botram_reporting.usecases.ingest import CONSUMER, apply_events
 from botram_runtime.stream import STREAM_NAME
 
 FETCH_TIMEOUT_SECONDS = 2.0
@@ -32,32 +28,24 @@ FETCH_TIMEOUT_SECONDS = 2.0
 Progress = Callable[[int, int], None]
 
 
-async def clear_tables(db: Database) -> None:
-    """Empty every table the consumer fills, in one transaction."""
-    async with db.transaction() as session:
-        for model in (AggregateRow, SessionRow, CheckInFact, TicketFact):
-            await session.exec(delete(model))  # type: ignore[call-overload]
-        await session.exec(
-            delete(ProcessedEvent).where(col(ProcessedEvent.consumer) == CONSUMER)  # type: ignore[call-overload]
-        )
+@dataclass
+class Replayed:
+    """What a rebuild read from the stream and what it made of it."""
+
+    read: int = 0
+    applied: int = 0
+    duplicates: int = 0
+    unknown: int = 0
+    malformed: int = 0
 
 
-async def rebuild(
-    settings: Settings, migrations: Any, progress: Progress | None = None
-) -> dict[str, int]:
-    """Replay every public event into fresh tables; returns what was read and applied."""
-    db = Database(settings.resolved_database_url(), sqlite_inline=settings.sqlite_inline)
-    nc = await nats.connect(settings.nats_url.split(","), connect_timeout=5)
-    counts = {"read": 0, "applied": 0, "duplicates": 0, "unknown": 0, "malformed": 0}
+async def rebuild(deps: Deps, progress: Progress | None = None) -> Replayed:
+    """Replay every public event into emptied tables (`deps` must not publish rankings)."""
+    nc = await nats.connect(deps.settings.nats_url.split(","), connect_timeout=5)
+    counts = Replayed()
     try:
-        await db.migrate(migrations)
-        await clear_tables(db)
-        reporting = Reporting(
-            db=db,
-            aggregates=Aggregates(),
-            demand_window_days=settings.demand_window_days,
-            publish_rankings=False,
-        )
+        async with deps.db.transaction() as tx:
+            await store.clear_tables(tx, CONSUMER)
         js = nc.jetstream()
         subscription = await js.pull_subscribe(
             "",
@@ -70,8 +58,8 @@ async def rebuild(
             ),
         )
         info = await subscription.consumer_info()
-        total = info.num_pending
-        batch = settings.reporting_rebuild_batch_size
+        total = info.num_pending or 0
+        batch = deps.settings.reporting_rebuild_batch_size
 
         async def fetch(size: int) -> list[Msg] | None:
             try:
@@ -86,25 +74,25 @@ async def rebuild(
                 messages = await pending
                 pending = None
                 if messages is None:  # once more, without racing a batch being applied
-                    messages = await fetch(min(batch, total - counts["read"]))
+                    messages = await fetch(min(batch, total - counts.read))
                 if messages is None:
                     break
-                counts["read"] += len(messages)
-                if counts["read"] < total:
-                    pending = asyncio.create_task(fetch(min(batch, total - counts["read"])))
+                counts.read += len(messages)
+                if counts.read < total:
+                    pending = asyncio.create_task(fetch(min(batch, total - counts.read)))
                 events: list[CloudEvent[Any]] = []
                 for message in messages:
                     try:
                         events.append(decode_event(message.data))
                     except UnknownEventType:
-                        counts["unknown"] += 1
+                        counts.unknown += 1
                     except EventDecodeError:
-                        counts["malformed"] += 1
-                duplicates = await apply_events(reporting, events)
-                counts["duplicates"] += len(duplicates)
-                counts["applied"] += len(events) - len(duplicates)
+                        counts.malformed += 1
+                duplicates = await apply_events(deps, events)
+                counts.duplicates += len(duplicates)
+                counts.applied += len(events) - len(duplicates)
                 if progress is not None:
-                    progress(counts["read"], total)
+                    progress(counts.read, total)
         finally:
             if pending is not None:
                 pending.cancel()
@@ -113,5 +101,4 @@ async def rebuild(
         await subscription.unsubscribe()
     finally:
         await nc.close()
-        await db.dispose()
     return counts
