@@ -8,6 +8,7 @@ from botram_contracts.reference import load_catalogue, load_regions
 from botram_reporting import api, subscribers
 from botram_reporting.deps import Deps
 from botram_reporting.metrics import Aggregates, consumer_lag_probe, register_collector
+from botram_reporting.replay import replay_stream
 from botram_reporting.settings import Settings
 from botram_reporting.usecases.ingest import CONSUMER, load_mirror
 from botram_reporting.usecases.rebuild import Progress, Replayed, rebuild
@@ -64,6 +65,9 @@ async def rebuild_from_stream(settings: Settings, progress: Progress | None = No
     )
     try:
         await db.migrate(MIGRATIONS)
-        return await rebuild(build_deps(settings, db, publish_rankings=False), progress)
+        async with replay_stream(
+            settings.nats_url, settings.reporting_rebuild_batch_size
+        ) as replay:
+            return await rebuild(build_deps(settings, db, publish_rankings=False), replay, progress)
     finally:
         await db.dispose()
