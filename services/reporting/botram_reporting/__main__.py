@@ -40,7 +40,7 @@ def main() -> None:
         tune_garbage_collector()  # a replay allocates like a busy service: +25 % here
         run_rebuild(settings)
         return
-    run_service(settings, lambda _: create_app(settings))
+    run_service(settings, create_app)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ class Deps:
     publish_rankings: bool = True
 
 
-def get_deps(request: Request) -> Deps:
+async def get_deps(request: Request) -> Deps:
     deps: Deps = request.app.state.deps
     return deps
 
