@@ -2,10 +2,10 @@
 print its AsyncAPI document, or rebuild its tables from the stream (service stopped)."""
 
 import asyncio
+import dataclasses
 import sys
 
-from botram_reporting.main import MIGRATIONS, create_app
-from botram_reporting.rebuild import rebuild
+from botram_reporting.main import create_app, rebuild_from_stream
 from botram_reporting.settings import Settings
 from botram_runtime.serve import run_service, tune_garbage_collector
 
@@ -27,10 +27,10 @@ def run_rebuild(settings: Settings) -> None:
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        counts = asyncio.run(rebuild(settings, MIGRATIONS, advance))
+        counts = asyncio.run(rebuild_from_stream(settings, advance))
     console.print(
         "Rebuilt: {read} events read, {applied} applied, {duplicates} duplicates, "
-        "{unknown} of unknown type, {malformed} malformed.".format(**counts)
+        "{unknown} of unknown type, {malformed} malformed.".format(**dataclasses.asdict(counts))
     )
 
 
@@ -40,7 +40,7 @@ def main() -> None:
         tune_garbage_collector()  # a replay allocates like a busy service: +25 % here
         run_rebuild(settings)
         return
-    run_service(settings, create_app)  # type: ignore[arg-type]
+    run_service(settings, create_app)
 
 
 if __name__ == "__main__":

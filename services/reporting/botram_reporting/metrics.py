@@ -5,9 +5,9 @@ metrics are right again after a restart without waiting for new events, and a re
 event (already counted in the database) never counts twice.
 """
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import suppress
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import (
@@ -18,8 +18,12 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
-from botram_reporting import domain
-from botram_reporting.domain import Delta, Labels
+from botram_contracts.vocabulary import SessionStatus
+from botram_reporting.domain import aggregates as domain
+from botram_reporting.domain.aggregates import Delta, Labels
+from botram_runtime.bus import jetstream_of
+from botram_runtime.service import Hook, ServiceRuntime
+from botram_runtime.stream import STREAM_NAME
 
 # Aggregate name -> (metric name, help, label names). No label takes a per-citizen or
 # per-session value: per-session aggregates stay in the reports API.
@@ -47,14 +51,6 @@ HISTOGRAMS = {
 }
 
 
-def encode_labels(labels: Labels) -> str:
-    return json.dumps(labels, separators=(",", ":"))
-
-
-def decode_labels(text: str) -> Labels:
-    return tuple((str(k), str(v)) for k, v in json.loads(text))
-
-
 class Aggregates:
     """The in-memory mirror of the `aggregates` table and of session statuses."""
 
@@ -65,9 +61,15 @@ class Aggregates:
         # JetStream messages not yet processed, per consumer of this service (see lag probe).
         self.consumer_lag: dict[str, int] = {}
 
-    def clear(self) -> None:
+    def reload(
+        self, stored: Iterable[Delta], sessions: Iterable[tuple[str, str, str, str]]
+    ) -> None:
+        """Forget everything and hold what the database holds: aggregates and sessions."""
         self.values.clear()
         self.sessions.clear()
+        self.apply(stored)
+        for session_id, level, kecamatan, status in sessions:
+            self.set_session(session_id, level, kecamatan, status)
 
     def apply(self, deltas: Iterable[Delta]) -> None:
         for delta in deltas:
@@ -129,7 +131,7 @@ class AggregatesCollector(Collector):
         opened = {
             sid: kecamatan
             for sid, (_, kecamatan, status) in self._aggregates.sessions.items()
-            if status == "opened"
+            if status == SessionStatus.OPENED
         }
         for key, value in self._aggregates.values.get(domain.QUEUE_WAITING, {}).items():
             labels = dict(key)
@@ -164,3 +166,16 @@ class AggregatesCollector(Collector):
 
 def register_collector(registry: CollectorRegistry, aggregates: Aggregates) -> None:
     registry.register(AggregatesCollector(aggregates))
+
+
+def consumer_lag_probe(runtime: ServiceRuntime, aggregates: Aggregates, durable: str) -> Hook:
+    """A periodic job: ask JetStream how many messages `durable` has not processed yet."""
+
+    async def probe() -> None:
+        if not runtime.bus_started:
+            return  # nothing to ask before the bus is connected
+        with suppress(Exception):  # the bus may be reconnecting: keep the last value
+            info = await jetstream_of(runtime.broker).consumer_info(STREAM_NAME, durable)
+            aggregates.consumer_lag[durable] = info.num_pending + (info.num_ack_pending or 0)
+
+    return probe

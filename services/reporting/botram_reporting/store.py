@@ -10,32 +10,25 @@
 """
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+import json
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Float, Table, select
+from sqlalchemy import Float, Table, delete
+from sqlalchemy import select as select_table
 from sqlalchemy.orm import registry
-from sqlmodel import Column, Field, SQLModel
+from sqlmodel import AutoString, Column, Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botram_reporting.domain import Delta, Labels
+from botram_contracts.vocabulary import Level, SessionStatus
+from botram_reporting.domain.aggregates import Delta, Labels
+from botram_reporting.domain.facts import FactBatch, FactKind, Row, TicketOutcome
 from botram_runtime.db import upsert_insert
 from botram_runtime.inbox import ProcessedEvent
 from botram_runtime.outbox import OutboxEvent
 
-__all__ = [
-    "AggregateRow",
-    "CheckInFact",
-    "OutboxEvent",
-    "ProcessedEvent",
-    "ServiceTable",
-    "SessionRow",
-    "TicketFact",
-    "add_deltas",
-    "load_rows",
-    "sum_deltas",
-    "upsert_rows",
-]
+# The shared tables' models, imported so that migrations see them in SQLModel.metadata.
+__all__ = ["OutboxEvent", "ProcessedEvent"]
 
 
 class ServiceTable(SQLModel, registry=registry()):
@@ -54,11 +47,11 @@ class SessionRow(ServiceTable, table=True):
     __tablename__ = "sessions"
 
     id: str = Field(primary_key=True, max_length=36)
-    level: str = Field(max_length=16)
+    level: Level = Field(sa_type=AutoString(length=16))
     kecamatan: str = Field(max_length=80)
     desa: str | None = Field(default=None, max_length=80)
     date: dt.date
-    status: str = Field(max_length=16)
+    status: SessionStatus = Field(sa_type=AutoString(length=16))
 
 
 class CheckInFact(ServiceTable, table=True):
@@ -66,7 +59,7 @@ class CheckInFact(ServiceTable, table=True):
 
     id: str = Field(primary_key=True, max_length=36)
     session_id: str = Field(index=True, max_length=36)
-    level: str = Field(max_length=16)
+    level: Level = Field(sa_type=AutoString(length=16))
     kecamatan: str = Field(max_length=80)
     desa: str | None = Field(default=None, max_length=80)
     day: dt.date = Field(index=True, description="Local (WIB) date of the check-in")
@@ -87,30 +80,51 @@ class TicketFact(ServiceTable, table=True):
     # Known once the issuing event (check-in or tickets added) has been applied.
     issued: bool = False
     check_in_id: str | None = Field(default=None, max_length=36)
-    level: str | None = Field(default=None, max_length=16)
+    level: Level | None = Field(default=None, sa_type=AutoString(length=16))
     kecamatan: str | None = Field(default=None, max_length=80)
     desa: str | None = Field(default=None, max_length=80)
     day: dt.date | None = Field(default=None, index=True)
     called: bool = False
     waited_seconds: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
     # served / referred / rejected / no_show; None while waiting or at the desk.
-    outcome: str | None = Field(default=None, max_length=16)
+    outcome: TicketOutcome | None = Field(default=None, sa_type=AutoString(length=16))
     service_seconds: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
 
 
+FACT_TABLES: dict[FactKind, type[ServiceTable]] = {
+    FactKind.SESSIONS: SessionRow,
+    FactKind.CHECK_INS: CheckInFact,
+    FactKind.TICKETS: TicketFact,
+}
 # Ids per `IN (…)` list: far below PostgreSQL's 32,767 bind parameters per statement.
 IN_CHUNK = 500
 
 
-def _insert(session: AsyncSession) -> Any:
-    return upsert_insert(session)
+def _table(model: type[SQLModel]) -> Table:
+    table: Table = model.__table__  # type: ignore[attr-defined]  # SQLModel sets it on tables
+    return table
+
+
+async def load_facts(tx: AsyncSession, ids: dict[FactKind, list[str]]) -> FactBatch:
+    """The stored fact rows with these ids, in bulk, as a batch to merge events into."""
+    return FactBatch(
+        sessions=await load_rows(tx, SessionRow, ids[FactKind.SESSIONS]),
+        check_ins=await load_rows(tx, CheckInFact, ids[FactKind.CHECK_INS]),
+        tickets=await load_rows(tx, TicketFact, ids[FactKind.TICKETS]),
+    )
+
+
+async def write_facts(tx: AsyncSession, changed: dict[FactKind, list[Row]]) -> None:
+    """Upsert changed fact rows: one executemany per table."""
+    for kind, model in FACT_TABLES.items():
+        await upsert_rows(tx, model, changed.get(kind, ()))
 
 
 async def load_rows(
     session: AsyncSession, model: type[ServiceTable], ids: Iterable[str]
-) -> dict[str, dict[str, Any]]:
+) -> dict[str, Row]:
     """The stored rows of `model` with these ids, as plain dicts keyed by id (a query per 500)."""
-    table: Table = model.__table__  # type: ignore[attr-defined]
+    table = _table(model)
     connection = await session.connection()
     if connection.dialect.name == "postgresql":
         # asyncpg reuses prepared statements; after five runs PostgreSQL may keep a generic
@@ -118,24 +132,24 @@ async def load_rows(
         # 100,000 rows. A custom plan per execution keeps the primary-key index.
         await connection.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
     wanted = list(dict.fromkeys(ids))
-    rows: dict[str, dict[str, Any]] = {}
+    rows: dict[str, Row] = {}
     for start in range(0, len(wanted), IN_CHUNK):
         chunk = wanted[start : start + IN_CHUNK]
-        result = await connection.execute(select(table).where(table.c.id.in_(chunk)))
+        result = await connection.execute(select_table(table).where(table.c.id.in_(chunk)))
         for row in result.mappings():
             rows[row["id"]] = dict(row)
     return rows
 
 
 async def upsert_rows(
-    session: AsyncSession, model: type[ServiceTable], rows: Iterable[dict[str, Any]]
+    session: AsyncSession, model: type[ServiceTable], rows: Iterable[Row]
 ) -> None:
     """Write whole rows (every column, keyed by `id`) with one executemany upsert."""
     values = list(rows)
     if not values:
         return
-    table: Table = model.__table__  # type: ignore[attr-defined]
-    statement = _insert(session)(table)
+    table = _table(model)
+    statement = upsert_insert(session)(table)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.id],
         set_={c.name: statement.excluded[c.name] for c in table.columns if c.name != "id"},
@@ -144,18 +158,15 @@ async def upsert_rows(
     await connection.execute(statement, values)
 
 
-def sum_deltas(deltas: Iterable[Delta]) -> list[Delta]:
-    """One delta per aggregate (name and labels): the sum of the batch's, in first-seen order."""
-    sums: dict[tuple[str, Labels], float] = {}
-    for delta in deltas:
-        key = (delta.name, delta.labels)
-        sums[key] = sums.get(key, 0.0) + delta.value
-    return [Delta(name, labels, value) for (name, labels), value in sums.items()]
+def encode_labels(labels: Labels) -> str:
+    return json.dumps(labels, separators=(",", ":"))
 
 
-async def add_deltas(
-    session: AsyncSession, deltas: list[Delta], encode: Callable[[Labels], str]
-) -> None:
+def decode_labels(text: str) -> Labels:
+    return tuple((str(k), str(v)) for k, v in json.loads(text))
+
+
+async def add_deltas(session: AsyncSession, deltas: Sequence[Delta]) -> None:
     """Add each delta to its aggregate row (insert or increment), in the caller's transaction.
 
     One executemany upsert. Pass `sum_deltas()`'s output: an aggregate appearing twice in one
@@ -163,8 +174,8 @@ async def add_deltas(
     """
     if not deltas:
         return
-    table: Table = AggregateRow.__table__  # type: ignore[attr-defined]
-    statement = _insert(session)(table)
+    table = _table(AggregateRow)
+    statement = upsert_insert(session)(table)
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.name, table.c.labels],
         set_={"value": table.c.value + statement.excluded.value},
@@ -172,5 +183,82 @@ async def add_deltas(
     connection = await session.connection()
     await connection.execute(
         statement,
-        [{"name": d.name, "labels": encode(d.labels), "value": d.value} for d in deltas],
+        [{"name": d.name, "labels": encode_labels(d.labels), "value": d.value} for d in deltas],
     )
+
+
+async def stored_aggregates(session: AsyncSession) -> list[Delta]:
+    """Every stored aggregate, as the delta that would count it from zero."""
+    rows = (await session.exec(select(AggregateRow))).all()
+    return [Delta(row.name, decode_labels(row.labels), row.value) for row in rows]
+
+
+async def all_sessions(session: AsyncSession) -> list[SessionRow]:
+    return list((await session.exec(select(SessionRow))).all())
+
+
+async def session_row(session: AsyncSession, session_id: str) -> SessionRow | None:
+    return await session.get(SessionRow, session_id)
+
+
+async def report_facts(
+    session: AsyncSession,
+    *,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    level: Level | None = None,
+    kecamatan: str | None = None,
+    session_id: str | None = None,
+) -> tuple[list[CheckInFact], list[TicketFact]]:
+    """The check-ins and issued tickets matching a report's filters, by id."""
+    check_in_query = select(CheckInFact).where(
+        *_filters(CheckInFact, start, end, level, kecamatan, session_id)
+    )
+    ticket_query = select(TicketFact).where(
+        col(TicketFact.issued), *_filters(TicketFact, start, end, level, kecamatan, session_id)
+    )
+    check_ins = list((await session.exec(check_in_query.order_by(col(CheckInFact.id)))).all())
+    tickets = list((await session.exec(ticket_query.order_by(col(TicketFact.id)))).all())
+    return check_ins, tickets
+
+
+def _filters(
+    model: type[CheckInFact] | type[TicketFact],
+    start: dt.date | None,
+    end: dt.date | None,
+    level: Level | None,
+    kecamatan: str | None,
+    session_id: str | None,
+) -> list[Any]:
+    conditions: list[Any] = []
+    if start is not None:
+        conditions.append(col(model.day) >= start)
+    if end is not None:
+        conditions.append(col(model.day) <= end)
+    if level is not None:
+        conditions.append(col(model.level) == level)
+    if kecamatan is not None:
+        conditions.append(col(model.kecamatan) == kecamatan)
+    if session_id is not None:
+        conditions.append(col(model.session_id) == session_id)
+    return conditions
+
+
+async def issued_tickets(
+    session: AsyncSession, level: Level, start: dt.date, end: dt.date
+) -> list[TicketFact]:
+    """Tickets issued at sessions of `level` between two dates (inclusive)."""
+    query = select(TicketFact).where(
+        col(TicketFact.issued),
+        col(TicketFact.level) == level,
+        col(TicketFact.day) >= start,
+        col(TicketFact.day) <= end,
+    )
+    return list((await session.exec(query)).all())
+
+
+async def clear_tables(tx: AsyncSession, consumer: str) -> None:
+    """Empty every table the consumer fills, and forget which events it has applied."""
+    for model in (AggregateRow, SessionRow, CheckInFact, TicketFact):
+        await tx.exec(delete(model))
+    await tx.exec(delete(ProcessedEvent).where(col(ProcessedEvent.consumer) == consumer))

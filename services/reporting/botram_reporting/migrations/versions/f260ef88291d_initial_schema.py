@@ -8,7 +8,7 @@ Create Date: 2026-11-27 19:31:36.761362
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 from botram_runtime.shared_tables import create_shared_tables, drop_shared_tables

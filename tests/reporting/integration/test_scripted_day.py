@@ -17,14 +17,11 @@ import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
 from prometheus_client.parser import text_string_to_metric_families
-from sqlmodel import select
 
-from botram_cli.nats_server import EmbeddedNatsServer
 from botram_contracts.events import (
     MSG_ID_HEADER,
     BotramEvent,
     CitizenCheckedInV1,
-    DemandRankedV1,
     ServiceCompletedV1,
     SessionClosedV1,
     SessionOpenedV1,
@@ -32,20 +29,14 @@ from botram_contracts.events import (
     TicketCalledV1,
     TicketNoShowV1,
     TicketRef,
-    decode_event,
     encode_event,
     make_event,
 )
 from botram_contracts.reference import load_catalogue
-from botram_reporting.handlers import Reporting, apply_events, facts, load_aggregates
-from botram_reporting.main import MIGRATIONS, create_app
-from botram_reporting.metrics import Aggregates
-from botram_reporting.rebuild import rebuild
+from botram_reporting.main import create_app, rebuild_from_stream
 from botram_reporting.settings import Settings
 from botram_runtime.bus import DLQ_REASON_HEADER
 from botram_runtime.clock import JAKARTA
-from botram_runtime.db import Database
-from botram_runtime.outbox import OutboxEvent
 from helpers import assert_problem, eventually, fetch_events, promtool, running
 
 AGE_BANDS = ("0-17", "18-29", "30-44", "45-59", "60+")
@@ -274,17 +265,6 @@ def subset(truth: Truth, session_id: str) -> Truth:
 # --- the service under test --------------------------------------------------------------
 
 
-def settings_for(nats_server: EmbeddedNatsServer, database_url: str) -> Settings:
-    return Settings(
-        nats_url=nats_server.url,
-        database_url=database_url,
-        outbox_poll_seconds=0.1,
-        reporting_batch_size=200,
-        reporting_batch_timeout_seconds=0.2,
-        consumer_lag_poll_seconds=0.2,
-    )
-
-
 async def publish_all(nc: NatsClient, events: list[tuple[str, BotramEvent]]) -> list[Any]:
     js = nc.jetstream()
     published = []
@@ -361,9 +341,8 @@ def truth() -> Truth:
 
 @pytest.mark.timeout(400)
 async def test_a_scripted_day_survives_restarts_and_redeliveries_and_rebuilds_exactly(
-    nats_server: EmbeddedNatsServer, nc: NatsClient, database_url: str, truth: Truth
+    settings: Settings, nc: NatsClient, truth: Truth
 ) -> None:
-    settings = settings_for(nats_server, database_url)
     first_day = [e for e in truth.events if e[1].session_id == "s-sukatani"]  # type: ignore[attr-defined]
     rest = truth.events[len(first_day) :]
     js = nc.jetstream()
@@ -427,9 +406,9 @@ async def test_a_scripted_day_survives_restarts_and_redeliveries_and_rebuilds_ex
     assert message.data == b"{not json" and message.headers[DLQ_REASON_HEADER]
 
     # Rebuild from the stream into emptied tables: identical reports and metrics.
-    counts = await rebuild(settings, MIGRATIONS)
-    assert counts["applied"] == len(truth.events) + 1  # + the ranking reporting published
-    assert counts["duplicates"] == len(published[::5]) and counts["unknown"] == 1
+    counts = await rebuild_from_stream(settings)
+    assert counts.applied == len(truth.events) + 1  # + the ranking reporting published
+    assert counts.duplicates == len(published[::5]) and counts.unknown == 1
     async with running(create_app(settings)) as client:
         await caught_up(nc)
         after = await snapshot(client)
@@ -437,10 +416,10 @@ async def test_a_scripted_day_survives_restarts_and_redeliveries_and_rebuilds_ex
 
 
 async def test_closing_a_kecamatan_session_publishes_the_demand_ranking_of_its_window(
-    nats_server: EmbeddedNatsServer, nc: NatsClient, database_url: str, truth: Truth
+    settings: Settings, nc: NatsClient, truth: Truth
 ) -> None:
     first_day = [e for e in truth.events if e[1].session_id == "s-sukatani"]  # type: ignore[attr-defined]
-    async with running(create_app(settings_for(nats_server, database_url))) as client:
+    async with running(create_app(settings)) as client:
         await publish_all(nc, first_day)
         [event] = await fetch_events(nc, "botram.demand.ranked.v1.kecamatan", 1, within=20)
         issued = Counter(
@@ -461,9 +440,9 @@ async def test_closing_a_kecamatan_session_publishes_the_demand_ranking_of_its_w
 
 
 async def test_reports_refuse_unclear_questions_with_a_clear_problem(
-    nats_server: EmbeddedNatsServer, nc: NatsClient, database_url: str
+    settings: Settings, nc: NatsClient
 ) -> None:
-    async with running(create_app(settings_for(nats_server, database_url))) as client:
+    async with running(create_app(settings)) as client:
         period = {"from": "2024-07-31", "to": "2024-07-01"}
         assert_problem(
             await client.get("/v1/reports/summary", params=period), 422, "invalid-period"
@@ -480,167 +459,12 @@ async def test_reports_refuse_unclear_questions_with_a_clear_problem(
 
 
 async def test_promtool_accepts_the_metrics_of_reporting(
-    nats_server: EmbeddedNatsServer, nc: NatsClient, database_url: str, truth: Truth
+    settings: Settings, nc: NatsClient, truth: Truth
 ) -> None:
-    async with running(create_app(settings_for(nats_server, database_url))) as client:
+    async with running(create_app(settings)) as client:
         await publish_all(nc, truth.events[:200])
         await caught_up(nc)
         text = (await client.get("/metrics")).text
     assert "botram_wait_seconds_bucket" in text and "botram_consumer_lag_messages" in text
     result = promtool("check", "metrics", stdin=text)
     assert result.returncode == 0, result.stdout + result.stderr
-
-
-# --- apply_events on its own: a batch's set-based merge -----------------------------------
-
-UNIT_WHERE = {"session_id": "s-unit", "level": "kecamatan", "kecamatan": "sukatani", "desa": None}
-AT = datetime(2024, 7, 6, 9, 30, tzinfo=JAKARTA)
-
-
-def check_in(n: int, service: str = "dukcapil-kk", agency: str = "dukcapil") -> Any:
-    ref = TicketRef(
-        ticket_id=f"c{n}-t0", service=service, agency=agency, number=f"X-{n:03d}", position=n
-    )
-    data = CitizenCheckedInV1(
-        **UNIT_WHERE,
-        check_in_id=f"c{n}",
-        citizen=f"{n:064x}",
-        sex="F",
-        age_band="30-44",
-        resident=True,
-        priority=False,
-        tickets=[ref],
-        checked_in_at=(AT + timedelta(minutes=n)).astimezone(UTC),
-    )
-    return make_event(data, "registry")
-
-
-def ticket_common(n: int) -> dict[str, Any]:
-    return {
-        "ticket_id": f"c{n}-t0",
-        "session_id": UNIT_WHERE["session_id"],
-        "service": "dukcapil-kk",
-        "agency": "dukcapil",
-        "level": "kecamatan",
-        "kecamatan": "sukatani",
-    }
-
-
-@pytest.fixture
-async def unit_reporting(database_url: str) -> Any:
-    db = Database(database_url)
-    await db.migrate(MIGRATIONS)
-    yield Reporting(db=db, aggregates=Aggregates(), publish_rankings=False)
-    await db.dispose()
-
-
-async def stored_aggregates(reporting: Reporting) -> dict[str, dict[Any, float]]:
-    """What the database holds, through a fresh mirror loaded from it."""
-    fresh = Reporting(db=reporting.db, aggregates=Aggregates(), publish_rankings=False)
-    await load_aggregates(fresh)
-    return {name: dict(values) for name, values in fresh.aggregates.values.items()}
-
-
-async def test_a_batch_counts_a_repeated_and_a_redelivered_event_once(
-    unit_reporting: Reporting,
-) -> None:
-    reporting = unit_reporting
-    first, second = check_in(1), check_in(2)
-    called = make_event(
-        TicketCalledV1(**ticket_common(1), number="X-001", waited_seconds=90.0), "registry"
-    )
-    assert await apply_events(reporting, [first]) == set()
-    # `second` twice in the batch, `first` redelivered from the batch before.
-    batch = [second, first, called, second, called]
-    assert await apply_events(reporting, batch) == {str(second.id), str(first.id), str(called.id)}
-    assert await apply_events(reporting, batch) == {str(e.id) for e in batch}
-
-    assert reporting.aggregates.get("checkins", level="kecamatan", kecamatan="sukatani") == 2
-    labels = {"level": "kecamatan", "agency": "dukcapil", "service": "dukcapil-kk"}
-    assert reporting.aggregates.get("tickets_issued", **labels) == 2
-    queue = {"session_id": "s-unit", "agency": "dukcapil", "service": "dukcapil-kk"}
-    assert reporting.aggregates.get("queue_waiting", **queue) == 1
-    assert reporting.aggregates.get("wait_seconds_sum", agency="dukcapil", service="dukcapil-kk")
-    assert (
-        reporting.aggregates.get("wait_seconds_count", agency="dukcapil", service="dukcapil-kk")
-        == 1
-    )
-    # The database agrees with the mirror, value for value.
-    mirror = {name: dict(values) for name, values in reporting.aggregates.values.items()}
-    assert await stored_aggregates(reporting) == mirror
-    check_ins, tickets = await facts(reporting)
-    assert [c.id for c in check_ins] == ["c1", "c2"]
-    assert [(t.id, t.called, t.waited_seconds) for t in tickets] == [
-        ("c1-t0", True, 90.0),
-        ("c2-t0", False, None),
-    ]
-
-
-async def test_a_completion_before_its_check_in_in_one_batch_merges_into_one_ticket(
-    unit_reporting: Reporting,
-) -> None:
-    reporting = unit_reporting
-    common = ticket_common(3)
-    completed = ServiceCompletedV1(
-        **common,
-        check_in_id="c3",
-        citizen="0" * 64,
-        outcome="served",
-        waited_seconds=120.0,
-        service_seconds=300.0,
-    )
-    batch = [
-        make_event(completed, "registry"),
-        # Late and contradicting: the completion's wait and the desk's verdict stand.
-        make_event(TicketCalledV1(**common, number="X-003", waited_seconds=999.0), "registry"),
-        make_event(TicketNoShowV1(**common), "registry"),
-        check_in(3),
-    ]
-    assert await apply_events(reporting, batch) == set()
-
-    check_ins, tickets = await facts(reporting)
-    assert [(c.id, c.day, c.hour) for c in check_ins] == [("c3", date(2024, 7, 6), 9)]
-    [ticket] = tickets
-    assert ticket.model_dump() == {
-        "id": "c3-t0",
-        "session_id": "s-unit",
-        "service": "dukcapil-kk",
-        "agency": "dukcapil",
-        "issued": True,
-        "check_in_id": "c3",
-        "level": "kecamatan",
-        "kecamatan": "sukatani",
-        "desa": None,
-        "day": date(2024, 7, 6),
-        "called": True,
-        "waited_seconds": 120.0,
-        "outcome": "served",
-        "service_seconds": 300.0,
-    }
-    # A later batch merges into the stored row the same way.
-    assert await apply_events(reporting, [check_in(3)]) == set()  # same data, new event id
-    assert (await facts(reporting))[1][0].model_dump() == ticket.model_dump()
-
-
-async def test_a_closing_ranks_the_events_before_it_even_within_one_batch(
-    unit_reporting: Reporting,
-) -> None:
-    reporting = unit_reporting
-    reporting.publish_rankings = True
-    day = date(2024, 7, 6)
-    closed = SessionClosedV1(
-        **UNIT_WHERE, date=day, closed_at=datetime.combine(day, time(14), JAKARTA)
-    )
-    before = [check_in(n, "dukcapil-kia") for n in range(4, 7)]
-    after = [check_in(n, "pmi-donor-darah", "pmi") for n in range(7, 12)]
-    opened = SessionOpenedV1(**UNIT_WHERE, date=day, opened_at=AT)
-    batch = [make_event(opened, "scheduler"), *before, make_event(closed, "scheduler"), *after]
-    assert await apply_events(reporting, batch) == set()
-
-    async with reporting.db.session() as session:
-        [row] = (await session.exec(select(OutboxEvent))).all()
-    ranked = decode_event(row.payload).data
-    assert isinstance(ranked, DemandRankedV1) and ranked.period.end == day
-    counts = {r.service: r.tickets for r in ranked.ranking if r.tickets}
-    assert counts == {"dukcapil-kia": 3}  # not the 5 check-ins that followed the closing
-    assert reporting.aggregates.sessions["s-unit"] == ("kecamatan", "sukatani", "closed")

@@ -4,12 +4,13 @@ Aggregates are named counters with labels. Those whose labels contain no per-ses
 become the contract's Prometheus metrics; the per-session ones feed the reports API only.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from botram_contracts.events import (
     CitizenCheckedInV1,
+    CitizenTicketsAddedV1,
     ServiceCompletedV1,
     TicketCalledV1,
     TicketNoShowV1,
@@ -29,10 +30,6 @@ SERVICE_TIME = "service_seconds"
 # Tickets waiting, by session (resolved to its kecamatan, and to opened sessions only, when
 # the gauge is collected): the session id never becomes a metric label.
 QUEUE_WAITING = "queue_waiting"
-# A check-in that later got tickets for more services (not a new check-in).
-TICKETS_ADDED_TYPE = "botram.citizen.tickets_added.v1"
-OUTCOMES = ("served", "referred", "rejected")
-NO_SHOW = "no_show"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +42,7 @@ class Delta:
 
 
 def labels(**values: Any) -> Labels:
+    """Label pairs in the order given; None becomes the empty string."""
     return tuple((key, "" if value is None else str(value)) for key, value in values.items())
 
 
@@ -60,13 +58,9 @@ def _le(bound: float) -> str:
     return "+Inf" if bound == float("inf") else repr(bound)
 
 
-def is_tickets_added(data: Any) -> bool:
-    return getattr(data, "event_type", None) == TICKETS_ADDED_TYPE
-
-
-def deltas_for(data: Any) -> list[Delta]:
+def deltas_for(data: object) -> list[Delta]:
     """Every metric aggregate change one event makes."""
-    if isinstance(data, CitizenCheckedInV1) or is_tickets_added(data):
+    if isinstance(data, CitizenCheckedInV1 | CitizenTicketsAddedV1):
         out = []
         if isinstance(data, CitizenCheckedInV1):
             out.append(Delta(CHECKINS, labels(level=data.level, kecamatan=data.kecamatan)))
@@ -76,12 +70,12 @@ def deltas_for(data: Any) -> list[Delta]:
                     TICKETS_ISSUED,
                     labels(level=data.level, agency=ticket.agency, service=ticket.service),
                 ),
-                Delta(QUEUE_WAITING, _queue(data.session_id, ticket)),
+                Delta(QUEUE_WAITING, _queue(data.session_id, ticket.agency, ticket.service)),
             ]
         return out
     if isinstance(data, TicketCalledV1):
         return [
-            Delta(QUEUE_WAITING, _queue(data.session_id, data), -1.0),
+            Delta(QUEUE_WAITING, _queue(data.session_id, data.agency, data.service), -1.0),
             *observe(
                 WAIT, WAIT_BUCKETS, data.waited_seconds, agency=data.agency, service=data.service
             ),
@@ -107,12 +101,14 @@ def deltas_for(data: Any) -> list[Delta]:
     return []
 
 
-def _queue(session_id: str, ticket: Any) -> Labels:
-    return labels(session_id=session_id, agency=ticket.agency, service=ticket.service)
+def _queue(session_id: str, agency: str, service: str) -> Labels:
+    return labels(session_id=session_id, agency=agency, service=service)
 
 
-def merge_outcome(current: str | None, new: str) -> str:
-    """A ticket's outcome whatever order its events arrive in: a desk's verdict beats no-show."""
-    if current in OUTCOMES and new == NO_SHOW:
-        return current
-    return new
+def sum_deltas(deltas: Iterable[Delta]) -> list[Delta]:
+    """One delta per aggregate (name and labels): the sum of the batch's, in first-seen order."""
+    sums: dict[tuple[str, Labels], float] = {}
+    for delta in deltas:
+        key = (delta.name, delta.labels)
+        sums[key] = sums.get(key, 0.0) + delta.value
+    return [Delta(name, labels, value) for (name, labels), value in sums.items()]

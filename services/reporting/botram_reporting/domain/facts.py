@@ -1,0 +1,224 @@
+"""How events merge into the fact rows reports are computed from: sessions, check-ins, tickets.
+
+Rows are plain dicts (one key per column). They are merged field by field, so the events of
+one ticket may arrive in any order (a completion before its check-in, a late call after the
+desk's verdict) and still give the same row.
+"""
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from botram_contracts.events import (
+    CitizenCheckedInV1,
+    CitizenTicketsAddedV1,
+    ServiceCompletedV1,
+    SessionCancelledV1,
+    SessionClosedV1,
+    SessionOpenedV1,
+    SessionRescheduledV1,
+    SessionScheduledV1,
+    TicketCalledV1,
+    TicketNoShowV1,
+)
+from botram_contracts.vocabulary import Level, SessionStatus
+from botram_runtime.clock import JAKARTA
+
+Row = dict[str, Any]
+
+
+class TicketOutcome(StrEnum):
+    """How a called ticket ended: a desk's verdict, or its holder did not come."""
+
+    SERVED = "served"
+    REFERRED = "referred"
+    REJECTED = "rejected"
+    NO_SHOW = "no_show"
+
+
+# A desk's verdict (served, referred, rejected): it beats a no-show, whatever the order.
+VERDICTS = frozenset({TicketOutcome.SERVED, TicketOutcome.REFERRED, TicketOutcome.REJECTED})
+
+
+class FactKind(StrEnum):
+    """The three kinds of fact rows (one table each)."""
+
+    SESSIONS = "sessions"
+    CHECK_INS = "check_ins"
+    TICKETS = "tickets"
+
+
+STATUS_BY_EVENT: dict[type, SessionStatus] = {
+    SessionScheduledV1: SessionStatus.SCHEDULED,
+    SessionOpenedV1: SessionStatus.OPENED,
+    SessionClosedV1: SessionStatus.CLOSED,
+    SessionCancelledV1: SessionStatus.CANCELLED,
+}
+SessionEvent = (
+    SessionScheduledV1
+    | SessionOpenedV1
+    | SessionClosedV1
+    | SessionCancelledV1
+    | SessionRescheduledV1
+)
+IssuingEvent = CitizenCheckedInV1 | CitizenTicketsAddedV1
+TicketEvent = TicketCalledV1 | ServiceCompletedV1 | TicketNoShowV1
+
+
+def merge_outcome(current: str | None, new: str) -> str:
+    """A ticket's outcome whatever order its events arrive in: a desk's verdict beats no-show."""
+    if current in VERDICTS and new == TicketOutcome.NO_SHOW:
+        return current
+    return new
+
+
+def ids_touched(applied: Iterable[object]) -> dict[FactKind, list[str]]:
+    """The ids of the fact rows these events merge into, per kind (to load them in bulk)."""
+    ids: dict[FactKind, list[str]] = {kind: [] for kind in FactKind}
+    for data in applied:
+        if isinstance(data, SessionEvent):
+            ids[FactKind.SESSIONS].append(data.session_id)
+        elif isinstance(data, IssuingEvent):
+            if isinstance(data, CitizenCheckedInV1):
+                ids[FactKind.CHECK_INS].append(data.check_in_id)
+            ids[FactKind.TICKETS] += (ticket.ticket_id for ticket in data.tickets)
+        elif isinstance(data, TicketEvent):
+            ids[FactKind.TICKETS].append(data.ticket_id)
+    return ids
+
+
+def ranking_due(data: object, session: Row | None) -> date | None:
+    """The last day of the demand ranking this event triggers: a kecamatan session's closing."""
+    if (
+        session is not None
+        and isinstance(data, SessionClosedV1)
+        and session["level"] == Level.KECAMATAN
+    ):
+        day: date = session["date"]
+        return day
+    return None
+
+
+@dataclass
+class FactBatch:
+    """The fact rows one batch of events touches, keyed by id, and which of them changed."""
+
+    sessions: dict[str, Row] = field(default_factory=dict)
+    check_ins: dict[str, Row] = field(default_factory=dict)
+    tickets: dict[str, Row] = field(default_factory=dict)
+    # Ids changed since the last `take_changed()`, per kind.
+    dirty: dict[FactKind, set[str]] = field(
+        default_factory=lambda: {kind: set() for kind in FactKind}
+    )
+
+    def rows(self, kind: FactKind) -> dict[str, Row]:
+        return {
+            FactKind.SESSIONS: self.sessions,
+            FactKind.CHECK_INS: self.check_ins,
+            FactKind.TICKETS: self.tickets,
+        }[kind]
+
+    def take_changed(self) -> dict[FactKind, list[Row]]:
+        """The rows changed since the last call (by id), per kind; marks them written."""
+        changed = {}
+        for kind, ids in self.dirty.items():
+            rows = self.rows(kind)
+            changed[kind] = [rows[i] for i in sorted(ids)]
+            ids.clear()
+        return changed
+
+    def apply(self, data: object) -> Row | None:
+        """Merge one event into the fact rows; returns the session row when it changed."""
+        if isinstance(data, SessionEvent):
+            return self._session(data)
+        if isinstance(data, IssuingEvent):
+            self._issue(data)
+        elif isinstance(data, TicketCalledV1):
+            fact = self._ticket(data.ticket_id, data.session_id, data.service, data.agency)
+            fact["called"] = True
+            if fact["waited_seconds"] is None:  # a completion, if seen first, carries the same wait
+                fact["waited_seconds"] = data.waited_seconds
+        elif isinstance(data, ServiceCompletedV1):
+            fact = self._ticket(data.ticket_id, data.session_id, data.service, data.agency)
+            fact["called"] = True
+            fact["outcome"] = merge_outcome(fact["outcome"], TicketOutcome(data.outcome))
+            fact["waited_seconds"] = data.waited_seconds
+            fact["service_seconds"] = data.service_seconds
+        elif isinstance(data, TicketNoShowV1):
+            fact = self._ticket(data.ticket_id, data.session_id, data.service, data.agency)
+            fact["called"] = True
+            fact["outcome"] = merge_outcome(fact["outcome"], TicketOutcome.NO_SHOW)
+        return None
+
+    def _session(self, data: SessionEvent) -> Row:
+        row = self.sessions.get(data.session_id)
+        if row is None:
+            row = self.sessions[data.session_id] = {
+                "id": data.session_id,
+                "level": data.level,
+                "kecamatan": data.kecamatan,
+                "desa": data.desa,
+                "date": data.date,
+                "status": SessionStatus.SCHEDULED,
+            }
+        row["status"] = STATUS_BY_EVENT.get(type(data), row["status"])
+        row["date"] = data.date
+        self.dirty[FactKind.SESSIONS].add(row["id"])
+        return row
+
+    def _issue(self, data: IssuingEvent) -> None:
+        """A check-in (or tickets added to one): its row, and its tickets marked issued."""
+        moment = (
+            data.checked_in_at if isinstance(data, CitizenCheckedInV1) else data.added_at
+        ).astimezone(JAKARTA)
+        if isinstance(data, CitizenCheckedInV1) and data.check_in_id not in self.check_ins:
+            self.check_ins[data.check_in_id] = {
+                "id": data.check_in_id,
+                "session_id": data.session_id,
+                "level": data.level,
+                "kecamatan": data.kecamatan,
+                "desa": data.desa,
+                "day": moment.date(),
+                "hour": moment.hour,
+                "sex": data.sex,
+                "age_band": data.age_band,
+                "resident": data.resident,
+                "priority": data.priority,
+            }
+            self.dirty[FactKind.CHECK_INS].add(data.check_in_id)
+        for ticket in data.tickets:
+            fact = self._ticket(ticket.ticket_id, data.session_id, ticket.service, ticket.agency)
+            fact["issued"] = True
+            fact["check_in_id"] = data.check_in_id
+            fact["level"], fact["kecamatan"], fact["desa"] = data.level, data.kecamatan, data.desa
+            fact["day"] = moment.date()
+
+    def _ticket(self, ticket_id: str, session_id: str, service: str, agency: str) -> Row:
+        """The ticket's row (a new one with TicketFact's defaults if unseen), marked changed."""
+        fact = self.tickets.get(ticket_id)
+        if fact is None:
+            fact = self.tickets[ticket_id] = new_ticket(ticket_id, session_id, service, agency)
+        self.dirty[FactKind.TICKETS].add(ticket_id)
+        return fact
+
+
+def new_ticket(ticket_id: str, session_id: str, service: str, agency: str) -> Row:
+    """A ticket seen for the first time: nothing known yet but where and what it is for."""
+    return {
+        "id": ticket_id,
+        "session_id": session_id,
+        "service": service,
+        "agency": agency,
+        "issued": False,
+        "check_in_id": None,
+        "level": None,
+        "kecamatan": None,
+        "desa": None,
+        "day": None,
+        "called": False,
+        "waited_seconds": None,
+        "outcome": None,
+        "service_seconds": None,
+    }

@@ -1,0 +1,41 @@
+"""Reports: what a session achieved, summaries over a period, demand rankings."""
+
+from botram_reporting import store
+from botram_reporting.deps import Deps
+from botram_reporting.domain import reports
+from botram_reporting.domain.demand import DemandRanking, RankDemand, demand_window
+from botram_reporting.domain.reports import ReportSession, SessionReport, Summarise, Summary
+from botram_reporting.usecases.ranking import rank
+from botram_runtime.clock import local_today
+
+
+async def report_session(deps: Deps, command: ReportSession) -> SessionReport:
+    """Check-ins, outcomes, waits and who came at one session, per service and agency."""
+    async with deps.db.session() as session:
+        row = await store.session_row(session, command.session_id)
+        check_ins, tickets = await store.report_facts(session, session_id=command.session_id)
+    return reports.session_report(command.session_id, row, check_ins, tickets)
+
+
+async def summarise(deps: Deps, command: Summarise) -> Summary:
+    """Totals and breakdowns over a period, at one level or in one kecamatan."""
+    reports.check_period(command.start, command.end)
+    kecamatan = reports.kecamatan_slug(deps.regions, command.kecamatan)
+    async with deps.db.session() as session:
+        check_ins, tickets = await store.report_facts(
+            session,
+            start=command.start,
+            end=command.end,
+            level=command.level,
+            kecamatan=kecamatan,
+        )
+    report = reports.summary(check_ins, tickets, command.group_by)
+    return Summary(command.start, command.end, command.level, kecamatan, report)
+
+
+async def rank_demand(deps: Deps, command: RankDemand) -> DemandRanking:
+    """Services ranked by demand over a period (default: the configured window up to today)."""
+    end = command.end or local_today(deps.clock)
+    start, end = demand_window(deps.settings.demand_window_days, end, command.start)
+    async with deps.db.session() as session:
+        return await rank(session, deps, command.level, start, end)
