@@ -42,11 +42,12 @@ test-unit: install ## Only the unit tests (pure rules and use cases, no I/O): se
 	$(VENV)/bin/pytest -q tests/*/unit
 
 .PHONY: lint
-lint: install ## ruff check + format check, import contracts, mypy on shared/
+lint: install ## ruff check + format check, import contracts, strict mypy, dead code (vulture)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
 	$(VENV)/bin/mypy
+	$(VENV)/bin/vulture
 
 .PHONY: format
 format: install ## Format and autofix with ruff

@@ -1,6 +1,15 @@
-"""The layout tells the architecture: apps are run, never imported; shared imports no app."""
+"""The layout tells the architecture: one template for every service (docs/architecture.md).
+
+These tests read the source (AST), so breaking the template fails here before review: a rule
+moved into `api.py`, a use case that returns an HTTP schema, a domain module that opens a
+database, a subscriber that bypasses the runtime, a test module that imports another.
+"""
 
 import ast
+import importlib
+import inspect
+import re
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,17 +19,61 @@ SERVICES = ["scheduler", "registry", "notifier", "reporting"]
 APPS = {f"botram_{name}": ROOT / "services" / name for name in SERVICES} | {
     "botram_cli": ROOT / "cli"
 }
+MAX_MODULE_LINES = 400
+IO_MODULES = {
+    "sqlalchemy",
+    "sqlmodel",
+    "alembic",
+    "fastapi",
+    "starlette",
+    "faststream",
+    "nats",
+    "httpx",
+    "asyncpg",
+    "aiosqlite",
+    "socket",
+    "asyncio",
+}
+
+
+def package_of(service: str) -> Path:
+    return ROOT / "services" / service / f"botram_{service}"
+
+
+def modules_of(service: str) -> dict[str, Path]:
+    """Dotted module name -> file, for one service's package (migrations left out)."""
+    package = package_of(service)
+    found = {}
+    for path in package.rglob("*.py"):
+        if "migrations" in path.relative_to(package).parts:
+            continue
+        dotted = ".".join(path.relative_to(package.parent).with_suffix("").parts)
+        found[dotted.removesuffix(".__init__")] = path
+    return found
+
+
+def imports_of(path: Path) -> list[tuple[str, list[str]]]:
+    """(module, names) for each absolute import in a file (`import x` gives names [])."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, []) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.append((node.module, [alias.name for alias in node.names]))
+    return found
 
 
 def imported_modules(directory: Path) -> set[str]:
-    modules = set()
-    for path in directory.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
-            if isinstance(node, ast.Import):
-                modules |= {alias.name.split(".")[0] for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-                modules.add(node.module.split(".")[0])
-    return modules
+    return {
+        module.split(".")[0] for path in directory.rglob("*.py") for module, _ in imports_of(path)
+    }
+
+
+def in_package(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+# --- apps and libraries -------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("app", sorted(APPS))
@@ -41,8 +94,174 @@ def test_the_contracts_import_no_runtime() -> None:
     assert imported_modules(ROOT / "shared" / "contracts") & runtime == set()
 
 
-def test_every_service_has_the_same_shape() -> None:
-    for name in SERVICES:
-        package = ROOT / "services" / name / f"botram_{name}"
-        for module in ("settings.py", "store.py", "main.py", "__main__.py", "migrations/env.py"):
-            assert (package / module).exists(), f"{name} lacks {module}"
+# --- the template -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_service_has_the_parts_of_the_template(service: str) -> None:
+    package = package_of(service)
+    parts = ["api.py", "schemas.py", "subscribers.py", "deps.py", "settings.py", "main.py"]
+    parts += ["__main__.py", "migrations/env.py"]
+
+    missing = [part for part in parts if not (package / part).exists()]
+    missing += [
+        part
+        for part in ("domain", "store")
+        if not (package / f"{part}.py").exists() and not (package / part / "__init__.py").exists()
+    ]
+    use_cases = [p for p in (package / "usecases").glob("*.py") if p.name != "__init__.py"]
+
+    assert missing == []
+    assert use_cases, f"{service} has no use case modules under usecases/"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_the_domain_is_pure(service: str) -> None:
+    """Rules import no I/O: they run (and are tested) without a database, bus or network."""
+    own = f"botram_{service}"
+    allowed_local = (
+        "botram_contracts",
+        "botram_runtime.errors",
+        "botram_runtime.clock",
+        "botram_runtime.actors",
+    )
+    offences = []
+    for module, path in modules_of(service).items():
+        if not in_package(module, f"{own}.domain"):
+            continue
+        for imported, _ in imports_of(path):
+            top = imported.split(".")[0]
+            if in_package(imported, f"{own}.domain") or any(
+                in_package(imported, ok) for ok in allowed_local
+            ):
+                continue
+            if top in sys.stdlib_module_names and top not in IO_MODULES:
+                continue
+            offences.append(f"{module} imports {imported}")
+
+    assert offences == []
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_only_the_api_imports_the_http_schemas(service: str) -> None:
+    own = f"botram_{service}"
+    importers = {
+        module
+        for module, path in modules_of(service).items()
+        for imported, _ in imports_of(path)
+        if in_package(imported, f"{own}.schemas")
+    }
+
+    assert importers <= {f"{own}.api"}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_use_cases_know_nothing_of_http(service: str) -> None:
+    own = f"botram_{service}"
+    http = ("fastapi", "starlette", f"{own}.schemas", f"{own}.api", "botram_runtime.problems")
+    offences = [
+        f"{module} imports {imported}"
+        for module, path in modules_of(service).items()
+        if in_package(module, f"{own}.usecases") or in_package(module, f"{own}.domain")
+        for imported, _ in imports_of(path)
+        if any(in_package(imported, h) for h in http)
+    ]
+
+    assert offences == []
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_routes_parse_call_and_map_and_hold_no_rules(service: str) -> None:
+    """`api.py` has no try/except, raises nothing, touches no database and calls no rule."""
+    own = f"botram_{service}"
+    path = package_of(service) / "api.py"
+    tree = ast.parse(path.read_text())
+    rule_functions = []
+    for imported, names in imports_of(path):
+        if in_package(imported, f"{own}.domain"):
+            module = importlib.import_module(imported)
+            rule_functions += [
+                name
+                for name in names
+                if inspect.isfunction(getattr(module, name, None))
+                or inspect.ismodule(getattr(module, name, None))
+            ]
+    storage = [
+        imported
+        for imported, _ in imports_of(path)
+        if imported.split(".")[0] in {"sqlalchemy", "sqlmodel"}
+        or in_package(imported, f"{own}.store")
+        or in_package(imported, "botram_runtime.errors")
+    ]
+
+    assert [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Try)] == [], "try in api.py"
+    assert [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Raise)] == [], "raise in api.py"
+    assert storage == [], "api.py reaches storage or raises domain errors itself"
+    assert rule_functions == [], "api.py calls domain rules instead of a use case"
+    assert "DepsDep" in path.read_text(), "routes take their dependencies as DepsDep"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_subscribers_use_the_runtime_helpers_with_one_signature(service: str) -> None:
+    path = package_of(service) / "subscribers.py"
+    tree = ast.parse(path.read_text())
+    direct = [
+        node.lineno
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Attribute) and node.attr == "subscriber"
+    ]
+    register = next(
+        node
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == "register"
+    )
+
+    assert direct == [], "subscribe through runtime.subscribe / subscribe_batches"
+    assert [arg.arg for arg in register.args.args] == ["runtime", "deps"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_deps_are_one_frozen_bundle(service: str) -> None:
+    deps = importlib.import_module(f"botram_{service}.deps")
+
+    assert deps.Deps.__dataclass_params__.frozen  # type: ignore[attr-defined]
+    assert hasattr(deps, "DepsDep")
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_no_module_is_too_long_to_read(service: str) -> None:
+    long = {
+        module: length
+        for module, path in modules_of(service).items()
+        if (length := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    }
+
+    assert long == {}
+
+
+def test_no_blanket_type_ignores() -> None:
+    """Every `type: ignore` names the error it silences."""
+    blanket = re.compile(r"#\s*type:\s*ignore(?!\[)")
+    offences = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for top in ("services", "shared", "cli")
+        for path in (ROOT / top).rglob("*.py")
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if blanket.search(line)
+    ]
+
+    assert offences == []
+
+
+def test_no_test_module_imports_another() -> None:
+    """Shared test code lives in fixtures (conftest.py) or tests/helpers.py, never in a test."""
+    tests = ROOT / "tests"
+    test_modules = {path.stem for path in tests.rglob("test_*.py")}
+    offences = [
+        f"{path.relative_to(ROOT)} imports {imported}"
+        for path in tests.rglob("*.py")
+        for imported, _ in imports_of(path)
+        if imported.split(".")[0] in test_modules
+    ]
+
+    assert offences == []

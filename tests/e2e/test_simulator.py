@@ -14,7 +14,11 @@ def test_a_small_simulated_day_agrees_with_reporting(system: System) -> None:
     urls = [f"--{name}-url={system.urls[name]}" for name in ("scheduler", "registry", "reporting")]
 
     result = subprocess.run(
-        cli("simulate", "--citizens", "25", "--seed", "4", "--desks", "1", "--json", *urls),
+        cli(
+            "simulate",
+            *("--citizens", "25", "--seed", "4", "--desks", "1", "--json", *urls),
+            f"--var-dir={system.var_dir}",
+        ),
         capture_output=True,
         text=True,
         timeout=180,

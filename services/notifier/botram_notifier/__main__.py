@@ -55,7 +55,7 @@ def agency_credentials(argv: list[str]) -> int:
 def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "agency-credentials":
         raise SystemExit(agency_credentials(sys.argv[2:]))
-    run_service(Settings(), create_app)  # type: ignore[arg-type]
+    run_service(Settings(), create_app)
 
 
 if __name__ == "__main__":

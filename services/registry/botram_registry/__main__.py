@@ -6,7 +6,7 @@ from botram_runtime.serve import run_service
 
 
 def main() -> None:
-    run_service(Settings(), create_app)  # type: ignore[arg-type]
+    run_service(Settings(), create_app)
 
 
 if __name__ == "__main__":
