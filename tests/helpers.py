@@ -1,10 +1,15 @@
 """Helpers for tests: a controllable clock and bounded polling."""
 
 import asyncio
+import base64
+import hashlib
+import hmac
+import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -16,9 +21,11 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from joserfc import jwt
+from joserfc.jwk import ECKey
 from nats.aio.client import Client as NatsClient
 
-from botram_cli.tokens import ensure_key_pair, mint_token
+from botram_cli.tokens import SIGNING_KEY_FILE, ensure_key_pair, mint_token
 from botram_contracts.events import (
     MSG_ID_HEADER,
     BotramEvent,
@@ -29,6 +36,7 @@ from botram_contracts.events import (
 )
 from botram_runtime.access import api_routes, rule_of
 from botram_runtime.actors import Role
+from botram_runtime.settings import EMBEDDED_ISSUER
 
 
 class FakeClock:
@@ -201,6 +209,52 @@ class TestIssuer:
 
     def make_session_issuer(self) -> None:
         _SESSION_ISSUER[:] = [self]
+
+    def forged_tokens(self, *roles: str, agency: str | None = None) -> dict[str, str]:
+        """Tokens claiming `roles` that a service trusting this issuer must refuse (401).
+
+        Each names what is wrong with it: signed by another key under the trusted key's
+        `kid`, `alg: none`, HMAC with the public key as secret, expired, meant for another
+        audience or issuer, and a `kid` the issuer never had.
+        """
+        trusted = ECKey.import_key(json.loads((self.directory / SIGNING_KEY_FILE).read_text()))
+        kid = str(trusted.kid)
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "iss": EMBEDDED_ISSUER,
+            "aud": "botram",
+            "sub": "forger",
+            "iat": now,
+            "exp": now + 600,
+            "jti": str(uuid.uuid4()),
+            "roles": list(roles),
+        } | ({"agency": agency} if agency else {})
+
+        def signed(key: ECKey, body: dict[str, Any], key_id: str = kid) -> str:
+            header = {"alg": "ES256", "typ": "at+jwt", "kid": key_id}
+            return jwt.encode(header, body, key, algorithms=["ES256"])
+
+        stranger = ECKey.generate_key("P-256", parameters={"kid": kid})
+        unsigned = f"{_b64({'alg': 'none', 'kid': kid})}.{_b64(claims)}."
+        hmac_input = f"{_b64({'alg': 'HS256', 'kid': kid})}.{_b64(claims)}"
+        public_pem = trusted.as_pem(private=False)
+        mac = hmac.new(public_pem, hmac_input.encode(), hashlib.sha256).digest()
+        return {
+            "another key": signed(stranger, claims),
+            "alg none": unsigned,
+            "hmac with the public key": f"{hmac_input}.{_b64(mac)}",
+            "expired": signed(trusted, claims | {"iat": now - 900, "exp": now - 300}),
+            "wrong audience": signed(trusted, claims | {"aud": "another-api"}),
+            "wrong issuer": signed(trusted, claims | {"iss": "https://evil.example"}),
+            "unknown kid": signed(
+                ECKey.generate_key("P-256", parameters={"kid": "unknown"}), claims, "unknown"
+            ),
+        }
+
+
+def _b64(value: dict[str, Any] | bytes) -> str:
+    raw = value if isinstance(value, bytes) else json.dumps(value).encode()
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
 ALL_ROLES = ("planner", "operator", "front-desk", "desk", "agency", "viewer")

@@ -1,13 +1,25 @@
 """Notifier HTTP routes: parse the body into a command, call a use case, map the result."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Response, status
 
 from botram_notifier.deps import DepsDep
-from botram_notifier.domain.deliveries import DeliveryStatus, ReplayFailed, RetryDelivery
+from botram_notifier.domain.deliveries import (
+    DeliveryStatus,
+    FindDeliveries,
+    GetDelivery,
+    ReplayFailed,
+    RetryDelivery,
+)
 from botram_notifier.domain.messages import OptOutPhone
-from botram_notifier.domain.subscriptions import CreateSubscription, RotateSecret, SetEnabled
+from botram_notifier.domain.subscriptions import (
+    CreateSubscription,
+    FindSubscriptions,
+    GetSubscription,
+    RotateSecret,
+    SetEnabled,
+)
 from botram_notifier.schemas import (
     DeliveryPublic,
     OptOut,
@@ -19,55 +31,80 @@ from botram_notifier.schemas import (
     SubscriptionPublic,
 )
 from botram_notifier.usecases import deliveries, sending, subscriptions
+from botram_runtime.access import allow
+from botram_runtime.actors import Actor, Role
 
 router = APIRouter(prefix="/v1")
 
+# Who may call what (docs/operations.md, "Access"); tests/notifier/integration/test_access.py.
+# An agency acts on its own subscriptions only (domain/ownership.py), an operator on any.
+Subscriber = Annotated[Actor, Depends(allow(Role.AGENCY, Role.OPERATOR))]
+OptOutRecorder = Annotated[Actor, Depends(allow(Role.FRONT_DESK, Role.OPERATOR))]
+# Not on the contract's list of public routes: any signed-in role may read it.
+SIGNED_IN = [Depends(allow(*Role))]
+
 
 @router.post("/subscriptions", status_code=status.HTTP_201_CREATED, tags=["webhooks"])
-async def create_subscription(body: SubscriptionCreate, deps: DepsDep) -> SubscriptionCreated:
+async def create_subscription(
+    body: SubscriptionCreate, deps: DepsDep, actor: Subscriber
+) -> SubscriptionCreated:
     """Subscribe an agency's endpoint to its events; the answer holds the signing secret."""
     command = CreateSubscription(
-        agency=body.agency, url=body.url, event_types=body.event_types, services=body.services
+        actor=actor,
+        agency=body.agency,
+        url=body.url,
+        event_types=body.event_types,
+        services=body.services,
     )
     return SubscriptionCreated.of(await subscriptions.create_subscription(deps, command))
 
 
 @router.get("/subscriptions", tags=["webhooks"])
-async def list_subscriptions(deps: DepsDep, agency: str | None = None) -> list[SubscriptionPublic]:
-    """List subscriptions (secrets are never shown again)."""
-    rows = await subscriptions.list_subscriptions(deps, agency)
+async def list_subscriptions(
+    deps: DepsDep, actor: Subscriber, agency: str | None = None
+) -> list[SubscriptionPublic]:
+    """List the caller's subscriptions (an operator's: all, or one agency's); no secrets."""
+    rows = await subscriptions.list_subscriptions(deps, FindSubscriptions(actor, agency))
     return [SubscriptionPublic.of(row) for row in rows]
 
 
-@router.get("/event-types", tags=["webhooks"])
+@router.get("/event-types", tags=["webhooks"], dependencies=SIGNED_IN)
 async def event_types() -> list[str]:
     """The event types an agency may subscribe to."""
     return subscriptions.event_types()
 
 
 @router.get("/subscriptions/{subscription_id}", tags=["webhooks"])
-async def get_subscription(subscription_id: str, deps: DepsDep) -> SubscriptionPublic:
+async def get_subscription(
+    subscription_id: str, deps: DepsDep, actor: Subscriber
+) -> SubscriptionPublic:
     """One subscription, with whether (and why) it is disabled."""
-    return SubscriptionPublic.of(await subscriptions.get_subscription(deps, subscription_id))
+    command = GetSubscription(actor, subscription_id)
+    return SubscriptionPublic.of(await subscriptions.get_subscription(deps, command))
 
 
 @router.post("/subscriptions/{subscription_id}/rotate-secret", tags=["webhooks"])
-async def rotate_secret(subscription_id: str, deps: DepsDep) -> SecretRotated:
+async def rotate_secret(subscription_id: str, deps: DepsDep, actor: Subscriber) -> SecretRotated:
     """Issue a new secret; the old one keeps signing beside it for the overlap window."""
-    return SecretRotated.of(await subscriptions.rotate_secret(deps, RotateSecret(subscription_id)))
+    command = RotateSecret(actor, subscription_id)
+    return SecretRotated.of(await subscriptions.rotate_secret(deps, command))
 
 
 @router.post("/subscriptions/{subscription_id}/enable", tags=["webhooks"])
-async def enable_subscription(subscription_id: str, deps: DepsDep) -> SubscriptionPublic:
+async def enable_subscription(
+    subscription_id: str, deps: DepsDep, actor: Subscriber
+) -> SubscriptionPublic:
     """Enable a subscription again (after a 410 or an auto-disable)."""
-    command = SetEnabled(subscription_id, enabled=True)
+    command = SetEnabled(actor, subscription_id, enabled=True)
     return SubscriptionPublic.of(await subscriptions.set_enabled(deps, command))
 
 
 @router.post("/subscriptions/{subscription_id}/disable", tags=["webhooks"])
-async def disable_subscription(subscription_id: str, deps: DepsDep) -> SubscriptionPublic:
+async def disable_subscription(
+    subscription_id: str, deps: DepsDep, actor: Subscriber
+) -> SubscriptionPublic:
     """Stop delivering to a subscription."""
-    command = SetEnabled(subscription_id, enabled=False)
+    command = SetEnabled(actor, subscription_id, enabled=False)
     return SubscriptionPublic.of(await subscriptions.set_enabled(deps, command))
 
 
@@ -75,36 +112,43 @@ async def disable_subscription(subscription_id: str, deps: DepsDep) -> Subscript
 async def list_deliveries(
     subscription_id: str,
     deps: DepsDep,
+    actor: Subscriber,
     status: Literal["pending", "delivered", "failed"] | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[DeliveryPublic]:
     """A subscription's deliveries with every attempt; `status=failed` is the dead letter."""
     wanted = DeliveryStatus(status) if status else None
-    found = await deliveries.list_deliveries(deps, subscription_id, wanted, limit)
-    return [DeliveryPublic.of(row, attempts) for row, attempts in found]
+    command = FindDeliveries(actor, subscription_id, wanted, limit)
+    return [
+        DeliveryPublic.of(row, attempts)
+        for row, attempts in await deliveries.list_deliveries(deps, command)
+    ]
 
 
 @router.post("/subscriptions/{subscription_id}/replay", tags=["webhooks"])
-async def replay(subscription_id: str, body: ReplayRequest, deps: DepsDep) -> ReplayResult:
+async def replay(
+    subscription_id: str, body: ReplayRequest, deps: DepsDep, actor: Subscriber
+) -> ReplayResult:
     """Replay every failed delivery of a subscription since a moment."""
-    count = await deliveries.replay_failed(deps, ReplayFailed(subscription_id, body.since))
-    return ReplayResult(replayed=count)
+    command = ReplayFailed(actor, subscription_id, body.since)
+    return ReplayResult(replayed=await deliveries.replay_failed(deps, command))
 
 
 @router.get("/deliveries/{delivery_id}", tags=["webhooks"])
-async def get_delivery(delivery_id: str, deps: DepsDep) -> DeliveryPublic:
+async def get_delivery(delivery_id: str, deps: DepsDep, actor: Subscriber) -> DeliveryPublic:
     """One delivery with every attempt (status, latency, error)."""
-    return DeliveryPublic.of(*await deliveries.get_delivery(deps, delivery_id))
+    return DeliveryPublic.of(*await deliveries.get_delivery(deps, GetDelivery(actor, delivery_id)))
 
 
 @router.post("/deliveries/{delivery_id}/retry", status_code=202, tags=["webhooks"])
-async def retry_delivery(delivery_id: str, deps: DepsDep) -> DeliveryPublic:
+async def retry_delivery(delivery_id: str, deps: DepsDep, actor: Subscriber) -> DeliveryPublic:
     """Send a failed (dead-lettered) delivery again."""
-    return DeliveryPublic.of(*await deliveries.retry_delivery(deps, RetryDelivery(delivery_id)))
+    command = RetryDelivery(actor, delivery_id)
+    return DeliveryPublic.of(*await deliveries.retry_delivery(deps, command))
 
 
 @router.post("/opt-outs", status_code=204, tags=["citizens"])
-async def opt_out(body: OptOut, deps: DepsDep) -> Response:
+async def opt_out(body: OptOut, deps: DepsDep, actor: OptOutRecorder) -> Response:
     """A citizen asks for no more messages (e.g. relayed from the gateway's STOP reply)."""
-    await sending.opt_out(deps, OptOutPhone(body.phone))
+    await sending.opt_out(deps, OptOutPhone(actor, body.phone))
     return Response(status_code=204)

@@ -11,7 +11,14 @@ from botram_notifier.store import AttemptRow, DeliveryRow, SubscriptionRow
 
 
 class SubscriptionCreate(BaseModel):
-    agency: str = Field(examples=["bpjs-kesehatan"])
+    agency: str | None = Field(
+        default=None,
+        examples=["bpjs-kesehatan"],
+        description=(
+            "The agency: required from an operator; an agency's token gives its own agency "
+            "(naming another is refused with 403)"
+        ),
+    )
     url: str = Field(max_length=2000, examples=["https://hooks.bpjs-kesehatan.go.id/botram"])
     event_types: list[str] = Field(examples=[["botram.service.completed.v1"]])
     services: list[str] | None = Field(

@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from botram_contracts.vocabulary import Level
 from botram_reporting.deps import DepsDep
@@ -18,8 +18,14 @@ from botram_reporting.schemas import (
     summary_csv,
 )
 from botram_reporting.usecases import ranking, reports
+from botram_runtime.access import allow
+from botram_runtime.actors import Actor, Role
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
+
+# Who may call what (docs/operations.md, "Access"); tests/reporting/integration/test_access.py.
+READERS = [Depends(allow(Role.VIEWER, Role.OPERATOR, Role.PLANNER))]
+Operator = Annotated[Actor, Depends(allow(Role.OPERATOR))]
 
 FromDate = Annotated[date | None, Query(alias="from", description="First day (inclusive)")]
 ToDate = Annotated[date | None, Query(alias="to", description="Last day (inclusive)")]
@@ -29,13 +35,13 @@ GroupBy = Annotated[
 CSV = {"content": {"text/csv": {}}, "model": SummaryPublic, "description": "JSON or CSV"}
 
 
-@router.get("/sessions/{session_id}")
+@router.get("/sessions/{session_id}", dependencies=READERS)
 async def session_report(session_id: str, deps: DepsDep) -> SessionReportPublic:
     """What one session achieved: check-ins, outcomes, waits, who came, per service and agency."""
     return SessionReportPublic.of(await reports.report_session(deps, ReportSession(session_id)))
 
 
-@router.get("/summary", response_model=None, responses={200: CSV})
+@router.get("/summary", response_model=None, responses={200: CSV}, dependencies=READERS)
 async def summary(
     deps: DepsDep,
     start: FromDate = None,
@@ -57,7 +63,7 @@ async def summary(
     return SummaryPublic.of(result)
 
 
-@router.get("/demand")
+@router.get("/demand", dependencies=READERS)
 async def demand(
     deps: DepsDep, start: FromDate = None, end: ToDate = None, level: Level = Level.KECAMATAN
 ) -> DemandPublic:
@@ -66,7 +72,7 @@ async def demand(
 
 
 @router.post("/demand/publish", status_code=202)
-async def publish_demand(body: PublishDemand, deps: DepsDep) -> PublishedDemand:
+async def publish_demand(body: PublishDemand, deps: DepsDep, actor: Operator) -> PublishedDemand:
     """Publish `botram.demand.ranked.v1` now for the configured window (the scheduler uses it)."""
-    command = PublishRanking(level=body.level, end=body.to)
+    command = PublishRanking(actor, level=body.level, end=body.to)
     return PublishedDemand.of(await ranking.publish_ranking(deps, command))

@@ -100,7 +100,9 @@ class ServiceRuntime:
         )
         self.database.on_events_committed(self.relay.notify)
         keys: KeySource = (
-            JwksUrl(settings.auth_jwks_url)
+            JwksUrl(
+                settings.auth_jwks_url, min_refresh_seconds=settings.auth_jwks_min_refresh_seconds
+            )
             if settings.auth_jwks_url
             else JwksFile(settings.auth_jwks_file)
         )

@@ -51,6 +51,9 @@ class ServiceSettings(BaseSettings):
     auth_jwks_file: Path = EMBEDDED_AUTH_DIR / "jwks.json"
     auth_audience: str = "botram"
     auth_leeway_seconds: int = Field(default=60, ge=0, le=60)
+    # A token naming an unknown `kid` fetches the JWKS again at most this often (a flood of
+    # forged kids must not become a flood of requests to the identity provider).
+    auth_jwks_min_refresh_seconds: float = Field(default=30.0, gt=0, le=3600)
     # Browser origins allowed to call the API (CORS); closed by default.
     cors_origins: list[str] = Field(default_factory=list)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)

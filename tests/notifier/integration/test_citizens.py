@@ -27,7 +27,7 @@ from botram_notifier.main import create_app
 from botram_notifier.settings import Settings
 from botram_notifier.store import CitizenMessageRow, ContactRow
 from botram_runtime.db import Database
-from helpers import eventually, publish_event, running
+from helpers import eventually, publish_event, running, session_issuer
 
 PHONE = "081234567890"
 SESSION = {"session_id": "s-1", "level": "kecamatan", "kecamatan": "muara-gembong"}
@@ -249,7 +249,11 @@ async def test_an_opted_out_phone_gets_nothing_and_a_phone_is_rate_limited(
     async with start(
         sms_provider="http", sms_gateway_url=gateway.url, sms_max_per_phone_per_hour=1
     ) as notifier:
-        opted = await notifier.post("/v1/opt-outs", json={"phone": "081298765432"})
+        # Recorded by the front desk (the citizen asked there, or the gateway relayed STOP).
+        front_desk = session_issuer().headers("front-desk")
+        opted = await notifier.post(
+            "/v1/opt-outs", json={"phone": "081298765432"}, headers=front_desk
+        )
         await check_in(nc, 1, phone="081298765432")
         await check_in(nc, 2, phone=PHONE)
         await check_in(nc, 3, phone=PHONE)  # same phone, a second ticket: over the limit

@@ -22,7 +22,7 @@ from botram_notifier.adapters.webhook_sender import WebhookSender
 from botram_notifier.main import create_app
 from botram_notifier.settings import Settings
 from botram_runtime.bus import DLQ_REASON_HEADER
-from helpers import assert_problem, eventually, publish_event, running
+from helpers import assert_problem, eventually, publish_event, running, session_issuer
 
 COMPLETED = "botram.service.completed.v1"
 CALLED = "botram.ticket.called.v1"
@@ -64,9 +64,11 @@ async def subscribe(
     event_types: list[str] | None = None,
     **extra: Any,
 ) -> dict[str, Any]:
+    """The agency subscribes for itself, with its own token (operations run as staff)."""
     response = await client.post(
         "/v1/subscriptions",
         json={"agency": agency, "url": url, "event_types": event_types or [COMPLETED]} | extra,
+        headers=session_issuer().headers("agency", agency=agency),
     )
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()

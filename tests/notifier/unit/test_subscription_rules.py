@@ -13,12 +13,14 @@ from botram_notifier.domain.subscriptions import (
     signing_secrets,
     subscription_matches,
 )
+from botram_runtime.actors import Actor, Role
 from botram_runtime.errors import DomainError
 
 COMPLETED = "botram.service.completed.v1"
 NOW = datetime(2026, 12, 5, 8, 0, tzinfo=UTC)
 CATALOGUE = load_catalogue()
 SERVICE_AGENCY = {service.code: service.agency for service in CATALOGUE}
+OPERATOR = Actor(sub="operator-1", roles=frozenset({Role.OPERATOR}))
 
 
 @pytest.mark.parametrize(
@@ -46,7 +48,7 @@ def test_a_bad_subscription_is_refused_with_its_code(
         "url": "https://hooks.example.org/botram",
         "event_types": [COMPLETED],
     }
-    command = CreateSubscription(**(fields | change))  # type: ignore[arg-type]
+    command = CreateSubscription(actor=OPERATOR, **(fields | change))  # type: ignore[arg-type]
 
     with pytest.raises(DomainError) as refused:
         check_new_subscription(command, CATALOGUE.agencies, SERVICE_AGENCY)
@@ -56,13 +58,14 @@ def test_a_bad_subscription_is_refused_with_its_code(
 
 def test_a_good_subscription_passes() -> None:
     command = CreateSubscription(
+        actor=OPERATOR,
         agency="bpjs-kesehatan",
         url="https://hooks.example.org/botram",
         event_types=[COMPLETED, "botram.session.opened.v1"],
         services=["bpjs-kesehatan-pendaftaran"],
     )
 
-    check_new_subscription(command, CATALOGUE.agencies, SERVICE_AGENCY)
+    assert check_new_subscription(command, CATALOGUE.agencies, SERVICE_AGENCY) == "bpjs-kesehatan"
 
 
 def test_ticket_and_service_events_go_to_their_own_agency_and_services_only() -> None:

@@ -12,6 +12,7 @@ from botram_notifier.deps import Deps, Wakeup
 from botram_notifier.domain.subscriptions import CreateSubscription
 from botram_notifier.usecases import subscriptions
 from botram_notifier.usecases.intake import take_private_event, take_public_event
+from botram_runtime.actors import Actor, Role
 from botram_runtime.errors import DomainError
 from helpers import eventually
 
@@ -76,6 +77,7 @@ async def test_a_bad_subscription_is_refused_before_any_lookup_or_write(
     deps: Deps, webhooks: Any
 ) -> None:
     command = CreateSubscription(
+        actor=Actor(sub="operator-1", roles=frozenset({Role.OPERATOR})),
         agency="bpjs-kesehatan",
         url="https://hooks.example.org/botram",
         event_types=["botram.citizen.checked_in.v1"],
@@ -86,6 +88,23 @@ async def test_a_bad_subscription_is_refused_before_any_lookup_or_write(
 
     assert (refused.value.status, refused.value.code) == (403, "event-type-forbidden")
     assert webhooks.checked == []  # no DNS lookup; the fake database was never reached
+
+
+async def test_an_agency_naming_another_agency_is_refused_before_any_lookup_or_write(
+    deps: Deps, webhooks: Any
+) -> None:
+    command = CreateSubscription(
+        actor=Actor(sub="baznas-system", roles=frozenset({Role.AGENCY}), agency="baznas"),
+        agency="bpjs-kesehatan",
+        url="https://hooks.example.org/botram",
+        event_types=["botram.service.completed.v1"],
+    )
+
+    with pytest.raises(DomainError) as refused:
+        await subscriptions.create_subscription(deps, command)
+
+    assert (refused.value.status, refused.value.code) == (403, "agency-mismatch")
+    assert webhooks.checked == []
 
 
 async def test_each_endpoint_gets_at_most_its_share_of_concurrent_attempts(

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
+from botram_runtime.actors import Actor
 from botram_runtime.errors import Conflict
 
 
@@ -43,9 +44,26 @@ SUBSCRIPTION_DISABLED = "subscription disabled"
 
 
 @dataclass(frozen=True, slots=True)
+class FindDeliveries:
+    """A subscription's deliveries (of one status when given), oldest first."""
+
+    actor: Actor
+    subscription_id: str
+    status: DeliveryStatus | None = None
+    limit: int = 100
+
+
+@dataclass(frozen=True, slots=True)
+class GetDelivery:
+    actor: Actor
+    delivery_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class RetryDelivery:
     """Put one dead-lettered delivery back in the queue, with a fresh retry schedule."""
 
+    actor: Actor
     delivery_id: str
 
 
@@ -53,6 +71,7 @@ class RetryDelivery:
 class ReplayFailed:
     """Re-queue every dead-lettered delivery of a subscription created since a moment."""
 
+    actor: Actor
     subscription_id: str
     since: datetime
 

@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
 
+from botram_runtime.actors import Actor
+
 
 class MessageKind(StrEnum):
     TICKET_ISSUED = "ticket_issued"
@@ -40,6 +42,7 @@ RATE_LIMITED = "rate limited"
 class OptOutPhone:
     """A citizen asks for no more messages (e.g. relayed from the gateway's STOP reply)."""
 
+    actor: Actor
     phone: str
 
 

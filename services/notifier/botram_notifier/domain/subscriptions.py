@@ -8,30 +8,52 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from botram_contracts.events import EVENT_MODELS
+from botram_notifier.domain.ownership import subscription_agency
+from botram_runtime.actors import Actor, Role
 from botram_runtime.errors import Forbidden, Invalid
 
 TICKET_FAMILY = "botram.ticket."
 SERVICE_FAMILY = "botram.service."
 SESSION_FAMILY = "botram.session."
 
-# Why a subscription was disabled (shown to the agency's integrator).
+# Why a subscription was disabled by hand (shown to the agency's integrator).
 DISABLED_BY_OPERATOR = "disabled by an operator"
+DISABLED_BY_AGENCY = "disabled by the agency"
 
 
 @dataclass(frozen=True, slots=True)
 class CreateSubscription:
-    """Register an agency's endpoint for some of its event types (and services)."""
+    """Register an agency's endpoint for some of its event types (and services).
 
-    agency: str
+    `agency` is what the body named: an agency token's own agency wins (domain/ownership.py).
+    """
+
+    actor: Actor
     url: str
     event_types: list[str]
+    agency: str | None = None
     services: list[str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FindSubscriptions:
+    """The subscriptions an actor may see, of one agency when `agency` is given."""
+
+    actor: Actor
+    agency: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GetSubscription:
+    actor: Actor
+    subscription_id: str
 
 
 @dataclass(frozen=True, slots=True)
 class SetEnabled:
     """Enable a subscription again, or stop delivering to it."""
 
+    actor: Actor
     subscription_id: str
     enabled: bool
 
@@ -40,7 +62,13 @@ class SetEnabled:
 class RotateSecret:
     """Issue a new signing secret; the old one keeps signing for the overlap window."""
 
+    actor: Actor
     subscription_id: str
+
+
+def disabled_by(actor: Actor) -> str:
+    """Why a subscription was disabled by hand: an operator, or the agency itself."""
+    return DISABLED_BY_OPERATOR if actor.has(Role.OPERATOR) else DISABLED_BY_AGENCY
 
 
 def agency_event_types() -> list[str]:
@@ -63,14 +91,17 @@ def is_agency_scoped(event_type: str) -> bool:
 
 def check_new_subscription(
     command: CreateSubscription, agencies: Iterable[str], service_agency: Mapping[str, str]
-) -> None:
-    """A new subscription needs a usable URL, at least one event type, and a proper scope."""
+) -> str:
+    """A new subscription needs an agency the caller acts for, a usable URL, at least one
+    event type, and a proper scope; answers the agency it is for."""
+    agency = subscription_agency(command.actor, command.agency)
     check_url_syntax(command.url)
     if not command.event_types:
         raise Invalid("Name at least one event type.", code="unknown-event-type")
     check_subscription_scope(
-        command.agency, command.event_types, command.services, agencies, service_agency
+        agency, command.event_types, command.services, agencies, service_agency
     )
+    return agency
 
 
 def check_subscription_scope(

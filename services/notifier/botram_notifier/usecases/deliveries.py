@@ -1,25 +1,37 @@
-"""Deliveries as agencies and operators see them: every attempt, dead letters, replays."""
+"""Deliveries as agencies and operators see them: every attempt, dead letters, replays.
+
+An agency sees only its own subscriptions' deliveries (another agency's answer 404,
+domain/ownership.py); an operator sees them all. Retries and replays are audited.
+"""
 
 from datetime import datetime
 
 import structlog
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botram_notifier.deps import Deps
 from botram_notifier.domain.deliveries import (
     DeliveryStatus,
+    FindDeliveries,
+    GetDelivery,
     ReplayFailed,
     RetryDelivery,
     check_replay,
     check_retry,
 )
+from botram_notifier.domain.ownership import check_owner
 from botram_notifier.store import (
     AttemptRow,
     DeliveryRow,
+    SubscriptionRow,
     attempts_of,
     load_delivery,
     load_subscription,
 )
+from botram_notifier.usecases.subscriptions import owned_subscription
+from botram_runtime import audit
+from botram_runtime.actors import Actor
 
 log = structlog.get_logger(__name__)
 
@@ -27,28 +39,26 @@ log = structlog.get_logger(__name__)
 History = tuple[DeliveryRow, list[AttemptRow]]
 
 
-async def list_deliveries(
-    deps: Deps, subscription_id: str, status: DeliveryStatus | None, limit: int
-) -> list[History]:
+async def list_deliveries(deps: Deps, command: FindDeliveries) -> list[History]:
     """A subscription's deliveries, oldest first; `status=failed` is its dead letter."""
     async with deps.db.session() as tx:
-        await load_subscription(tx, subscription_id)
+        await owned_subscription(tx, command.actor, command.subscription_id)
         query = (
             select(DeliveryRow)
-            .where(DeliveryRow.subscription_id == subscription_id)
+            .where(DeliveryRow.subscription_id == command.subscription_id)
             .order_by(col(DeliveryRow.created_at))
-            .limit(limit)
+            .limit(command.limit)
         )
-        if status:
-            query = query.where(DeliveryRow.status == status)
+        if command.status:
+            query = query.where(DeliveryRow.status == command.status)
         deliveries = list((await tx.exec(query)).all())
         attempts = await attempts_of(tx, [d.id for d in deliveries])
     return [(d, attempts.get(d.id, [])) for d in deliveries]
 
 
-async def get_delivery(deps: Deps, delivery_id: str) -> History:
+async def get_delivery(deps: Deps, command: GetDelivery) -> History:
     async with deps.db.session() as tx:
-        row = await load_delivery(tx, delivery_id)
+        row, _ = await _owned_delivery(tx, command.actor, command.delivery_id)
         attempts = await attempts_of(tx, [row.id])
     return row, attempts.get(row.id, [])
 
@@ -56,12 +66,19 @@ async def get_delivery(deps: Deps, delivery_id: str) -> History:
 async def retry_delivery(deps: Deps, command: RetryDelivery) -> History:
     """Put a dead-lettered delivery back in the queue, with a fresh retry schedule."""
     async with deps.db.transaction() as tx:
-        row = await load_delivery(tx, command.delivery_id)
-        subscription = await load_subscription(tx, row.subscription_id)
+        row, subscription = await _owned_delivery(tx, command.actor, command.delivery_id)
         requeue = check_retry(row.status, subscription.enabled)
         if requeue:
             _requeue(row, deps.clock())
             tx.add(row)
+            audit.record(
+                tx,
+                command.actor,
+                "retry_delivery",
+                delivery_id=row.id,
+                subscription_id=subscription.id,
+                agency=subscription.agency,
+            )
         attempts = await attempts_of(tx, [row.id])
     if requeue:
         deps.deliveries_due.notify()
@@ -72,7 +89,7 @@ async def retry_delivery(deps: Deps, command: RetryDelivery) -> History:
 async def replay_failed(deps: Deps, command: ReplayFailed) -> int:
     """Re-queue every dead-lettered delivery of a subscription created since `since`."""
     async with deps.db.transaction() as tx:
-        subscription = await load_subscription(tx, command.subscription_id)
+        subscription = await owned_subscription(tx, command.actor, command.subscription_id)
         check_replay(subscription.enabled)
         rows = (
             await tx.exec(
@@ -87,9 +104,28 @@ async def replay_failed(deps: Deps, command: ReplayFailed) -> int:
         for row in rows:
             _requeue(row, now)
             tx.add(row)
+        if rows:
+            audit.record(
+                tx,
+                command.actor,
+                "replay_deliveries",
+                subscription_id=subscription.id,
+                agency=subscription.agency,
+                delivery_ids=[row.id for row in rows],
+            )
     deps.deliveries_due.notify()
     log.info("deliveries_replayed", subscription_id=subscription.id, count=len(rows))
     return len(rows)
+
+
+async def _owned_delivery(
+    tx: AsyncSession, actor: Actor, delivery_id: str
+) -> tuple[DeliveryRow, SubscriptionRow]:
+    """A delivery of a subscription the actor may see; another agency's is not found."""
+    row = await load_delivery(tx, delivery_id)
+    subscription = await load_subscription(tx, row.subscription_id)
+    check_owner(actor, subscription.agency, "delivery", delivery_id)
+    return row, subscription
 
 
 def _requeue(row: DeliveryRow, now: datetime) -> None:

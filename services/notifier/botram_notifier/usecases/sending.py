@@ -11,6 +11,7 @@ from botram_notifier.adapters.sms import ProviderError
 from botram_notifier.deps import Deps
 from botram_notifier.domain.messages import MessageStatus, OptOutPhone, reason_not_to_send
 from botram_notifier.store import CitizenMessageRow, OptOutRow
+from botram_runtime import audit
 from botram_runtime.db import upsert_insert
 
 log = structlog.get_logger(__name__)
@@ -96,11 +97,15 @@ async def send_message(deps: Deps, message_id: str) -> None:
 
 
 async def opt_out(deps: Deps, command: OptOutPhone) -> None:
-    """A phone number asks for no more messages (kept: that is the point of it)."""
+    """A phone number asks for no more messages (kept: that is the point of it).
+
+    The audit entry names who recorded it, never the phone number (personal data).
+    """
     async with deps.db.transaction() as tx:
         await tx.exec(
             upsert_insert(tx)(OptOutRow)
             .values(phone=command.phone, at=deps.clock())
             .on_conflict_do_nothing(index_elements=["phone"])
         )
+        audit.record(tx, command.actor, "record_opt_out")
     log.info("citizen_opted_out")

@@ -1,21 +1,31 @@
-"""Agency webhook subscriptions: register an endpoint, rotate its secret, enable, disable."""
+"""Agency webhook subscriptions: register an endpoint, rotate its secret, enable, disable.
+
+Every use case acts for an actor: an agency only on its own subscriptions (another agency's
+answer 404, domain/ownership.py), an operator on any; each change is audited.
+"""
 
 from datetime import timedelta
 
 import structlog
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botram_notifier.adapters.webhook_sender import new_secret
 from botram_notifier.deps import Deps
+from botram_notifier.domain.ownership import check_owner, listing_agencies
 from botram_notifier.domain.subscriptions import (
-    DISABLED_BY_OPERATOR,
     CreateSubscription,
+    FindSubscriptions,
+    GetSubscription,
     RotateSecret,
     SetEnabled,
     agency_event_types,
     check_new_subscription,
+    disabled_by,
 )
 from botram_notifier.store import SubscriptionRow, load_subscription
+from botram_runtime import audit
+from botram_runtime.actors import Actor
 
 log = structlog.get_logger(__name__)
 
@@ -27,10 +37,10 @@ def event_types() -> list[str]:
 
 async def create_subscription(deps: Deps, command: CreateSubscription) -> SubscriptionRow:
     """Register an agency's endpoint; its secret is returned once, here."""
-    check_new_subscription(command, deps.catalogue.agencies, deps.service_agency())
+    agency = check_new_subscription(command, deps.catalogue.agencies, deps.service_agency())
     await deps.webhooks.check_url(command.url)
     row = SubscriptionRow(
-        agency=command.agency,
+        agency=agency,
         url=command.url,
         event_types=sorted(set(command.event_types)),
         services=sorted(set(command.services)) if command.services else None,
@@ -39,19 +49,22 @@ async def create_subscription(deps: Deps, command: CreateSubscription) -> Subscr
     )
     async with deps.db.transaction() as tx:
         tx.add(row)
+        audit.record(
+            tx, command.actor, "create_subscription", subscription_id=row.id, agency=agency
+        )
     log.info("subscription_created", subscription_id=row.id, agency=row.agency)
     return row
 
 
-async def get_subscription(deps: Deps, subscription_id: str) -> SubscriptionRow:
+async def get_subscription(deps: Deps, command: GetSubscription) -> SubscriptionRow:
     async with deps.db.session() as tx:
-        return await load_subscription(tx, subscription_id)
+        return await owned_subscription(tx, command.actor, command.subscription_id)
 
 
-async def list_subscriptions(deps: Deps, agency: str | None) -> list[SubscriptionRow]:
+async def list_subscriptions(deps: Deps, command: FindSubscriptions) -> list[SubscriptionRow]:
     async with deps.db.session() as tx:
         query = select(SubscriptionRow).order_by(col(SubscriptionRow.created_at))
-        if agency:
+        for agency in listing_agencies(command.actor, command.agency):
             query = query.where(SubscriptionRow.agency == agency)
         return list((await tx.exec(query)).all())
 
@@ -60,28 +73,46 @@ async def rotate_secret(deps: Deps, command: RotateSecret) -> SubscriptionRow:
     """A new secret; the old one keeps signing beside it for the overlap window."""
     now = deps.clock()
     async with deps.db.transaction() as tx:
-        row = await load_subscription(tx, command.subscription_id)
+        row = await owned_subscription(tx, command.actor, command.subscription_id)
         row.previous_secret = row.secret
         row.previous_secret_until = now + timedelta(
             seconds=deps.settings.webhook_secret_overlap_seconds
         )
         row.secret = new_secret()
         tx.add(row)
+        audit.record(
+            tx,
+            command.actor,
+            "rotate_subscription_secret",
+            subscription_id=row.id,
+            agency=row.agency,
+        )
     log.info("subscription_secret_rotated", subscription_id=row.id, agency=row.agency)
     return row
 
 
 async def set_enabled(deps: Deps, command: SetEnabled) -> SubscriptionRow:
     """Enable a subscription (its failing clock starts again), or stop delivering to it."""
+    action = "enable_subscription" if command.enabled else "disable_subscription"
     async with deps.db.transaction() as tx:
-        row = await load_subscription(tx, command.subscription_id)
+        row = await owned_subscription(tx, command.actor, command.subscription_id)
         row.enabled = command.enabled
-        row.disabled_reason = None if command.enabled else DISABLED_BY_OPERATOR
+        row.disabled_reason = None if command.enabled else disabled_by(command.actor)
         row.failing_since = None
         tx.add(row)
+        audit.record(tx, command.actor, action, subscription_id=row.id, agency=row.agency)
     log.info(
         "subscription_enabled" if command.enabled else "subscription_disabled",
         subscription_id=row.id,
         agency=row.agency,
     )
+    return row
+
+
+async def owned_subscription(
+    tx: AsyncSession, actor: Actor, subscription_id: str
+) -> SubscriptionRow:
+    """A subscription the actor may see; another agency's is not found, like an unknown one."""
+    row = await load_subscription(tx, subscription_id)
+    check_owner(actor, row.agency, "subscription", subscription_id)
     return row

@@ -9,6 +9,7 @@ from botram_contracts.events import DemandRankedV1
 from botram_contracts.reference import Service
 from botram_contracts.vocabulary import Level
 from botram_reporting.domain.reports import TicketLike, check_period
+from botram_runtime.actors import Actor
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +25,7 @@ class RankDemand:
 class PublishRanking:
     """Publish the demand ranking of the configured window ending on `end` (default: today)."""
 
+    actor: Actor
     level: Level = Level.KECAMATAN
     end: date | None = None
 

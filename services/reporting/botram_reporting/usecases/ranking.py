@@ -16,6 +16,7 @@ from botram_reporting.domain.demand import (
     demand_ranking,
     demand_window,
 )
+from botram_runtime import audit
 from botram_runtime.clock import local_today
 from botram_runtime.outbox import stage_event
 
@@ -39,4 +40,7 @@ async def publish_ranking(deps: Deps, command: PublishRanking) -> PublishedRanki
     end = command.end or local_today(deps.clock)
     async with deps.db.transaction() as tx:
         event = await stage_ranking(tx, deps, command.level, end=end)
+        audit.record(
+            tx, command.actor, "publish_demand_ranking", event_id=str(event.id), level=command.level
+        )
     return PublishedRanking(event_id=str(event.id), subject=event.subject, data=event.data)
