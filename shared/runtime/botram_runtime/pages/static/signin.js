@@ -216,6 +216,20 @@
   };
   botram.signOut = signOut;
 
+  /* A second sign-in link opened in the same tab changes only the fragment: no reload. */
+  window.addEventListener("hashchange", function () {
+    if (window.location.hash.indexOf("access_token=") < 0) return;
+    takeFragment();
+    render();
+  });
+
   takeFragment();
-  (config.mode === "oidc" ? completeOidc() : Promise.resolve()).then(function () { render(); });
+  var completed = config.mode === "oidc" ? completeOidc() : Promise.resolve();
+  /* The first render waits until htmx and the page's own script have set up on
+     DOMContentLoaded, so that `botram:signed-in` reaches their listeners. */
+  function start() {
+    window.setTimeout(function () { completed.then(function () { render(); }); }, 0);
+  }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();
