@@ -54,8 +54,9 @@ def mint_token(
     subject: str | None = None,
     directory: Path = EMBEDDED_AUTH_DIR,
     issuer: str = EMBEDDED_ISSUER,
+    expires_at: int | None = None,
 ) -> str:
-    """A signed access token of the embedded issuer."""
+    """A signed access token of the embedded issuer (`expires_at` wins over `ttl_seconds`)."""
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": issuer,
@@ -63,7 +64,7 @@ def mint_token(
         "sub": subject or f"local-{uuid.uuid4().hex[:12]}",
         "iat": now,
         "nbf": now,
-        "exp": now + ttl_seconds,
+        "exp": expires_at if expires_at is not None else now + ttl_seconds,
         "jti": str(uuid.uuid4()),
         "client_id": "botram-cli",
         "roles": [role.value for role in roles],

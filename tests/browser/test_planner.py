@@ -95,10 +95,7 @@ def test_a_token_without_a_planning_role_is_told_what_the_page_needs(
 
 
 def test_the_month_view_shows_the_sessions_by_level_and_place(
-    scheduler: Any,
-    page: Page,
-    assert_accessible: Callable[[Page], None],
-    screenshot: Callable[[Page, str], Path],
+    scheduler: Any, page: Page, assert_accessible: Callable[[Page], None]
 ) -> None:
     create_session(scheduler, level="kecamatan", kecamatan="Sukatani", date="2026-06-06")
     create_session(
@@ -128,10 +125,14 @@ def test_the_month_view_shows_the_sessions_by_level_and_place(
     expect(month).not_to_contain_text("Sukatani")
 
     assert_accessible(page)
-    screenshot(page, "planner")
 
 
-def test_a_generation_is_previewed_then_confirmed(scheduler: Any, page: Page) -> None:
+def test_a_generation_is_previewed_then_confirmed(
+    scheduler: Any,
+    page: Page,
+    assert_accessible: Callable[[Page], None],
+    screenshot: Callable[..., Path],
+) -> None:
     page.goto(scheduler.link("/planner", "planner"))
     expect(page.locator("#month table caption")).to_have_text("Juni 2026: 0 sesi")
 
@@ -145,16 +146,21 @@ def test_a_generation_is_previewed_then_confirmed(scheduler: Any, page: Page) ->
     assert planned >= 4  # two Saturdays and the Tuesdays and Thursdays in between, less holidays
     expect(page.locator("#preview-rows")).to_contain_text("akan dibuat")
     assert sessions_in_june(scheduler) == []  # a preview stores nothing
+    assert_accessible(page)
 
     page.get_by_role("button", name="Konfirmasi dan simpan jadwal").click()
 
     expect(page.locator("#generate-message")).to_have_text(f"{planned} sesi dibuat, 0 dipindahkan.")
     assert len(sessions_in_june(scheduler)) == planned
     expect(page.locator("#month table caption")).to_have_text(f"Juni 2026: {planned} sesi")
+    screenshot(page, "planner")
 
 
 def test_a_session_is_cancelled_with_its_reason(
-    scheduler: Any, page: Page, assert_accessible: Callable[[Page], None]
+    scheduler: Any,
+    page: Page,
+    assert_accessible: Callable[[Page], None],
+    screenshot: Callable[..., Path],
 ) -> None:
     created = create_session(scheduler, level="kecamatan", kecamatan="Sukatani", date="2026-06-06")
     page.goto(scheduler.link("/planner", "planner"))
@@ -164,6 +170,7 @@ def test_a_session_is_cancelled_with_its_reason(
     expect(dialog).to_be_visible()
     expect(dialog.locator('[data-fact="status"]')).to_have_text("terjadwal")
     assert_accessible(page)
+    screenshot(page, "planner-session", full_page=False)
 
     dialog.get_by_role("button", name="Batalkan", exact=True).click()  # no reason yet
     expect(dialog.locator("#cancel-reason-error")).to_have_text("Alasan wajib diisi.")
