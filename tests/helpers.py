@@ -372,13 +372,18 @@ class LiveService:
         )
         self.thread.start()
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while not (self.server.started and self.app.state.runtime.bus_started):
+        while not (self.server.started and self._bus_started()):
             if not self.thread.is_alive():
                 raise RuntimeError(f"{self.name} stopped while starting")
             if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"{self.name} not ready within {START_TIMEOUT_SECONDS}s")
             time.sleep(0.05)
+
+    def _bus_started(self) -> bool:
+        """A Botram service is ready once its bus is up; any other app once it listens."""
+        runtime = getattr(self.app.state, "runtime", None)
+        return runtime is None or bool(runtime.bus_started)
 
     def stop(self) -> None:
         self.server.should_exit = True

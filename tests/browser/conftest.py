@@ -1,6 +1,6 @@
 """Browser tests: the pages in a real headless Chromium (Debian's), driven by Playwright.
 
-- `browser` (session): Debian's `/usr/bin/chromium` through Playwright's `executable_path`
+- `browser` (per module): Debian's `/usr/bin/chromium` through Playwright's `executable_path`
   (Playwright's own browser download is not used; `.ci/run` installs the package).
 - `page`: a fresh context (Indonesian locale, Jakarta time) and page; fails the test on a
   script error or a Content-Security-Policy violation in the page.
@@ -39,13 +39,16 @@ PAGE_TIMEOUT_MS = 5000
 SCREENSHOTS = Path(os.environ.get("BOTRAM_SCREENSHOTS_DIR", ROOT / "test-output" / "screens"))
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an event loop running in this thread
+# while it is started, and the async tests that run after the browser tests need the thread's
+# loop free. Starting Chromium once per module costs about a second.
+@pytest.fixture(scope="module")
 def playwright() -> Iterator[Playwright]:
     with sync_playwright() as driver:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
     """Debian's Chromium, headless."""
     if shutil.which(CHROMIUM) is None:
