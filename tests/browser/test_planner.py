@@ -213,3 +213,27 @@ def test_a_session_is_moved_and_opening_needs_an_operator(scheduler: Any, page: 
 
     expect(page.locator("#planner-status")).to_have_text("Sesi dibuka.")
     assert session(scheduler, created["id"])["status"] == "opened"
+
+
+def test_the_calendar_works_with_the_keyboard_alone(scheduler: Any, page: Page) -> None:
+    create_session(scheduler, level="kecamatan", kecamatan="Sukatani", date="2026-06-06")
+    page.goto(scheduler.link("/planner", "operator"))
+    session_button = page.get_by_role("button", name=re.compile("Kecamatan Sukatani"))
+    expect(session_button).to_be_visible()
+
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Langsung ke isi utama")).to_be_focused()
+    for _ in range(40):  # through the header, the filters and the days before the 6th
+        page.keyboard.press("Tab")
+        if session_button.evaluate("element => element === document.activeElement"):
+            break
+    expect(session_button).to_be_focused()
+
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="Botram Kecamatan Sukatani")
+    expect(dialog).to_be_visible()
+    assert dialog.evaluate("element => element.contains(document.activeElement)")
+
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(session_button).to_be_focused()
