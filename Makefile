@@ -41,6 +41,14 @@ test: install ## Run the whole test suite
 test-unit: install ## Only the unit tests (pure rules and use cases, no I/O): seconds
 	$(VENV)/bin/pytest -q tests/*/unit
 
+.PHONY: test-browser
+test-browser: install ## Only the browser tests (the pages in Debian's headless Chromium)
+	$(VENV)/bin/pytest -q tests/browser
+
+.PHONY: screenshots
+screenshots: install ## Refresh docs/screens/*.png from the browser tests
+	BOTRAM_SCREENSHOTS_DIR=docs/screens $(VENV)/bin/pytest -q tests/browser
+
 .PHONY: lint
 lint: install ## ruff check + format check, import contracts, strict mypy, dead code (vulture)
 	$(VENV)/bin/ruff check .

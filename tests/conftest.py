@@ -6,10 +6,12 @@ storage test runs on SQLite and, when BOTRAM_TEST_DATABASE_URL is set, on Postgr
 each test in a database of its own.
 """
 
+import importlib
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import nats
@@ -19,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from botram_cli.nats_server import EmbeddedNatsServer
 from botram_runtime.stream import ensure_stream
-from helpers import FakeClock, TestIssuer
+from helpers import FakeClock, LiveService, TestIssuer, free_port
 
 PG_URL = os.environ.get("BOTRAM_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
@@ -96,3 +98,30 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 @pytest.fixture
 def clock() -> FakeClock:
     return FakeClock()
+
+
+@pytest.fixture
+def serve(nats_server: EmbeddedNatsServer, tmp_path: Path) -> Iterator[Callable[..., LiveService]]:
+    """`serve("scheduler", auto_lifecycle=False, clock=…)`: that service, running, over HTTP.
+
+    Settings default to the test's nats-server and a SQLite file in the test's folder; any
+    keyword (besides `clock`) is a setting of the service. Stopped at the end of the test.
+    """
+    started: list[LiveService] = []
+
+    def start(service: str, *, clock: Any = None, **settings: Any) -> LiveService:
+        main = importlib.import_module(f"botram_{service}.main")
+        settings_module = importlib.import_module(f"botram_{service}.settings")
+        port = free_port()
+        settings.setdefault("nats_url", nats_server.url)
+        settings.setdefault("database_url", f"sqlite+aiosqlite:///{tmp_path / service}.db")
+        built = settings_module.Settings(http_port=port, **settings)
+        app = main.create_app(built) if clock is None else main.create_app(built, clock)
+        live = LiveService(service, app, port)
+        live.start()
+        started.append(live)
+        return live
+
+    yield start
+    for live in reversed(started):
+        live.stop()

@@ -1,4 +1,4 @@
-"""Helpers for tests: a controllable clock and bounded polling."""
+"""Helpers for tests: a controllable clock, bounded polling, token issuers, services over HTTP."""
 
 import asyncio
 import base64
@@ -7,25 +7,28 @@ import hmac
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from joserfc import jwt
 from joserfc.jwk import ECKey
 from nats.aio.client import Client as NatsClient
 
-from botram_cli.tokens import SIGNING_KEY_FILE, ensure_key_pair, mint_token
+from botram_cli.tokens import SIGNING_KEY_FILE, ensure_key_pair, mint_token, sign_in_link
 from botram_contracts.events import (
     MSG_ID_HEADER,
     BotramEvent,
@@ -325,3 +328,72 @@ async def assert_access_matrix(
                 )
             else:
                 assert answer.status_code == 403, f"{role} {method} {path}: {answer.text}"
+
+
+# --- a service over real HTTP (browser tests, CLI tests) -------------------------------------
+
+START_TIMEOUT_SECONDS = 20.0
+STOP_TIMEOUT_SECONDS = 15.0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@dataclass
+class LiveService:
+    """One service app served over HTTP by uvicorn in a background thread."""
+
+    name: str
+    app: FastAPI
+    port: int
+    server: uvicorn.Server = field(init=False)
+    thread: threading.Thread = field(init=False)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=self.port,
+            log_level="warning",
+            log_config=None,
+            lifespan="on",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(
+            target=lambda: asyncio.run(self.server.serve()), name=f"live-{self.name}", daemon=True
+        )
+        self.thread.start()
+        deadline = time.monotonic() + START_TIMEOUT_SECONDS
+        while not (self.server.started and self._bus_started()):
+            if not self.thread.is_alive():
+                raise RuntimeError(f"{self.name} stopped while starting")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{self.name} not ready within {START_TIMEOUT_SECONDS}s")
+            time.sleep(0.05)
+
+    def _bus_started(self) -> bool:
+        """A Botram service is ready once its bus is up; any other app once it listens."""
+        runtime = getattr(self.app.state, "runtime", None)
+        return runtime is None or bool(runtime.bus_started)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=STOP_TIMEOUT_SECONDS)
+        if self.thread.is_alive():
+            raise RuntimeError(f"{self.name} did not stop within {STOP_TIMEOUT_SECONDS}s")
+
+    def link(self, path: str, *roles: str, **claims: Any) -> str:
+        """A sign-in link to a page of this service (as `botram token --link` prints)."""
+        return sign_in_link(self.url + path, session_issuer().token(*roles, **claims))
+
+    def headers(self, *roles: str, **claims: Any) -> dict[str, str]:
+        return session_issuer().headers(*roles, **claims)

@@ -13,6 +13,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
+
+from botram_runtime.access import rule_of
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES = ["scheduler", "registry", "notifier", "reporting"]
@@ -142,8 +146,17 @@ def test_the_domain_is_pure(service: str) -> None:
     assert offences == []
 
 
+# The HTTP layer: JSON routes (`api.py`) and screens (`pages.py`, optional). Pages may show a
+# schema's public view (the same masking as the API), so both may import `schemas`.
+HTTP_MODULES = ("api", "pages")
+
+
+def http_modules_of(service: str) -> list[Path]:
+    return [p for name in HTTP_MODULES if (p := package_of(service) / f"{name}.py").exists()]
+
+
 @pytest.mark.parametrize("service", SERVICES)
-def test_only_the_api_imports_the_http_schemas(service: str) -> None:
+def test_only_the_http_layer_imports_the_http_schemas(service: str) -> None:
     own = f"botram_{service}"
     importers = {
         module
@@ -152,13 +165,22 @@ def test_only_the_api_imports_the_http_schemas(service: str) -> None:
         if in_package(imported, f"{own}.schemas")
     }
 
-    assert importers <= {f"{own}.api"}
+    assert importers <= {f"{own}.{name}" for name in HTTP_MODULES}
 
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_use_cases_know_nothing_of_http(service: str) -> None:
     own = f"botram_{service}"
-    http = ("fastapi", "starlette", f"{own}.schemas", f"{own}.api", "botram_runtime.problems")
+    http = (
+        "fastapi",
+        "starlette",
+        "jinja2",
+        f"{own}.schemas",
+        f"{own}.api",
+        f"{own}.pages",
+        "botram_runtime.problems",
+        "botram_runtime.pages",
+    )
     offences = [
         f"{module} imports {imported}"
         for module, path in modules_of(service).items()
@@ -170,11 +192,17 @@ def test_use_cases_know_nothing_of_http(service: str) -> None:
     assert offences == []
 
 
-@pytest.mark.parametrize("service", SERVICES)
-def test_routes_parse_call_and_map_and_hold_no_rules(service: str) -> None:
-    """`api.py` has no try/except, raises nothing, touches no database and calls no rule."""
+@pytest.mark.parametrize(
+    "service,module",
+    [(service, module) for service in SERVICES for module in HTTP_MODULES],
+)
+def test_routes_parse_call_and_map_and_hold_no_rules(service: str, module: str) -> None:
+    """`api.py` and `pages.py` have no try/except, raise nothing, touch no database and call
+    no rule (a page only renders a template, with what a use case answered)."""
     own = f"botram_{service}"
-    path = package_of(service) / "api.py"
+    path = package_of(service) / f"{module}.py"
+    if module == "pages" and not path.exists():
+        return  # a service without screens
     tree = ast.parse(path.read_text())
     rule_functions = []
     for imported, names in imports_of(path):
@@ -194,11 +222,33 @@ def test_routes_parse_call_and_map_and_hold_no_rules(service: str) -> None:
         or in_package(imported, "botram_runtime.errors")
     ]
 
-    assert [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Try)] == [], "try in api.py"
-    assert [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Raise)] == [], "raise in api.py"
-    assert storage == [], "api.py reaches storage or raises domain errors itself"
-    assert rule_functions == [], "api.py calls domain rules instead of a use case"
-    assert "DepsDep" in path.read_text(), "routes take their dependencies as DepsDep"
+    uses_use_cases = any(in_package(i, f"{own}.usecases") for i, _ in imports_of(path))
+
+    assert [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Try)] == [], f"try in {module}"
+    assert [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Raise)] == [], f"raise: {module}"
+    assert storage == [], f"{module}.py reaches storage or raises domain errors itself"
+    assert rule_functions == [], f"{module}.py calls domain rules instead of a use case"
+    if module == "api" or uses_use_cases:
+        assert "DepsDep" in path.read_text(), "routes take their dependencies as DepsDep"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_pages_are_public_html_routes(service: str) -> None:
+    """A page carries no personal data: anyone may load it, and what a signed-in person sees
+    comes from the JSON API with their token. So every route of `pages.py` is `public()` and
+    answers HTML, and no JSON route lives there."""
+    path = package_of(service) / "pages.py"
+    if not path.exists():
+        return
+    pages = importlib.import_module(f"botram_{service}.pages")
+    routes = [r for r in pages.router.routes if isinstance(r, APIRoute)]
+    rules = {route.path: rule_of(route) for route in routes}
+
+    assert routes, "pages.py declares its routes on `router`"
+    assert {p for p, rule in rules.items() if rule is None or not rule.public} == set()
+    # The class is FastAPI's `DefaultPlaceholder` when it comes from the router's default.
+    classes = {r.path: getattr(r.response_class, "value", r.response_class) for r in routes}
+    assert {p for p, cls in classes.items() if not issubclass(cls, HTMLResponse)} == set()
 
 
 @pytest.mark.parametrize("service", SERVICES)

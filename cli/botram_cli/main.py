@@ -2,7 +2,7 @@
 
 import typer
 
-from botram_cli import asyncapi_cmd, demo, schemas_cmd, tokens, up
+from botram_cli import asyncapi_cmd, demo, schemas_cmd, signin_sheet, tokens, up
 from botram_cli.simulate.command import simulate
 
 app = typer.Typer(
@@ -14,6 +14,7 @@ app.command("asyncapi")(asyncapi_cmd.asyncapi)
 app.command("simulate")(simulate)
 app.command("demo")(demo.demo)
 app.command("token")(tokens.token)
+app.command("signin-sheet")(signin_sheet.signin_sheet)
 
 if __name__ == "__main__":
     app()

@@ -54,8 +54,9 @@ def mint_token(
     subject: str | None = None,
     directory: Path = EMBEDDED_AUTH_DIR,
     issuer: str = EMBEDDED_ISSUER,
+    expires_at: int | None = None,
 ) -> str:
-    """A signed access token of the embedded issuer."""
+    """A signed access token of the embedded issuer (`expires_at` wins over `ttl_seconds`)."""
     now = int(time.time())
     claims: dict[str, Any] = {
         "iss": issuer,
@@ -63,7 +64,7 @@ def mint_token(
         "sub": subject or f"local-{uuid.uuid4().hex[:12]}",
         "iat": now,
         "nbf": now,
-        "exp": now + ttl_seconds,
+        "exp": expires_at if expires_at is not None else now + ttl_seconds,
         "jti": str(uuid.uuid4()),
         "client_id": "botram-cli",
         "roles": [role.value for role in roles],
@@ -108,6 +109,10 @@ def token(
     ttl: Annotated[str, typer.Option(help="Lifetime: 90s, 15m, 8h, 2d")] = "8h",
     subject: Annotated[str | None, typer.Option(help="Opaque actor id (default: random)")] = None,
     var_dir: Annotated[Path, typer.Option(help="Where `botram up` keeps its state")] = Path("var"),
+    link: Annotated[
+        str | None,
+        typer.Option(help="A page's URL: print a sign-in link URL#access_token=… instead"),
+    ] = None,
 ) -> None:
     """Print an access token for the system `make up` runs (the token is the last line)."""
     if {Role.DESK, Role.AGENCY} & set(role) and not agency:
@@ -122,4 +127,10 @@ def token(
         directory=var_dir / "auth",
     )
     typer.echo(f"# roles={','.join(r.value for r in role)} agency={agency or '-'} ttl={ttl}")
-    typer.echo(minted)
+    typer.echo(sign_in_link(link, minted) if link else minted)
+
+
+def sign_in_link(page_url: str, token: str) -> str:
+    """`page_url#access_token=<token>`: a fragment is never sent to a server nor logged by one;
+    the page's signin.js stores the token and removes the fragment from the address bar."""
+    return f"{page_url.split('#', 1)[0]}#access_token={token}"

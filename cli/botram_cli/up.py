@@ -122,6 +122,11 @@ def up(
             console.print("[bold green]Botram is ready[/]")
             for name in SERVICES:
                 console.print(f"  {name:<10} http://127.0.0.1:{service_port(name)}/docs")
+            scheduler = f"http://127.0.0.1:{service_port('scheduler')}"
+            console.print(
+                f"Pages: the planner's calendar {scheduler}/planner; sign in with the link "
+                f".venv/bin/botram token --role planner --link {scheduler}/planner prints"
+            )
             console.print(
                 "Access tokens: .venv/bin/botram token --role operator "
                 "(roles: planner, operator, front-desk, desk --agency SLUG, agency --agency SLUG, "

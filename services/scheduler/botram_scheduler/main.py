@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from botram_contracts.reference import load_catalogue, load_regions
 from botram_runtime.clock import Clock, system_clock
 from botram_runtime.service import ServiceRuntime
-from botram_scheduler import api, subscribers
+from botram_scheduler import api, pages, subscribers
 from botram_scheduler.deps import Deps
 from botram_scheduler.rules_file import load_rules
 from botram_scheduler.settings import Settings
@@ -41,9 +41,10 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     subscribers.register(runtime, deps)
     if settings.auto_lifecycle:
         runtime.every(settings.tick_seconds, partial(_advance, deps), name="lifecycle-clock")
-    app = runtime.create_app("Botram scheduler")
+    app = runtime.create_app("Botram scheduler", pages=Path(__file__).parent)
     app.state.deps = deps
     app.include_router(api.router)
+    app.include_router(pages.router)
     return app
 
 

@@ -51,6 +51,7 @@ from botram_runtime.db import Database
 from botram_runtime.inbox import claim_event
 from botram_runtime.logging import configure_logging
 from botram_runtime.outbox import OutboxRelay
+from botram_runtime.pages import STATIC_PREFIX, PageKit
 from botram_runtime.problems import install_problem_handlers
 from botram_runtime.settings import ServiceSettings
 from botram_runtime.stream import STREAM_NAME, ensure_stream
@@ -271,12 +272,21 @@ class ServiceRuntime:
             description=self.description,
         )
 
-    def create_app(self, title: str, version: str = "1.0.0") -> FastAPI:
-        """The service's FastAPI app with the standard routes and lifespan."""
+    def create_app(
+        self, title: str, version: str = "1.0.0", *, pages: Path | None = None
+    ) -> FastAPI:
+        """The service's FastAPI app with the standard routes and lifespan.
+
+        `pages` is the service's package directory when it has screens: its `templates/` and
+        `static/` join the page kit's (`botram_runtime.pages`). Every service serves the kit's
+        static files at `/static/` (public, cached for a year: their URLs carry a hash).
+        """
         app = FastAPI(
             title=title, version=version, description=self.description, lifespan=self._lifespan
         )
         app.state.runtime = self
+        app.state.pages = PageKit(self.settings, pages)
+        app.mount(STATIC_PREFIX, app.state.pages.static_files(), name="static")
         app.state.token_verifier = self.token_verifier
         if self.settings.cors_origins:
             # Closed by default; tokens travel in the Authorization header, never in cookies.

@@ -54,6 +54,9 @@ class ServiceSettings(BaseSettings):
     # A token naming an unknown `kid` fetches the JWKS again at most this often (a flood of
     # forged kids must not become a flood of requests to the identity provider).
     auth_jwks_min_refresh_seconds: float = Field(default=30.0, gt=0, le=3600)
+    # The pages sign in with the identity provider's public client (authorization code + PKCE).
+    auth_web_client_id: str = "botram-web"
+    auth_web_scope: str = "openid"
     # Browser origins allowed to call the API (CORS); closed by default.
     cors_origins: list[str] = Field(default_factory=list)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)

@@ -29,6 +29,8 @@ MATRIX = COMMON | {
     ("POST", "/v1/sessions/{session_id}/reschedule"): PLANNING,
     ("POST", "/v1/schedule/generate"): PLANNING,
     ("GET", "/v1/calendar.ics"): PUBLIC,
+    ("GET", "/planner"): PUBLIC,
+    ("GET", "/planner/month"): PUBLIC,
 }
 
 

@@ -1,0 +1,239 @@
+"""The planner's calendar (`/planner` on the scheduler) in a real browser."""
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from helpers import FakeClock
+
+# Monday 1 June 2026, 08:00 in Bekasi: the scheduler's today.
+TODAY = datetime(2026, 6, 1, 1, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def scheduler(serve: Callable[..., Any]) -> Any:
+    return serve("scheduler", auto_lifecycle=False, clock=FakeClock(TODAY))
+
+
+def create_session(scheduler: Any, **body: Any) -> dict[str, Any]:
+    response = httpx.post(
+        f"{scheduler.url}/v1/sessions", json=body, headers=scheduler.headers("planner"), timeout=10
+    )
+    assert response.status_code == 201, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def session(scheduler: Any, session_id: str) -> dict[str, Any]:
+    response = httpx.get(f"{scheduler.url}/v1/sessions/{session_id}", timeout=10)
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+def sessions_in_june(scheduler: Any) -> list[dict[str, Any]]:
+    response = httpx.get(
+        f"{scheduler.url}/v1/sessions",
+        params={"from": "2026-06-01", "to": "2026-06-30", "limit": 1000},
+        timeout=10,
+    )
+    return response.json()["items"]  # type: ignore[no-any-return]
+
+
+def test_without_signing_in_the_planner_shows_the_sign_in_prompt_and_no_sessions(
+    scheduler: Any, page: Page, assert_accessible: Callable[[Page], None]
+) -> None:
+    create_session(scheduler, level="kecamatan", kecamatan="Sukatani", date="2026-06-06")
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+
+    page.goto(f"{scheduler.url}/planner")
+
+    expect(page.get_by_role("heading", name="Silakan masuk")).to_be_visible()
+    expect(page.get_by_text("Halaman ini untuk perencana atau operator.")).to_be_visible()
+    expect(page.locator("#page-content")).to_be_hidden()
+    assert page.locator("button[data-session]").count() == 0
+    assert [url for url in requested if "/planner/month" in url or "/v1/" in url] == []
+    assert_accessible(page)
+
+
+def test_a_sign_in_link_signs_in_and_leaves_no_token_in_the_address_bar(
+    scheduler: Any, page: Page
+) -> None:
+    link = scheduler.link("/planner", "planner")
+
+    page.goto(link)
+
+    expect(page.locator("[data-actor-roles]")).to_have_text("perencana")
+    expect(page.locator("[data-actor-expiry]")).to_contain_text("Berlaku sampai")
+    assert page.url == f"{scheduler.url}/planner"
+    assert "access_token" not in page.evaluate("() => window.location.href + history.state")
+    assert page.evaluate("() => sessionStorage.getItem('botram.token')") == link.split("=", 1)[1]
+    expect(page.locator("#page-content")).to_be_visible()
+
+    page.reload()  # the tab keeps its sign-in
+    expect(page.locator("[data-actor-roles]")).to_have_text("perencana")
+
+    page.get_by_role("button", name="Keluar").click()
+    expect(page.get_by_role("heading", name="Silakan masuk")).to_be_visible()
+    assert page.evaluate("() => sessionStorage.getItem('botram.token')") is None
+
+
+def test_a_token_without_a_planning_role_is_told_what_the_page_needs(
+    scheduler: Any, page: Page
+) -> None:
+    page.goto(scheduler.link("/planner", "desk", agency="dukcapil"))
+
+    expect(page.locator("#signin-message")).to_have_text(
+        "Anda masuk sebagai petugas loket. Halaman ini memerlukan peran perencana atau operator."
+    )
+    expect(page.locator("#page-content")).to_be_hidden()
+
+
+def test_the_month_view_shows_the_sessions_by_level_and_place(
+    scheduler: Any, page: Page, assert_accessible: Callable[[Page], None]
+) -> None:
+    create_session(scheduler, level="kecamatan", kecamatan="Sukatani", date="2026-06-06")
+    create_session(
+        scheduler, level="desa", kecamatan="Cikarang Selatan", desa="Ciantra", date="2026-06-09"
+    )
+    create_session(scheduler, level="kecamatan", kecamatan="Setu", date="2026-07-04")
+
+    page.goto(scheduler.link("/planner", "planner"))
+
+    month = page.locator("#month table")
+    expect(month.locator("caption")).to_have_text("Juni 2026: 2 sesi")
+    expect(
+        month.get_by_role("button", name=re.compile("6 Juni: Kecamatan Sukatani"))
+    ).to_be_visible()
+    expect(
+        month.get_by_role("button", name=re.compile("9 Juni: Desa Ciantra terjadwal"))
+    ).to_be_visible()
+    expect(month).not_to_contain_text("Setu")
+
+    page.get_by_role("button", name="Bulan berikutnya ›").click()
+    expect(month.locator("caption")).to_have_text("Juli 2026: 1 sesi")
+    expect(month.get_by_role("button", name=re.compile("Kecamatan Setu"))).to_be_visible()
+
+    page.get_by_role("button", name="‹ Bulan sebelumnya").click()
+    page.get_by_label("Tingkat").select_option("desa")
+    expect(month.locator("caption")).to_have_text("Juni 2026: 1 sesi")
+    expect(month).not_to_contain_text("Sukatani")
+
+    assert_accessible(page)
+
+
+def test_a_generation_is_previewed_then_confirmed(
+    scheduler: Any,
+    page: Page,
+    assert_accessible: Callable[[Page], None],
+    screenshot: Callable[..., Path],
+) -> None:
+    page.goto(scheduler.link("/planner", "planner"))
+    expect(page.locator("#month table caption")).to_have_text("Juni 2026: 0 sesi")
+
+    page.get_by_label("Dari tanggal").fill("2026-06-01")
+    page.get_by_label("Sampai tanggal").fill("2026-06-14")
+    page.get_by_role("button", name="Pratinjau").click()
+
+    caption = page.locator("#preview-caption")
+    expect(caption).to_contain_text("sesi baru")
+    planned = int(re.search(r"(\d+) sesi baru", caption.inner_text())[1])  # type: ignore[index]
+    assert planned >= 4  # two Saturdays and the Tuesdays and Thursdays in between, less holidays
+    expect(page.locator("#preview-rows")).to_contain_text("akan dibuat")
+    assert sessions_in_june(scheduler) == []  # a preview stores nothing
+    assert_accessible(page)
+
+    page.get_by_role("button", name="Konfirmasi dan simpan jadwal").click()
+
+    expect(page.locator("#generate-message")).to_have_text(f"{planned} sesi dibuat, 0 dipindahkan.")
+    assert len(sessions_in_june(scheduler)) == planned
+    expect(page.locator("#month table caption")).to_have_text(f"Juni 2026: {planned} sesi")
+    screenshot(page, "planner")
+
+
+def test_a_session_is_cancelled_with_its_reason(
+    scheduler: Any,
+    page: Page,
+    assert_accessible: Callable[[Page], None],
+    screenshot: Callable[..., Path],
+) -> None:
+    created = create_session(scheduler, level="kecamatan", kecamatan="Sukatani", date="2026-06-06")
+    page.goto(scheduler.link("/planner", "planner"))
+
+    page.get_by_role("button", name=re.compile("Kecamatan Sukatani")).click()
+    dialog = page.get_by_role("dialog", name="Botram Kecamatan Sukatani")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator('[data-fact="status"]')).to_have_text("terjadwal")
+    assert_accessible(page)
+    screenshot(page, "planner-session", full_page=False)
+
+    dialog.get_by_role("button", name="Batalkan", exact=True).click()  # no reason yet
+    expect(dialog.locator("#cancel-reason-error")).to_have_text("Alasan wajib diisi.")
+    expect(dialog.locator("#cancel-reason")).to_be_focused()
+    assert session(scheduler, created["id"])["status"] == "scheduled"
+
+    dialog.locator("#cancel-reason").fill("Banjir di Sukatani")
+    dialog.get_by_role("button", name="Batalkan", exact=True).click()
+
+    expect(page.locator("#planner-status")).to_have_text("Sesi dibatalkan.")
+    expect(dialog).to_be_hidden()
+    cancelled = session(scheduler, created["id"])
+    assert cancelled["status"] == "cancelled"
+    assert cancelled["status_reason"] == "Banjir di Sukatani"
+    expect(page.get_by_role("button", name=re.compile("Sukatani dibatalkan"))).to_be_visible()
+
+
+def test_a_session_is_moved_and_opening_needs_an_operator(scheduler: Any, page: Page) -> None:
+    created = create_session(scheduler, level="kecamatan", kecamatan="Sukatani", date="2026-06-06")
+    page.goto(scheduler.link("/planner", "planner"))
+
+    page.get_by_role("button", name=re.compile("Kecamatan Sukatani")).click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_role("button", name="Buka sesi").click()
+    expect(dialog.locator("#session-message")).to_have_text(
+        "Membuka dan menutup sesi hanya dapat dilakukan oleh operator."
+    )
+
+    dialog.get_by_label("Tanggal baru").fill("2026-06-13")
+    dialog.locator("#move-reason").fill("Aula dipakai")
+    dialog.get_by_role("button", name="Pindahkan", exact=True).click()
+
+    expect(page.locator("#planner-status")).to_have_text("Sesi dipindahkan ke 2026-06-13.")
+    moved = session(scheduler, created["id"])
+    assert moved["date"] == "2026-06-13" and moved["status_reason"] == "Aula dipakai"
+
+    page.goto(scheduler.link("/planner", "operator"))
+    page.get_by_role("button", name=re.compile("13 Juni: Kecamatan Sukatani")).click()
+    page.get_by_role("dialog").get_by_role("button", name="Buka sesi").click()
+
+    expect(page.locator("#planner-status")).to_have_text("Sesi dibuka.")
+    assert session(scheduler, created["id"])["status"] == "opened"
+
+
+def test_the_calendar_works_with_the_keyboard_alone(scheduler: Any, page: Page) -> None:
+    create_session(scheduler, level="kecamatan", kecamatan="Sukatani", date="2026-06-06")
+    page.goto(scheduler.link("/planner", "operator"))
+    session_button = page.get_by_role("button", name=re.compile("Kecamatan Sukatani"))
+    expect(session_button).to_be_visible()
+
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Langsung ke isi utama")).to_be_focused()
+    for _ in range(40):  # through the header, the filters and the days before the 6th
+        page.keyboard.press("Tab")
+        if session_button.evaluate("element => element === document.activeElement"):
+            break
+    expect(session_button).to_be_focused()
+
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="Botram Kecamatan Sukatani")
+    expect(dialog).to_be_visible()
+    assert dialog.evaluate("element => element.contains(document.activeElement)")
+
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(session_button).to_be_focused()
