@@ -20,7 +20,7 @@ from nats.aio.client import Client as NatsClient
 from sqlalchemy.engine import make_url
 
 from botram_cli.nats_server import EmbeddedNatsServer
-from botram_runtime.stream import ensure_stream
+from botram_runtime.stream import STREAM_NAMES, ensure_streams
 from helpers import FakeClock, LiveService, TestIssuer, free_port
 
 PG_URL = os.environ.get("BOTRAM_TEST_DATABASE_URL")
@@ -61,13 +61,14 @@ def own_nats_server(tmp_path: Path) -> Iterator[EmbeddedNatsServer]:
 
 @pytest.fixture
 async def nc(nats_server: EmbeddedNatsServer) -> AsyncIterator[NatsClient]:
-    """A raw nats-py client on the shared server, with the BOTRAM stream declared empty."""
+    """A raw nats-py client on the shared server, with both streams declared empty."""
     client = await nats.connect(nats_server.url)
     js = client.jetstream()
-    await ensure_stream(js)
-    await js.purge_stream("BOTRAM")
-    for info in await js.consumers_info("BOTRAM"):
-        await js.delete_consumer("BOTRAM", info.name)
+    await ensure_streams(js)
+    for stream in STREAM_NAMES:
+        await js.purge_stream(stream)
+        for info in await js.consumers_info(stream):
+            await js.delete_consumer(stream, info.name)
     yield client
     await client.drain()
 

@@ -143,6 +143,10 @@ class System:
     output: list[str]
     var_dir: Path
 
+    def nats_seed(self, user: str = "ops") -> str:
+        """A NATS user's nkey seed, as `botram up` generated it under ./var/nats/users/."""
+        return (self.var_dir / "nats" / "users" / f"{user}.nk").read_text().strip()
+
     def headers(self, *roles: str, agency: str | None = None) -> dict[str, str]:
         """A bearer token of this system's embedded issuer (as `botram token` prints)."""
         token = mint_token(

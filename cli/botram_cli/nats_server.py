@@ -31,6 +31,7 @@ from botram_runtime.bus_access import (
 STARTUP_TIMEOUT_SECONDS = 15.0
 
 # JetStream syncs its file store on every write: an acknowledged event survives a power cut.
+# Its store holds the streams' reservations: BOTRAM's 10 GiB and BOTRAM_PRIVATE's 256 MiB.
 CONFIG_TEMPLATE = """\
 listen: {host}:{port}
 http: {host}:{monitor_port}
@@ -38,7 +39,7 @@ server_name: botram-embedded
 jetstream {{
   store_dir: "{store_dir}"
   sync_interval: always
-  max_file_store: 10GB
+  max_file_store: 11GB
 }}
 """
 

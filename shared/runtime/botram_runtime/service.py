@@ -48,7 +48,7 @@ from botram_runtime.bus import (
     delivery_decoder,
     jetstream_of,
 )
-from botram_runtime.bus_access import consumer_of, streams_of
+from botram_runtime.bus_access import consumer_of, service_inbox_prefix, streams_of
 from botram_runtime.db import Database
 from botram_runtime.inbox import claim_event
 from botram_runtime.logging import configure_logging
@@ -184,6 +184,7 @@ class ServiceRuntime:
             durable=durable,
             deliver_policy=DeliverPolicy.ALL,
             pull_sub=PullSub(batch_size=PULL_BATCH, timeout=PULL_TIMEOUT_SECONDS),
+            inbox_prefix=self._inbox_prefix,
             ack_policy=AckPolicy.ACK,
             decoder=delivery_decoder,
             title=f"{self.service}/{durable}",
@@ -219,11 +220,18 @@ class ServiceRuntime:
             config=ConsumerConfig(filter_subjects=subjects),
             deliver_policy=DeliverPolicy.ALL,
             pull_sub=PullSub(batch_size=batch_size, timeout=batch_timeout_seconds, batch=True),
+            inbox_prefix=self._inbox_prefix,
             ack_policy=AckPolicy.ACK,
             decoder=batch_delivery_decoder,
             title=f"{self.service}/{durable}",
             description=description,
         )(on_events)
+
+    @property
+    def _inbox_prefix(self) -> bytes:
+        """Where pull consumers take their messages: the service's own inbox (FastStream's
+        default, `_INBOX.`, is one this service's NATS user may not read)."""
+        return f"{service_inbox_prefix(self.service)}.".encode()
 
     def _declared_stream(self, durable: str, subjects: tuple[str, ...]) -> str:
         """The stream of a consumer declared in `bus_access.CONSUMERS`, exactly as declared."""

@@ -34,7 +34,7 @@ MAX_MSG_SIZE = 1024**2
 # Long enough for a session day and a notifier that was down over night; short enough that a
 # session never closed (or purged) does not keep its phones.
 PRIVATE_MAX_AGE_SECONDS = 48 * 3600
-PRIVATE_MAX_BYTES = 1024**3
+PRIVATE_MAX_BYTES = 256 * 1024**2  # ~250,000 contact events: far more than two days bring
 
 
 def stream_config() -> StreamConfig:

@@ -26,6 +26,7 @@ from botram_contracts.events import (
 from botram_notifier.main import create_app
 from botram_notifier.settings import Settings
 from botram_notifier.store import CitizenMessageRow, ContactRow
+from botram_runtime.bus_access import consumer_of
 from botram_runtime.db import Database
 from helpers import eventually, publish_event, running, session_issuer
 
@@ -95,7 +96,9 @@ async def consumed(nc: NatsClient, *consumers: str) -> None:
     async def done() -> bool:
         for name in consumers:
             try:
-                info = await nc.jetstream().consumer_info("BOTRAM", name)
+                info = await nc.jetstream().consumer_info(
+                    consumer_of("notifier", name).stream, name
+                )
             except Exception:
                 return False
             if info.num_pending or info.num_ack_pending:
