@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from botram_cli.nats_server import EmbeddedNatsServer
 from botram_runtime.stream import STREAM_NAMES, ensure_streams
-from helpers import FakeClock, LiveService, TestIssuer, free_port
+from helpers import FakeClock, LiveService, SealedNats, TestIssuer, free_port
 
 PG_URL = os.environ.get("BOTRAM_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
@@ -55,6 +55,14 @@ def own_nats_server(tmp_path: Path) -> Iterator[EmbeddedNatsServer]:
     """A nats-server this test may stop, kill -9 and restart."""
     server = EmbeddedNatsServer(tmp_path / "nats")
     server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def sealed_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SealedNats]:
+    """A nats-server of the shipped deploy/nats/nats.conf (no anonymous access), per module."""
+    server = SealedNats(tmp_path_factory.mktemp("sealed-nats")).start()
     yield server
     server.stop()
 
