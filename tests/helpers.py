@@ -437,7 +437,7 @@ class SealedNats:
     their seeds are made up for the test. Ended by PID, with bounded waits.
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, tls: dict[str, str] | None = None) -> None:
         self.directory = directory
         self.port, self.monitor_port = free_port(), free_port()
         self.config = directory / "nats.conf"
@@ -446,6 +446,15 @@ class SealedNats:
                 SHIPPED_NATS_CONF.read_text(), directory, self.port, self.monitor_port
             )
         )
+        if tls is not None:
+            # The shipped TLS example, which includes nats.conf: only its file paths (and
+            # `verify`, when a test asks for client certificates) are changed.
+            text = (SHIPPED_NATS_CONF.parent / "nats-tls.conf").read_text()
+            for old, new in tls.items():
+                assert text.count(old) == 1, f"the TLS example no longer has {old!r} once"
+                text = text.replace(old, new)
+            self.config = directory / "nats-tls.conf"
+            self.config.write_text(text)
         shutil.copy(SHIPPED_NATS_CONF.parent / "agencies.json", directory / "agencies.json")
         self.seeds = {user: new_user_seed().decode() for user in (*SERVICES, OPS_USER)}
         self.log_file = directory / "nats-server.log"
