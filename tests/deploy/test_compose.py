@@ -23,6 +23,8 @@ from pydantic import AliasChoices, ValidationError
 from pydantic.fields import FieldInfo
 from sqlalchemy.engine import make_url
 
+from botram_notifier.adapters import nats_accounts
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
@@ -505,6 +507,15 @@ def test_each_service_connects_to_nats_as_its_own_user(
     settings = settings_in_compose(service, monkeypatch)
     assert settings.nats_nkey_seed.get_secret_value() == f"SU-{service}"
     settings.check_bus_credentials()
+
+
+def test_the_shipped_nats_configs_carry_the_accounts_the_code_generates() -> None:
+    """Regenerate with `python -m botram_notifier agency-credentials` (any agency, or
+    `--revoke` of one without credentials) after a change of the contracts or bus_access."""
+    block = nats_accounts.accounts_block(nats_accounts.load_registry(NATS_CONF.parent))
+
+    for config in (NATS_CONF, NATS_CONF.parent / "cluster" / "nats.conf"):
+        assert block in config.read_text(), f"{config} is stale"
 
 
 def test_nats_gets_every_users_public_key_that_its_config_reads_and_nothing_else() -> None:
