@@ -196,9 +196,9 @@ async def test_an_agency_fetches_and_acks_its_own_ticket_service_and_session_eve
     js = agency.client.jetstream(timeout=2)
 
     received = []
-    for durable in OWN_CONSUMERS:
-        # Bound to the consumer Botram created: the agency asks for nothing else.
-        subscription = await js.pull_subscribe_bind(durable, STREAM_NAME)
+    for durable, subject in OWN_CONSUMERS.items():
+        # As clients do: look the consumer up (it exists: nothing is created), then fetch.
+        subscription = await js.pull_subscribe(subject, durable=durable, stream=STREAM_NAME)
         received += await fetch_all(subscription, 1)
         await subscription.unsubscribe()
 
@@ -304,6 +304,7 @@ async def test_the_server_refuses_any_consumer_an_agency_asks_for(
     [
         "$JS.API.INFO",
         f"$JS.API.STREAM.INFO.{STREAM_NAME}",
+        f"$JS.API.CONSUMER.INFO.{STREAM_NAME}.baznas-tickets",
         f"$JS.API.CONSUMER.DELETE.{STREAM_NAME}.{AGENCY}-tickets",
         f"$JS.API.CONSUMER.MSG.NEXT.{STREAM_NAME}.baznas-tickets",
         f"$JS.API.CONSUMER.MSG.NEXT.{STREAM_NAME}.notifier-tickets",
@@ -312,7 +313,7 @@ async def test_the_server_refuses_any_consumer_an_agency_asks_for(
         "botram.ticket.called.v1.bpjs-kesehatan.bpjs-kesehatan-pendaftaran",
     ],
 )
-async def test_an_agency_may_only_fetch_and_ack_its_own_consumers(
+async def test_an_agency_may_only_read_fetch_from_and_ack_its_own_consumers(
     sealed_nats: SealedNats, agency: Agency, request_subject: str
 ) -> None:
     with pytest.raises(nats.errors.TimeoutError):

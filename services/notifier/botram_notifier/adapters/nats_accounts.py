@@ -12,8 +12,9 @@ operator's NATS settings: `BOTRAM_NATS_URL` and the `ops` user's `BOTRAM_NATS_NK
 
 An agency user, in the BOTRAM account, may only:
 - subscribe (core NATS) to its own ticket/service subjects and the session subjects;
-- fetch from and acknowledge its own three consumers: it cannot create, change or delete a
-  consumer (so no push consumer delivering anywhere), nor call any other JetStream API;
+- read, fetch from and acknowledge its own three consumers: it cannot create, change or
+  delete a consumer (so no push consumer delivering anywhere), nor call any other JetStream
+  API (`$JS.API.INFO` included);
 - receive replies on its own inbox prefix `_INBOX_<agency>`, never the services' inboxes.
 Nothing of `botram.citizen.>` or `botram.private.>` is ever allowed (denied explicitly too).
 """
@@ -75,6 +76,9 @@ def agency_permissions(agency: str) -> Permissions:
     publish = []
     for name in agency_consumers(agency):
         publish += [
+            # Reading its own consumer's state: NATS clients (Go, JavaScript, the CLI) look a
+            # consumer up before fetching from it.
+            f"$JS.API.CONSUMER.INFO.{STREAM_NAME}.{name}",
             f"$JS.API.CONSUMER.MSG.NEXT.{STREAM_NAME}.{name}",
             f"$JS.ACK.{STREAM_NAME}.{name}.>",
         ]
