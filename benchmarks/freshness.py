@@ -131,10 +131,12 @@ async def bus_round_trip(nats_url: str, samples: int = 500) -> list[float]:
         received.put_nowait(time.perf_counter())
         await message.ack()
 
-    await js.subscribe("botram.bench.>", cb=on_message, durable="bench-rt", manual_ack=True)
+    # A stream of its own: BOTRAM holds only the event families of the contract.
+    await js.add_stream(name="BENCH", subjects=["bench.>"])
+    await js.subscribe("bench.>", cb=on_message, durable="bench-rt", manual_ack=True)
     for index in range(samples):
         sent = time.perf_counter()
-        await js.publish(f"botram.bench.{index}", b"{}")
+        await js.publish(f"bench.{index}", b"{}")
         latencies.append((await asyncio.wait_for(received.get(), 5) - sent) * 1000)
     await nc.close()
     return latencies

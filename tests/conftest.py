@@ -20,8 +20,8 @@ from nats.aio.client import Client as NatsClient
 from sqlalchemy.engine import make_url
 
 from botram_cli.nats_server import EmbeddedNatsServer
-from botram_runtime.stream import ensure_stream
-from helpers import FakeClock, LiveService, TestIssuer, free_port
+from botram_runtime.stream import STREAM_NAMES, ensure_streams
+from helpers import FakeClock, LiveService, SealedNats, TestIssuer, free_port
 
 PG_URL = os.environ.get("BOTRAM_TEST_DATABASE_URL")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
@@ -59,15 +59,24 @@ def own_nats_server(tmp_path: Path) -> Iterator[EmbeddedNatsServer]:
     server.stop()
 
 
+@pytest.fixture(scope="module")
+def sealed_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SealedNats]:
+    """A nats-server of the shipped deploy/nats/nats.conf (no anonymous access), per module."""
+    server = SealedNats(tmp_path_factory.mktemp("sealed-nats")).start()
+    yield server
+    server.stop()
+
+
 @pytest.fixture
 async def nc(nats_server: EmbeddedNatsServer) -> AsyncIterator[NatsClient]:
-    """A raw nats-py client on the shared server, with the BOTRAM stream declared empty."""
+    """A raw nats-py client on the shared server, with both streams declared empty."""
     client = await nats.connect(nats_server.url)
     js = client.jetstream()
-    await ensure_stream(js)
-    await js.purge_stream("BOTRAM")
-    for info in await js.consumers_info("BOTRAM"):
-        await js.delete_consumer("BOTRAM", info.name)
+    await ensure_streams(js)
+    for stream in STREAM_NAMES:
+        await js.purge_stream(stream)
+        for info in await js.consumers_info(stream):
+            await js.delete_consumer(stream, info.name)
     yield client
     await client.drain()
 

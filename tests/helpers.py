@@ -7,6 +7,7 @@ import hmac
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -28,6 +30,7 @@ from joserfc import jwt
 from joserfc.jwk import ECKey
 from nats.aio.client import Client as NatsClient
 
+from botram_cli.nats_server import nats_server_binary
 from botram_cli.tokens import SIGNING_KEY_FILE, ensure_key_pair, mint_token, sign_in_link
 from botram_contracts.events import (
     MSG_ID_HEADER,
@@ -39,6 +42,15 @@ from botram_contracts.events import (
 )
 from botram_runtime.access import api_routes, rule_of
 from botram_runtime.actors import Role
+from botram_runtime.bus_access import (
+    OPS_INBOX_PREFIX,
+    OPS_USER,
+    SERVICES,
+    key_variable,
+    new_user_seed,
+    public_key,
+    service_inbox_prefix,
+)
 from botram_runtime.settings import EMBEDDED_ISSUER
 
 
@@ -142,6 +154,10 @@ class System:
     urls: dict[str, str]
     output: list[str]
     var_dir: Path
+
+    def nats_seed(self, user: str = "ops") -> str:
+        """A NATS user's nkey seed, as `botram up` generated it under ./var/nats/users/."""
+        return (self.var_dir / "nats" / "users" / f"{user}.nk").read_text().strip()
 
     def headers(self, *roles: str, agency: str | None = None) -> dict[str, str]:
         """A bearer token of this system's embedded issuer (as `botram token` prints)."""
@@ -397,3 +413,121 @@ class LiveService:
 
     def headers(self, *roles: str, **claims: Any) -> dict[str, str]:
         return session_issuer().headers(*roles, **claims)
+
+
+SHIPPED_NATS_CONF = Path(__file__).resolve().parents[1] / "deploy" / "nats" / "nats.conf"
+
+
+def render_shipped_nats_conf(text: str, directory: Path, port: int, monitor_port: int) -> str:
+    """The shipped nats.conf with only its listen addresses and store moved for a test."""
+    for old, new in (
+        ("listen: 0.0.0.0:4222", f"listen: 127.0.0.1:{port}"),
+        ("http: 0.0.0.0:8222", f"http: 127.0.0.1:{monitor_port}"),
+        ('store_dir: "/data/jetstream"', f'store_dir: "{directory / "jetstream"}"'),
+    ):
+        assert text.count(old) == 1, f"the shipped config no longer has {old!r} once"
+        text = text.replace(old, new)
+    return text
+
+
+class SealedNats:
+    """A nats-server running the shipped deploy/nats/nats.conf: nobody connects anonymously.
+
+    The services' and the operator's public nkeys come from the environment, as in compose;
+    their seeds are made up for the test. Ended by PID, with bounded waits.
+    """
+
+    def __init__(self, directory: Path, tls: dict[str, str] | None = None) -> None:
+        self.directory = directory
+        self.port, self.monitor_port = free_port(), free_port()
+        self.config = directory / "nats.conf"
+        self.config.write_text(
+            render_shipped_nats_conf(
+                SHIPPED_NATS_CONF.read_text(), directory, self.port, self.monitor_port
+            )
+        )
+        if tls is not None:
+            # The shipped TLS example, which includes nats.conf: only its file paths (and
+            # `verify`, when a test asks for client certificates) are changed.
+            text = (SHIPPED_NATS_CONF.parent / "nats-tls.conf").read_text()
+            for old, new in tls.items():
+                assert text.count(old) == 1, f"the TLS example no longer has {old!r} once"
+                text = text.replace(old, new)
+            self.config = directory / "nats-tls.conf"
+            self.config.write_text(text)
+        shutil.copy(SHIPPED_NATS_CONF.parent / "agencies.json", directory / "agencies.json")
+        self.seeds = {user: new_user_seed().decode() for user in (*SERVICES, OPS_USER)}
+        self.log_file = directory / "nats-server.log"
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def environment(self) -> dict[str, str]:
+        keys = {key_variable(user): public_key(seed.encode()) for user, seed in self.seeds.items()}
+        return {**os.environ, **keys}
+
+    def start(self) -> "SealedNats":
+        with open(self.log_file, "ab") as log:
+            self.process = subprocess.Popen(
+                [nats_server_binary(), "-c", str(self.config)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self.environment(),
+            )
+        deadline = time.monotonic() + 15
+        while "Server is ready" not in self.log():
+            assert self.process.poll() is None, f"nats-server refused the config:\n{self.log()}"
+            assert time.monotonic() < deadline, f"nats-server not ready:\n{self.log()}"
+            time.sleep(0.05)
+        return self
+
+    def log(self) -> str:
+        return self.log_file.read_text(errors="replace") if self.log_file.exists() else ""
+
+    def reload(self) -> None:
+        """Apply a changed config, as an operator does (`nats-server --signal reload`)."""
+        assert self.process is not None
+        reloads = self.log().count("Reloaded server configuration")
+        self.process.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + 15
+        while self.log().count("Reloaded server configuration") == reloads:
+            assert time.monotonic() < deadline, f"no reload:\n{self.log()[-3000:]}"
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    async def connect(self, user: str, errors: list[str] | None = None) -> NatsClient:
+        """A client as one of the Botram users, on that user's own inbox prefix."""
+
+        async def on_error(error: Exception) -> None:
+            if errors is not None:
+                errors.append(str(error))
+
+        prefix = OPS_INBOX_PREFIX if user == OPS_USER else service_inbox_prefix(user)
+        return await nats.connect(
+            self.url,
+            nkeys_seed_str=self.seeds[user],
+            inbox_prefix=prefix,
+            error_cb=on_error,
+            allow_reconnect=False,
+        )
+
+
+async def permission_violations(errors: list[str], count: int = 1) -> list[str]:
+    """The permission violations a client was told of, waiting (bounded) for `count` of them."""
+    for _ in range(100):
+        found = [e for e in errors if "permissions violation" in e.lower()]
+        if len(found) >= count:
+            return found
+        await asyncio.sleep(0.05)
+    return [e for e in errors if "permissions violation" in e.lower()]

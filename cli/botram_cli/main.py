@@ -2,7 +2,7 @@
 
 import typer
 
-from botram_cli import asyncapi_cmd, demo, schemas_cmd, signin_sheet, tokens, up
+from botram_cli import asyncapi_cmd, demo, nats_keys, schemas_cmd, signin_sheet, tokens, up
 from botram_cli.simulate.command import simulate
 
 app = typer.Typer(
@@ -15,6 +15,7 @@ app.command("simulate")(simulate)
 app.command("demo")(demo.demo)
 app.command("token")(tokens.token)
 app.command("signin-sheet")(signin_sheet.signin_sheet)
+app.command("nats-keys")(nats_keys.nats_keys)
 
 if __name__ == "__main__":
     app()

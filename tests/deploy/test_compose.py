@@ -23,6 +23,8 @@ from pydantic import AliasChoices, ValidationError
 from pydantic.fields import FieldInfo
 from sqlalchemy.engine import make_url
 
+from botram_notifier.adapters import nats_accounts
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 DOCKERFILE = ROOT / "deploy" / "Dockerfile"
@@ -32,7 +34,13 @@ PROMETHEUS_CONF = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 
 SERVICES = ("scheduler", "registry", "notifier", "reporting")
 # What an operator exports before `docker compose up` (compose refuses to start without it).
-OPERATOR_ENV = {"BOTRAM_PSEUDONYM_KEY": "a-real-secret-from-the-operator"}
+OPERATOR_ENV = {
+    "BOTRAM_PSEUDONYM_KEY": "a-real-secret-from-the-operator",
+    "BOTRAM_POSTGRES_DATABASE_PASSWORD": "pw-postgres",
+    **{f"BOTRAM_{s.upper()}_DATABASE_PASSWORD": f"pw-{s}" for s in SERVICES},
+    **{f"BOTRAM_NATS_{u.upper()}_NKEY": f"U-{u}" for u in (*SERVICES, "ops")},
+    **{f"BOTRAM_NATS_{u.upper()}_SEED": f"SU-{u}" for u in (*SERVICES, "ops")},
+}
 HEALTH_PATHS = {"/readyz", "/healthz"}
 
 INTERPOLATION = re.compile(
@@ -130,11 +138,31 @@ def uncommented(text: str) -> str:
     return "\n".join(line.split("#", 1)[0] for line in text.splitlines())
 
 
-def postgres_databases() -> dict[str, str]:
-    """Database name → owner, from the PostgreSQL init script."""
-    sql = re.sub(r"--[^\n]*", "", POSTGRES_INIT.read_text())
-    found = re.findall(r"CREATE\s+DATABASE\s+\"?(\w+)\"?\s+OWNER\s+\"?(\w+)\"?", sql, re.I)
-    return dict(found)
+def postgres_init() -> str:
+    return re.sub(r"--[^\n]*", "", POSTGRES_INIT.read_text())
+
+
+def postgres_databases() -> set[str]:
+    """The databases the PostgreSQL init script creates."""
+    return set(re.findall(r"CREATE\s+DATABASE\s+\"?(\w+)\"?", postgres_init(), re.I))
+
+
+def postgres_roles() -> dict[str, str]:
+    """Login role → the environment variable its password comes from (init script)."""
+    sql = postgres_init()
+    variables = dict(re.findall(r"\\getenv\s+(\w+)\s+(\w+)", sql))
+    found = re.findall(r"CREATE\s+ROLE\s+(\w+)\s+LOGIN\s+PASSWORD\s+:'(\w+)'", sql, re.I)
+    return {role: variables[variable] for role, variable in found}
+
+
+def connect_grants() -> dict[str, set[str]]:
+    """Database → the roles granted CONNECT on it (init script)."""
+    grants: dict[str, set[str]] = {}
+    for database, role in re.findall(
+        r"GRANT\s+CONNECT[\w\s,]*ON\s+DATABASE\s+(\w+)\s+TO\s+(\w+)", postgres_init(), re.I
+    ):
+        grants.setdefault(database, set()).add(role)
+    return grants
 
 
 # --- reading the code --------------------------------------------------------------------
@@ -242,11 +270,26 @@ def test_service_uses_a_postgres_database_of_its_own_created_by_the_init_script(
     assert url.drivername == "postgresql+asyncpg"
     assert (url.host, url.port) == ("postgres", 5432)
     assert url.database == service
-    assert (url.username, url.password) == (
-        postgres["POSTGRES_USER"],
-        postgres["POSTGRES_PASSWORD"],
-    )
-    assert postgres_databases().get(service) == postgres["POSTGRES_USER"]
+    # Its own role, its password from the operator, the very one init.sql gives that role.
+    variable = postgres_roles()[service]
+    assert url.username == service
+    assert raw_environment(service)["BOTRAM_DATABASE_URL"].count(f"${{{variable}:?") == 1
+    assert url.password == OPERATOR_ENV[variable]
+    assert postgres[variable] == f"${{{variable}:?set a password}}"
+    assert service in postgres_databases()
+    assert connect_grants()[service] == {service}
+    assert re.search(rf"REVOKE\s+ALL\s+ON\s+DATABASE\s+{service}\s+FROM\s+PUBLIC", postgres_init())
+
+
+def test_postgres_has_no_literal_password_and_no_shared_application_role() -> None:
+    postgres = compose_service("postgres")["environment"]
+
+    assert "POSTGRES_USER" not in postgres  # the superuser keeps its name, for the operator
+    assert re.fullmatch(r"\$\{\w+:\?[^}]*\}", postgres["POSTGRES_PASSWORD"])
+    for value in postgres.values():
+        assert re.fullmatch(r"\$\{\w+:\?[^}]*\}", str(value)), value
+    assert set(postgres_roles()) == set(SERVICES)
+    assert len(set(postgres_roles().values())) == len(SERVICES)
 
 
 def test_postgres_runs_the_init_script_on_first_start() -> None:
@@ -256,7 +299,7 @@ def test_postgres_runs_the_init_script_on_first_start() -> None:
         volume.startswith("./deploy/postgres/") and ":/docker-entrypoint-initdb.d/" in volume
         for volume in volumes
     )
-    assert set(postgres_databases()) == set(SERVICES)
+    assert postgres_databases() == set(SERVICES)
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -452,6 +495,38 @@ def test_compose_runs_nats_with_the_shipped_config_and_a_persistent_store() -> N
     assert f"./deploy/nats/nats.conf:{config_path}:ro" in nats["volumes"]
     assert any(volume.endswith(":/data") for volume in nats["volumes"])
     assert "8222/healthz" in " ".join(nats["healthcheck"]["test"])
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_connects_to_nats_as_its_own_user(
+    service: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed = raw_environment(service)["BOTRAM_NATS_NKEY_SEED"]
+
+    assert re.fullmatch(rf"\$\{{BOTRAM_NATS_{service.upper()}_SEED:\?[^}}]*\}}", seed)
+    settings = settings_in_compose(service, monkeypatch)
+    assert settings.nats_nkey_seed.get_secret_value() == f"SU-{service}"
+    settings.check_bus_credentials()
+
+
+def test_the_shipped_nats_configs_carry_the_accounts_the_code_generates() -> None:
+    """Regenerate with `python -m botram_notifier agency-credentials` (any agency, or
+    `--revoke` of one without credentials) after a change of the contracts or bus_access."""
+    block = nats_accounts.accounts_block(nats_accounts.load_registry(NATS_CONF.parent))
+
+    for config in (NATS_CONF, NATS_CONF.parent / "cluster" / "nats.conf"):
+        assert block in config.read_text(), f"{config} is stale"
+
+
+def test_nats_gets_every_users_public_key_that_its_config_reads_and_nothing_else() -> None:
+    environment = compose_service("nats")["environment"]
+    referenced = set(re.findall(r"nkey:\s*\$(\w+)", uncommented(NATS_CONF.read_text())))
+
+    assert referenced == {f"BOTRAM_NATS_{u.upper()}_NKEY" for u in (*SERVICES, "ops")}
+    assert set(environment) == referenced
+    for name, value in environment.items():
+        assert value == f"${{{name}:?run botram nats-keys}}"
+    assert "no_auth_user" not in uncommented(NATS_CONF.read_text())
 
 
 @pytest.mark.parametrize("service", SERVICES)

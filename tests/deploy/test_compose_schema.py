@@ -162,6 +162,13 @@ def test_nodes_have_distinct_names_and_route_to_every_node() -> None:
     assert "6222" not in json.dumps(cluster()["services"]["nats"].get("ports", []))
 
 
+@pytest.mark.parametrize("node", NODES)
+def test_every_node_knows_the_botram_users_public_keys(node: str) -> None:
+    keys = {name for name in environment(node) if name.startswith("BOTRAM_NATS_")}
+
+    assert keys == {f"BOTRAM_NATS_{user}_NKEY" for user in (*map(str.upper, SERVICES), "OPS")}
+
+
 @pytest.mark.parametrize("service", SERVICES)
 def test_services_know_every_node_and_wait_for_all_of_them(service: str) -> None:
     definition = cluster()["services"][service]

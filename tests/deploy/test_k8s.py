@@ -318,6 +318,30 @@ def test_secrets_come_only_from_references(overlay: str, service: str) -> None:
             assert set(value) == {"secretKeyRef"}, f"{name}: {value}"
 
 
+@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_service_connects_to_nats_with_its_own_users_seed(
+    overlay: str, service: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed = environment(overlay, service)["BOTRAM_NATS_NKEY_SEED"]
+
+    assert seed == {"secretKeyRef": {"name": f"botram-{service}-nats", "key": "seed"}}
+    settings_in_pod(overlay, service, monkeypatch).check_bus_credentials()
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_nats_gets_the_public_key_of_every_user_its_config_names(overlay: str) -> None:
+    (nats,) = objects(overlay, "StatefulSet")["nats"]["spec"]["template"]["spec"]["containers"]
+    env = {item["name"]: item.get("valueFrom") for item in nats["env"]}
+    referenced = set(re.findall(r"nkey:\s*\$(\w+)", NATS_CONF.read_text()))
+
+    assert referenced == {f"BOTRAM_NATS_{u.upper()}_NKEY" for u in (*SERVICES, "ops")}
+    for name in referenced:
+        user = name.removeprefix("BOTRAM_NATS_").removesuffix("_NKEY").lower()
+        assert env[name] == {"secretKeyRef": {"name": f"botram-{user}-nats", "key": "nkey"}}
+    assert "no_auth_user" not in NATS_CONF.read_text()
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_no_secret_values_anywhere_in_the_manifests(overlay: str) -> None:
     assert objects(overlay, "Secret") == {}

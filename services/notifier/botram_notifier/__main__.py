@@ -1,12 +1,16 @@
 """`python -m botram_notifier [serve | asyncapi]`: serve the notifier over HTTP.
 
 `python -m botram_notifier agency-credentials <agency> [--dir deploy/nats] [--revoke]`:
-create (or revoke) an agency's NATS credentials (see docs/agencies.md).
+create (or revoke) an agency's NATS credentials and durable consumers (docs/agencies.md).
 """
 
 import argparse
+import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+
+from nats.js import JetStreamContext
 
 from botram_contracts.reference import load_catalogue
 from botram_notifier.adapters import nats_accounts
@@ -18,29 +22,45 @@ from botram_runtime.serve import run_service
 def agency_credentials(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m botram_notifier agency-credentials",
-        description="Create an agency's NATS nkey; print its seed once (give it to the agency).",
+        description=(
+            "Create an agency's durable consumers and NATS nkey; print its seed once (give it "
+            "to the agency). Connects to NATS as the operator: BOTRAM_NATS_URL and the ops "
+            "user's BOTRAM_NATS_NKEY_SEED."
+        ),
     )
     parser.add_argument("agency", help="agency slug from the catalogue, e.g. bpjs-kesehatan")
     parser.add_argument(
         "--dir",
         type=Path,
         default=nats_accounts.DEFAULT_DIR,
-        help="where nats.conf, accounts.conf and agencies.json live",
+        help="where agencies.json, nats.conf and cluster/nats.conf live",
     )
-    parser.add_argument("--revoke", action="store_true", help="remove the agency's access")
+    parser.add_argument(
+        "--revoke", action="store_true", help="remove the agency's access and consumers"
+    )
     args = parser.parse_args(argv)
+    settings = Settings()
     if args.revoke:
         removed = nats_accounts.revoke_credentials(args.agency, args.dir)
         print(f"{args.agency}: {'revoked' if removed else 'had no credentials'}", file=sys.stderr)
+        try:
+            asyncio.run(_on_bus(settings, nats_accounts.delete_consumers, args.agency))
+        except Exception as error:
+            print(f"Its consumers are left on the server ({error!r}).", file=sys.stderr)
     else:
         try:
-            seed = nats_accounts.create_credentials(
-                args.agency, args.dir, set(load_catalogue().agencies)
-            )
+            nats_accounts.check_agency(args.agency, set(load_catalogue().agencies))
+            # The consumers first: if NATS refuses, no key is handed out.
+            asyncio.run(_on_bus(settings, nats_accounts.ensure_consumers, args.agency))
         except ValueError as error:
             parser.error(str(error))
+        except Exception as error:
+            parser.error(f"could not create the agency's consumers on NATS: {error!r}")
+        seed = nats_accounts.create_credentials(
+            args.agency, args.dir, set(load_catalogue().agencies)
+        )
         print(
-            f"Created NATS credentials for {args.agency} in {args.dir}/accounts.conf.",
+            f"Created NATS credentials and consumers for {args.agency} ({args.dir}).",
             file=sys.stderr,
         )
         print(
@@ -50,6 +70,15 @@ def agency_credentials(argv: list[str]) -> int:
         print(seed.decode())
     print("Reload nats-server to apply: nats-server --signal reload (or SIGHUP).", file=sys.stderr)
     return 0
+
+
+async def _on_bus(
+    settings: Settings,
+    action: Callable[[JetStreamContext, str], Awaitable[None]],
+    agency: str,
+) -> None:
+    async with nats_accounts.operator_jetstream(settings) as js:
+        await action(js, agency)
 
 
 def main() -> None:

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from botram_contracts.reference import Catalogue
+from botram_notifier.adapters.private_stream import PrivateEvents
 from botram_notifier.adapters.sms import MessageProvider
 from botram_notifier.adapters.webhook_sender import WebhookSender
 from botram_notifier.domain.deliveries import RetryPolicy
@@ -42,6 +43,8 @@ class Deps:
     metrics: NotifierMetrics
     webhooks: WebhookSender
     sms: MessageProvider
+    # The private stream's copies of phone numbers (purged when their session closes).
+    private_events: PrivateEvents
     # New or re-queued webhook deliveries: the delivery worker attempts them at once.
     deliveries_due: Wakeup
     # New citizen messages: the message worker sends them at once.

@@ -8,7 +8,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botram_contracts.events import CloudEvent
 from botram_contracts.subjects import (
-    PRIVATE_PREFIX,
+    PRIVATE_CITIZEN_EVENTS,
     SERVICE_EVENTS,
     SESSION_EVENTS,
     TICKET_EVENTS,
@@ -16,8 +16,6 @@ from botram_contracts.subjects import (
 from botram_notifier.deps import Deps
 from botram_notifier.usecases.intake import take_private_event, take_public_event
 from botram_runtime.service import ServiceRuntime
-
-PRIVATE_EVENTS = f"{PRIVATE_PREFIX}.>"
 
 UseCase = Callable[[Deps, AsyncSession, CloudEvent[Any]], Awaitable[None]]
 
@@ -28,7 +26,8 @@ CONSUMERS: dict[str, tuple[str, UseCase, str]] = {
         SESSION_EVENTS,
         take_public_event,
         "Session events: webhooks to every subscribed agency; cancelled/moved messages to "
-        "pre-registered citizens; contacts erased when a session closes.",
+        "pre-registered citizens; contacts erased (and purged from the private stream) when "
+        "a session closes.",
     ),
     "notifier-tickets": (
         TICKET_EVENTS,
@@ -42,9 +41,9 @@ CONSUMERS: dict[str, tuple[str, UseCase, str]] = {
         "Service outcomes: webhooks to the service's agency; the queue projection.",
     ),
     "notifier-private": (
-        PRIVATE_EVENTS,
+        PRIVATE_CITIZEN_EVENTS,
         take_private_event,
-        "Private contact events (phone numbers): ticket-issued messages.",
+        "Private contact events (phone numbers, stream BOTRAM_PRIVATE): ticket-issued messages.",
     ),
 }
 

@@ -65,9 +65,7 @@ async def rebuild_from_stream(settings: Settings, progress: Progress | None = No
     )
     try:
         await db.migrate(MIGRATIONS)
-        async with replay_stream(
-            settings.nats_url, settings.reporting_rebuild_batch_size
-        ) as replay:
+        async with replay_stream(settings, settings.reporting_rebuild_batch_size) as replay:
             return await rebuild(build_deps(settings, db, publish_rankings=False), replay, progress)
     finally:
         await db.dispose()

@@ -1,4 +1,4 @@
-"""The stream read from its start, for a rebuild: an ephemeral consumer of every public family.
+"""The stream read from its start, for a rebuild: a consumer of every public family.
 
 It has a consumer of its own, so the service's durable consumer keeps its place. The next
 batch is fetched while the caller applies the current one.
@@ -12,11 +12,14 @@ import nats
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 
-from botram_contracts.subjects import PUBLIC_EVENT_FAMILIES
-from botram_runtime.stream import STREAM_NAME
+from botram_runtime.bus_access import consumer_of, service_inbox_prefix
+from botram_runtime.bus_client import connect_options
+from botram_runtime.settings import ServiceSettings
 
 FETCH_TIMEOUT_SECONDS = 2.0
+REBUILD_CONSUMER = "reporting-rebuild"
 
 
 class StreamReplay:
@@ -59,22 +62,36 @@ class StreamReplay:
 
 
 @asynccontextmanager
-async def replay_stream(nats_url: str, batch_size: int) -> AsyncIterator[StreamReplay]:
-    """Connect to NATS and open an ephemeral consumer from the stream's first public event."""
-    nc = await nats.connect(nats_url.split(","), connect_timeout=5)
+async def replay_stream(settings: ServiceSettings, batch_size: int) -> AsyncIterator[StreamReplay]:
+    """Connect to NATS as reporting and open a consumer from the stream's first public event.
+
+    The consumer is `reporting-rebuild`, the name reporting's NATS user may create besides its
+    durable one: a leftover of an interrupted rebuild is deleted first (its position is not the
+    start), and the server deletes it a minute after the replay stops fetching.
+    """
+    rebuild = consumer_of(settings.service_name, REBUILD_CONSUMER)
+    nc = await nats.connect(
+        **connect_options(settings, inbox_prefix=service_inbox_prefix(settings.service_name))
+    )
     try:
-        subscription = await nc.jetstream().pull_subscribe(
-            "",
-            stream=STREAM_NAME,
-            config=ConsumerConfig(
-                filter_subjects=list(PUBLIC_EVENT_FAMILIES),
+        js = nc.jetstream()
+        with suppress(NotFoundError):
+            await js.delete_consumer(rebuild.stream, rebuild.durable)
+        await js.add_consumer(
+            rebuild.stream,
+            ConsumerConfig(
+                name=rebuild.durable,
+                filter_subjects=list(rebuild.subjects),
                 deliver_policy=DeliverPolicy.ALL,
                 ack_policy=AckPolicy.NONE,
                 inactive_threshold=60.0,
             ),
         )
+        subscription = await js.pull_subscribe_bind(rebuild.durable, rebuild.stream)
         info = await subscription.consumer_info()
         yield StreamReplay(subscription, info.num_pending or 0, batch_size)
         await subscription.unsubscribe()
+        with suppress(NotFoundError):
+            await js.delete_consumer(rebuild.stream, rebuild.durable)
     finally:
         await nc.close()

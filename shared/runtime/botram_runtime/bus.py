@@ -4,7 +4,8 @@ Policy for every consumer (FastStream's default would *term* a message when the 
 raises, silently dropping it on a transient database error):
 - handled, or a duplicate          -> ack
 - unknown type or version          -> counted and acked (tolerant reader)
-- malformed (never valid)          -> published to `botram.dlq.<service>` with the reason, then term
+- malformed (never valid)          -> published to `botram.dlq.<service>` (a private event:
+                                      `botram.private.dlq.<service>`) with the reason, then term
 - `RetryLater` or any other error  -> nak with a delay: redelivered, nothing lost
 """
 
@@ -29,8 +30,11 @@ from prometheus_client import CollectorRegistry
 from prometheus_client import Counter as PromCounter
 
 from botram_contracts.events import CloudEvent, EventDecodeError, UnknownEventType, decode_event
-from botram_contracts.subjects import dead_letter_subject
-from botram_runtime.stream import STREAM_NAME
+from botram_contracts.subjects import dead_letter_subject, is_private
+from botram_runtime import bus_client
+from botram_runtime.bus_access import service_inbox_prefix
+from botram_runtime.settings import ServiceSettings
+from botram_runtime.stream import stream_for
 
 log = structlog.get_logger(__name__)
 
@@ -129,12 +133,19 @@ def _normalise_fetch_timeouts() -> None:
     PullSubscription.fetch = fetch  # type: ignore[method-assign]
 
 
-def create_broker(nats_url: str, service: str, registry: CollectorRegistry) -> NatsBroker:
-    """A broker that reconnects forever and reports FastStream's own metrics."""
+def create_broker(settings: ServiceSettings, registry: CollectorRegistry) -> NatsBroker:
+    """A broker that reconnects forever and reports FastStream's own metrics.
+
+    It connects as the service's own NATS user (when credentials are set) and takes replies
+    on the service's own inbox prefix, which no other user may read (`bus_access`).
+    """
     _normalise_fetch_timeouts()
+    service = settings.service_name
     return NatsBroker(
-        nats_url.split(","),
+        settings.nats_url.split(","),
         name=f"botram-{service}",
+        security=bus_client.security(settings),
+        inbox_prefix=service_inbox_prefix(service),
         max_reconnect_attempts=-1,
         reconnect_time_wait=1,
         connect_timeout=3,
@@ -250,17 +261,22 @@ class EventConsumer:
             self._metrics.events.labels(self.consumer, event_type, result).inc(count)
 
     async def dead_letter(self, delivery: Delivery, reason: str) -> None:
-        """Park a message on the service's dead-letter subject, with the reason in headers."""
+        """Park a message on the service's dead-letter subject, with the reason in headers.
+
+        A private event's dead letter stays private: `botram.private.dlq.<service>`, in the
+        private stream.
+        """
         log.warning("event_dead_lettered", consumer=self.consumer, reason=reason)
+        subject = dead_letter_subject(self.service, private=is_private(delivery.subject))
         await self._broker.publish(
             delivery.payload,
-            dead_letter_subject(self.service),
+            subject,
             headers={
                 DLQ_REASON_HEADER: reason[:500],
                 DLQ_SUBJECT_HEADER: delivery.subject,
                 DLQ_CONSUMER_HEADER: self.consumer,
             },
-            stream=STREAM_NAME,
+            stream=stream_for(subject),
         )
 
     def _count(self, event_type: str, result: str) -> None:

@@ -49,7 +49,9 @@ class Database:
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite and self.url.database and self.url.database != ":memory:":
             Path(self.url.database).parent.mkdir(parents=True, exist_ok=True)
-        options: dict[str, Any] = {"echo": echo}
+        # Statement parameters carry NIKs, names and phones: never in a log line or in the
+        # message of an exception (SQLAlchemy puts them in both unless told not to).
+        options: dict[str, Any] = {"echo": echo, "hide_parameters": True}
         self._checkpointer: WalCheckpointer | None = None
         if self.is_sqlite and sqlite_inline:
             # One connection, statements run inline (see sqlite_inline): sessions queue for it.

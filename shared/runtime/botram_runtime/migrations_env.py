@@ -34,7 +34,7 @@ def _run(connection: Connection, metadata: Sequence[MetaData]) -> None:
 
 
 async def _run_with_new_engine(url: str, metadata: Sequence[MetaData]) -> None:
-    engine = create_async_engine(url)
+    engine = create_async_engine(url, hide_parameters=True)
     async with engine.begin() as connection:
         await connection.run_sync(_run, metadata)
     await engine.dispose()

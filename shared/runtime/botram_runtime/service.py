@@ -30,6 +30,7 @@ from pydantic import AwareDatetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botram_contracts.events import EVENT_MODELS, CloudEvent
+from botram_contracts.subjects import subject_template
 from botram_runtime import audit
 from botram_runtime.access import allow, public
 from botram_runtime.actors import Role
@@ -47,6 +48,7 @@ from botram_runtime.bus import (
     delivery_decoder,
     jetstream_of,
 )
+from botram_runtime.bus_access import consumer_of, service_inbox_prefix, streams_of
 from botram_runtime.db import Database
 from botram_runtime.inbox import claim_event
 from botram_runtime.logging import configure_logging
@@ -54,7 +56,7 @@ from botram_runtime.outbox import OutboxRelay
 from botram_runtime.pages import STATIC_PREFIX, PageKit
 from botram_runtime.problems import install_problem_handlers
 from botram_runtime.settings import ServiceSettings
-from botram_runtime.stream import STREAM_NAME, ensure_stream
+from botram_runtime.stream import ensure_streams, stream_for
 
 log = structlog.get_logger(__name__)
 
@@ -70,6 +72,7 @@ class ServiceRuntime:
 
     def __init__(self, settings: ServiceSettings, migrations: Path, *, description: str) -> None:
         settings.check_identity_provider()
+        settings.check_bus_credentials()
         self.settings = settings
         self.service = settings.service_name
         self.description = description
@@ -80,7 +83,7 @@ class ServiceRuntime:
             service=self.service,
             sqlite_inline=settings.sqlite_inline,
         )
-        self.broker = create_broker(settings.nats_url, self.service, self.registry)
+        self.broker = create_broker(settings, self.registry)
         self.consumer_metrics = ConsumerMetrics(self.registry)
         self.events_published = Counter(
             "botram_outbox_published_total",
@@ -125,10 +128,10 @@ class ServiceRuntime:
         for event_type, model in EVENT_MODELS.items():
             if model.producer != self.service:
                 continue
-            tokens = ".".join(f"{{{name}}}" for name in model.subject_fields)
+            subject = subject_template(model)
             self.broker.publisher(
-                f"{event_type}.{tokens}",
-                stream=JStream(STREAM_NAME, declare=False),
+                subject,
+                stream=JStream(stream_for(subject), declare=False),
                 schema=CloudEvent[model],  # type: ignore[valid-type]
                 title=f"{self.service}/{event_type}",
                 description=(model.__doc__ or "").strip()
@@ -156,7 +159,10 @@ class ServiceRuntime:
         is skipped), call `handler(tx, event)`, commit, then `after_commit()`. The delivery
         policy (`EventConsumer`) decides ack, nak or dead letter from what the handler raised.
         The raw bytes of the event are available to the handler as `delivered_payload()`.
+        The consumer must be one of the service's in `bus_access.CONSUMERS` (its NATS user may
+        use no other).
         """
+        stream = self._declared_stream(durable, (subject,))
         consume = self.consumer(durable)
 
         async def apply(event: CloudEvent[Any]) -> None:
@@ -174,10 +180,11 @@ class ServiceRuntime:
         on_event.__doc__ = description
         self.broker.subscriber(
             subject,
-            stream=JStream(STREAM_NAME, declare=False),
+            stream=JStream(stream, declare=False),
             durable=durable,
             deliver_policy=DeliverPolicy.ALL,
             pull_sub=PullSub(batch_size=PULL_BATCH, timeout=PULL_TIMEOUT_SECONDS),
+            inbox_prefix=self._inbox_prefix,
             ack_policy=AckPolicy.ACK,
             decoder=delivery_decoder,
             title=f"{self.service}/{durable}",
@@ -199,6 +206,7 @@ class ServiceRuntime:
         `handler(events)` applies a whole fetched batch in one transaction, claiming each event
         id itself (`claim_events`), and returns the ids that were duplicates.
         """
+        stream = self._declared_stream(durable, tuple(subjects))
         consume = self.consumer(durable)
 
         async def on_events(deliveries: list[Delivery]) -> None:
@@ -207,16 +215,33 @@ class ServiceRuntime:
         on_events.__doc__ = description
         self.broker.subscriber(
             "",
-            stream=JStream(STREAM_NAME, declare=False),
+            stream=JStream(stream, declare=False),
             durable=durable,
             config=ConsumerConfig(filter_subjects=subjects),
             deliver_policy=DeliverPolicy.ALL,
             pull_sub=PullSub(batch_size=batch_size, timeout=batch_timeout_seconds, batch=True),
+            inbox_prefix=self._inbox_prefix,
             ack_policy=AckPolicy.ACK,
             decoder=batch_delivery_decoder,
             title=f"{self.service}/{durable}",
             description=description,
         )(on_events)
+
+    @property
+    def _inbox_prefix(self) -> bytes:
+        """Where pull consumers take their messages: the service's own inbox (FastStream's
+        default, `_INBOX.`, is one this service's NATS user may not read)."""
+        return f"{service_inbox_prefix(self.service)}.".encode()
+
+    def _declared_stream(self, durable: str, subjects: tuple[str, ...]) -> str:
+        """The stream of a consumer declared in `bus_access.CONSUMERS`, exactly as declared."""
+        declared = consumer_of(self.service, durable)
+        if declared.subjects != subjects:
+            raise LookupError(
+                f"{self.service}/{durable} filters on {declared.subjects} in bus_access, "
+                f"not {subjects}"
+            )
+        return declared.stream
 
     def after_migrate(self, hook: Hook) -> Hook:
         """Run `hook` once the database is migrated, before any event is consumed."""
@@ -332,7 +357,7 @@ class ServiceRuntime:
         while True:
             try:
                 await self.broker.connect()
-                await ensure_stream(jetstream_of(self.broker))
+                await ensure_streams(jetstream_of(self.broker), streams_of(self.service))
                 await self.broker.start()
                 break
             except asyncio.CancelledError:

@@ -4,7 +4,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
@@ -31,6 +31,17 @@ class ServiceSettings(BaseSettings):
     service_name: str = "botram"
     env: Environment = Environment.DEVELOPMENT
     nats_url: str = DEFAULT_NATS_URL
+    # NATS credentials (docs/operations.md, "The bus"): the service's nkey seed (`SU...`), or
+    # a credentials file (JWT-based accounts), or a user and password. None of them: connect
+    # without (a server of your own that needs none). TLS: the CA that signed the server's
+    # certificate, and a client certificate and key when the server verifies clients.
+    nats_nkey_seed: SecretStr | None = None
+    nats_creds: Path | None = None
+    nats_user: str | None = None
+    nats_password: SecretStr | None = None
+    nats_tls_ca: Path | None = None
+    nats_tls_cert: Path | None = None
+    nats_tls_key: Path | None = None
     database_url: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8000
@@ -83,6 +94,33 @@ class ServiceSettings(BaseSettings):
                 "BOTRAM_AUTH_ISSUER and BOTRAM_AUTH_JWKS_URL must name the identity provider "
                 "when BOTRAM_ENV=production"
             )
+
+    def check_bus_credentials(self) -> None:
+        """Production connects to NATS as its own user: an anonymous bus trusts everyone."""
+        if self.is_production and not self.has_nats_credentials:
+            raise ValueError(
+                "BOTRAM_NATS_NKEY_SEED (or BOTRAM_NATS_CREDS, BOTRAM_NATS_USER and "
+                "BOTRAM_NATS_PASSWORD, or a client certificate) must be set when "
+                "BOTRAM_ENV=production"
+            )
+
+    @property
+    def has_nats_credentials(self) -> bool:
+        return bool(self.nats_nkey_seed or self.nats_creds or self.nats_user or self.nats_tls_cert)
+
+    @model_validator(mode="after")
+    def _one_way_to_authenticate_to_nats(self) -> "ServiceSettings":
+        ways = [self.nats_nkey_seed, self.nats_creds, self.nats_user or self.nats_password]
+        if sum(way is not None for way in ways) > 1:
+            raise ValueError(
+                "set only one of BOTRAM_NATS_NKEY_SEED, BOTRAM_NATS_CREDS and "
+                "BOTRAM_NATS_USER/BOTRAM_NATS_PASSWORD"
+            )
+        if (self.nats_user is None) != (self.nats_password is None):
+            raise ValueError("BOTRAM_NATS_USER and BOTRAM_NATS_PASSWORD go together")
+        if (self.nats_tls_cert is None) != (self.nats_tls_key is None):
+            raise ValueError("BOTRAM_NATS_TLS_CERT and BOTRAM_NATS_TLS_KEY go together")
+        return self
 
     @model_validator(mode="after")
     def _refuse_default_secrets_in_production(self) -> "ServiceSettings":

@@ -19,7 +19,13 @@ from botram_contracts.events import (
     make_event,
 )
 from botram_contracts.schemas import render_schemas
-from botram_contracts.subjects import subject_for
+from botram_contracts.subjects import (
+    dead_letter_subject,
+    is_private,
+    private_session_subjects,
+    subject_for,
+    subject_template,
+)
 
 PSEUDONYM = "a" * 64
 
@@ -76,12 +82,26 @@ def test_subjects_end_with_the_tokens_subscribers_filter_on() -> None:
     )
 
 
-def test_private_events_travel_under_the_private_prefix() -> None:
+def test_private_events_travel_under_the_private_prefix_ending_with_their_session() -> None:
     contact = CitizenContactSharedV1(
-        check_in_id="c", session_id="s", phone="081234567890", tickets=[]
+        check_in_id="c", session_id="s-1", phone="081234567890", tickets=[]
     )
 
-    assert subject_for(contact) == "botram.private.citizen.contact_shared.v1"
+    assert subject_for(contact) == "botram.private.citizen.contact_shared.v1.s-1"
+    assert is_private(subject_for(contact))
+    assert subject_template(CitizenContactSharedV1) == (
+        "botram.private.citizen.contact_shared.v1.{session_id}"
+    )
+
+
+def test_a_sessions_private_events_are_matched_by_one_filter_and_no_dead_letter() -> None:
+    session = private_session_subjects("s-1")
+
+    assert session == "botram.private.*.*.*.s-1"
+    assert dead_letter_subject("notifier", private=True) == "botram.private.dlq.notifier"
+    assert dead_letter_subject("notifier") == "botram.dlq.notifier"
+    assert not is_private(dead_letter_subject("notifier"))
+    assert len(session.split(".")) != len(dead_letter_subject("notifier", private=True).split("."))
 
 
 def test_a_token_that_is_not_a_slug_is_refused() -> None:

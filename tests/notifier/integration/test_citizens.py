@@ -26,7 +26,9 @@ from botram_contracts.events import (
 from botram_notifier.main import create_app
 from botram_notifier.settings import Settings
 from botram_notifier.store import CitizenMessageRow, ContactRow
+from botram_runtime.bus_access import consumer_of
 from botram_runtime.db import Database
+from botram_runtime.stream import PRIVATE_STREAM_NAME
 from helpers import eventually, publish_event, running, session_issuer
 
 PHONE = "081234567890"
@@ -95,7 +97,9 @@ async def consumed(nc: NatsClient, *consumers: str) -> None:
     async def done() -> bool:
         for name in consumers:
             try:
-                info = await nc.jetstream().consumer_info("BOTRAM", name)
+                info = await nc.jetstream().consumer_info(
+                    consumer_of("notifier", name).stream, name
+                )
             except Exception:
                 return False
             if info.num_pending or info.num_ack_pending:
@@ -212,9 +216,12 @@ async def test_a_notifier_process_logs_the_messages_but_never_the_phone(
 async def test_a_cancelled_session_is_announced_and_a_closed_session_erases_the_phones(
     start: Start, nc: NatsClient, gateway: Receiver, database_url: str
 ) -> None:
+    js = nc.jetstream()
     async with start(sms_provider="http", sms_gateway_url=gateway.url):
         await check_in(nc, 4, phone=PHONE)
         await texts(gateway, 1)
+        stored = await js.stream_info(PRIVATE_STREAM_NAME, subjects_filter="botram.private.>")
+        assert stored.state.subjects == {"botram.private.citizen.contact_shared.v1.s-1": 1}
         await publish_event(
             nc,
             SessionCancelledV1(**SESSION, date=date(2026, 12, 5), reason="banjir"),
@@ -228,6 +235,9 @@ async def test_a_cancelled_session_is_announced_and_a_closed_session_erases_the_
         )
         await consumed(nc, "notifier-sessions")
 
+    # Gone from the private stream as well: nothing of the session is left to read there.
+    stored = await js.stream_info(PRIVATE_STREAM_NAME, subjects_filter="botram.private.>")
+    assert not stored.state.subjects and stored.state.messages == 0
     assert cancelled == (
         "Botram Kab. Bekasi: mohon maaf, layanan Botram di Muara Gembong pada 5 Desember 2026 "
         "dibatalkan. Alasan: banjir."

@@ -1,21 +1,24 @@
-"""Agencies' direct NATS access, on a real nats-server running the shipped deploy/nats config."""
+"""Agencies' direct NATS access, on a real nats-server running the shipped deploy/nats config.
+
+The operator issues credentials as docs/agencies.md says: the shipped command, connected as
+the `ops` user, creates the agency's durable consumers and rewrites the config; the server
+reloads it. The agency may then only fetch from and ack its own consumers and subscribe to
+its own subjects.
+"""
 
 import asyncio
-import shutil
-import socket
+import os
 import subprocess
 import sys
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 from typing import Any
 
 import nats
 import pytest
 from nats.aio.client import Client as NatsClient
+from nats.js.api import ConsumerConfig
 
-from botram_cli.nats_server import free_port, nats_server_binary
 from botram_contracts.events import (
     CitizenCheckedInV1,
     CitizenContactSharedV1,
@@ -25,99 +28,70 @@ from botram_contracts.events import (
     TicketRef,
     decode_event,
 )
-from botram_runtime.stream import ensure_stream
-from helpers import publish_event
+from botram_runtime.stream import STREAM_NAME, ensure_streams
+from helpers import SealedNats, permission_violations, publish_event
 
-ROOT = Path(__file__).resolve().parents[3]
-SHIPPED = ROOT / "deploy" / "nats" / "nats.conf"
 AGENCY = "bpjs-kesehatan"
 OWN_SERVICE = "bpjs-kesehatan-pendaftaran"
 PSEUDONYM = "a" * 64
+OWN_CONSUMERS = {
+    f"{AGENCY}-tickets": f"botram.ticket.*.*.{AGENCY}.>",
+    f"{AGENCY}-services": f"botram.service.*.*.{AGENCY}.>",
+    f"{AGENCY}-sessions": "botram.session.>",
+}
 
 Completed = Callable[..., ServiceCompletedV1]
 Called = Callable[..., TicketCalledV1]
 
 
-class AgencyNats:
-    def __init__(self, url: str, seeds: dict[str, str]) -> None:
-        self.url = url
-        self.seeds = seeds
-
-
-def shipped_config_on(directory: Path, port: int, monitor_port: int) -> Path:
-    """The shipped nats.conf with only its listen addresses and store moved for the test."""
-    text = SHIPPED.read_text()
-    for old, new in (
-        ("listen: 0.0.0.0:4222", f"listen: 127.0.0.1:{port}"),
-        ("http: 0.0.0.0:8222", f"http: 127.0.0.1:{monitor_port}"),
-        ('store_dir: "/data/jetstream"', f'store_dir: "{directory / "jetstream"}"'),
-    ):
-        assert old in text, f"the shipped config no longer has {old!r}"
-        text = text.replace(old, new)
-    config = directory / "nats.conf"
-    config.write_text(text)
-    shutil.copy(SHIPPED.parent / "agencies.json", directory / "agencies.json")
-    return config
-
-
-def create_credentials(agency: str, directory: Path) -> str:
-    """Run the shipped command, as an operator would; it prints the seed on stdout."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "botram_notifier",
-            "agency-credentials",
-            agency,
-            "--dir",
-            str(directory),
-        ],
+def agency_credentials(sealed_nats: SealedNats, *args: str) -> "subprocess.CompletedProcess[str]":
+    """The shipped command, run as the operator runs it: connected as the `ops` user."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOTRAM_")}
+    env |= {"BOTRAM_NATS_URL": sealed_nats.url, "BOTRAM_NATS_NKEY_SEED": sealed_nats.seeds["ops"]}
+    command = [sys.executable, "-m", "botram_notifier", "agency-credentials", *args]
+    return subprocess.run(
+        [*command, "--dir", str(sealed_nats.directory)],
         capture_output=True,
         text=True,
         timeout=60,
-        check=True,
+        check=False,
+        env=env,
     )
+
+
+def issue_credentials(agency: str, sealed_nats: SealedNats) -> str:
+    """Issue an agency's credentials; the command prints the seed on stdout."""
+    result = agency_credentials(sealed_nats, agency)
+    assert result.returncode == 0, result.stderr
     seed = result.stdout.strip()
     assert seed.startswith("SU"), result.stderr
     return seed
 
 
 @pytest.fixture(scope="module")
-def agency_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgencyNats]:
-    directory = tmp_path_factory.mktemp("agency-nats")
-    port, monitor_port = free_port(), free_port()
-    config = shipped_config_on(directory, port, monitor_port)
-    seeds = {agency: create_credentials(agency, directory) for agency in (AGENCY, "baznas")}
-    process = subprocess.Popen(
-        [nats_server_binary(), "-c", str(config)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = 15.0
-        while deadline > 0:
-            assert process.poll() is None, "nats-server refused the shipped config"
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                    break
-            except OSError:
-                deadline -= 0.1
-                time.sleep(0.1)
-        yield AgencyNats(f"nats://127.0.0.1:{port}", seeds)
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+def agency_seeds(sealed_nats: SealedNats) -> Iterator[dict[str, str]]:
+    """Credentials for two agencies, issued on the running server, then the config reloaded."""
+
+    async def declare() -> None:
+        registry = await sealed_nats.connect("registry")
+        await ensure_streams(registry.jetstream(timeout=5))
+        await registry.close()
+
+    asyncio.run(declare())
+    seeds = {agency: issue_credentials(agency, sealed_nats) for agency in (AGENCY, "baznas")}
+    sealed_nats.reload()
+    yield seeds
 
 
 @pytest.fixture
-async def service_bus(agency_nats: AgencyNats) -> AsyncIterator[NatsClient]:
-    """The services' connection: no credentials (no_auth_user), full access."""
-    client = await nats.connect(agency_nats.url)
-    js = client.jetstream()
-    await ensure_stream(js)
-    await js.purge_stream("BOTRAM")
-    yield client
-    await client.drain()
+async def producers(
+    sealed_nats: SealedNats, agency_seeds: dict[str, str]
+) -> AsyncIterator[dict[str, NatsClient]]:
+    """The scheduler's and the registry's connections, publishing as their outboxes do."""
+    clients = {s: await sealed_nats.connect(s) for s in ("scheduler", "registry")}
+    yield clients
+    for client in clients.values():
+        await client.drain()
 
 
 class Agency:
@@ -126,24 +100,19 @@ class Agency:
         self.errors = errors
 
     async def violations(self, count: int) -> list[str]:
-        for _ in range(100):
-            found = [e for e in self.errors if "permissions violation" in e.lower()]
-            if len(found) >= count:
-                return found
-            await asyncio.sleep(0.05)
-        return [e for e in self.errors if "permissions violation" in e.lower()]
+        return await permission_violations(self.errors, count)
 
 
 @pytest.fixture
-async def agency(agency_nats: AgencyNats) -> AsyncIterator[Agency]:
+async def agency(sealed_nats: SealedNats, agency_seeds: dict[str, str]) -> AsyncIterator[Agency]:
     errors: list[str] = []
 
     async def on_error(error: Exception) -> None:
         errors.append(str(error))
 
     client = await nats.connect(
-        agency_nats.url,
-        nkeys_seed_str=agency_nats.seeds[AGENCY],
+        sealed_nats.url,
+        nkeys_seed_str=agency_seeds[AGENCY],
         inbox_prefix=f"_INBOX_{AGENCY}",
         error_cb=on_error,
         allow_reconnect=False,
@@ -152,7 +121,9 @@ async def agency(agency_nats: AgencyNats) -> AsyncIterator[Agency]:
     await client.close()
 
 
-async def publish_mixed_events(bus: NatsClient, called: Called, completed: Completed) -> None:
+async def publish_mixed_events(
+    producers: dict[str, NatsClient], called: Called, completed: Completed
+) -> None:
     ticket = TicketRef(
         ticket_id="t-9", service=OWN_SERVICE, agency=AGENCY, number="BPJ-009", position=9
     )
@@ -185,9 +156,7 @@ async def publish_mixed_events(bus: NatsClient, called: Called, completed: Compl
             check_in_id="c-9", session_id="s-1", phone="081234567890", tickets=[ticket]
         ),
     ):
-        await publish_event(
-            bus, data, "registry" if "session" not in data.event_type else "scheduler"
-        )
+        await publish_event(producers[data.producer], data, data.producer)
 
 
 async def fetch_all(subscription: Any, expected: int) -> list[Any]:
@@ -205,23 +174,33 @@ async def fetch_all(subscription: Any, expected: int) -> list[Any]:
     return [decode_event(m.data) for m in messages]
 
 
-async def test_an_agency_durably_consumes_its_own_ticket_service_and_session_events(
-    service_bus: NatsClient, agency: Agency, called: Called, completed: Completed
+async def test_botram_creates_the_agencys_three_consumers_when_it_issues_credentials(
+    sealed_nats: SealedNats, agency_seeds: dict[str, str]
 ) -> None:
-    await publish_mixed_events(service_bus, called, completed)
+    ops = await sealed_nats.connect("ops")
+    try:
+        consumers = {c.name: c.config for c in await ops.jetstream().consumers_info(STREAM_NAME)}
+    finally:
+        await ops.close()
+
+    for name, subject in OWN_CONSUMERS.items():
+        assert consumers[name].filter_subject == subject
+        assert consumers[name].deliver_subject is None  # pull: nothing is pushed anywhere
+    assert {"baznas-tickets", "baznas-services", "baznas-sessions"} <= set(consumers)
+
+
+async def test_an_agency_fetches_and_acks_its_own_ticket_service_and_session_events(
+    producers: dict[str, NatsClient], agency: Agency, called: Called, completed: Completed
+) -> None:
+    await publish_mixed_events(producers, called, completed)
     js = agency.client.jetstream(timeout=2)
-    consumers = {
-        f"botram.ticket.*.*.{AGENCY}.>": f"{AGENCY}-tickets",
-        f"botram.service.*.*.{AGENCY}.>": f"{AGENCY}-services",
-        "botram.session.>": f"{AGENCY}-sessions",
-    }
 
     received = []
-    for subject, durable in consumers.items():
-        subscription = await js.pull_subscribe(subject, durable=durable, stream="BOTRAM")
+    for durable, subject in OWN_CONSUMERS.items():
+        # As clients do: look the consumer up (it exists: nothing is created), then fetch.
+        subscription = await js.pull_subscribe(subject, durable=durable, stream=STREAM_NAME)
         received += await fetch_all(subscription, 1)
         await subscription.unsubscribe()
-        await js.delete_consumer("BOTRAM", durable)
 
     assert sorted(e.type for e in received) == [
         "botram.service.completed.v1",
@@ -233,7 +212,7 @@ async def test_an_agency_durably_consumes_its_own_ticket_service_and_session_eve
 
 
 async def test_an_agency_receives_its_live_events_on_a_plain_subscription(
-    service_bus: NatsClient, agency: Agency, called: Called, completed: Completed
+    producers: dict[str, NatsClient], agency: Agency, called: Called, completed: Completed
 ) -> None:
     subscription = await agency.client.subscribe(f"botram.ticket.*.*.{AGENCY}.>")
     await agency.client.flush()
@@ -241,7 +220,7 @@ async def test_an_agency_receives_its_live_events_on_a_plain_subscription(
     # Bounded: publish again if the first round raced the subscription's interest (seen
     # once in a loaded full-suite run); each round is a fresh set of events.
     for _ in range(3):
-        await publish_mixed_events(service_bus, called, completed)
+        await publish_mixed_events(producers, called, completed)
         try:
             message = await subscription.next_msg(timeout=5)
             break
@@ -263,6 +242,7 @@ async def test_an_agency_receives_its_live_events_on_a_plain_subscription(
         "botram.>",
         ">",
         "_INBOX.>",
+        "_INBOX_botram_notifier.>",
         "$JS.API.>",
     ],
 )
@@ -278,24 +258,107 @@ async def test_the_server_refuses_an_agency_subscription_outside_its_own_subject
 
 
 @pytest.mark.parametrize(
-    ("subject", "durable"),
+    ("durable", "config"),
     [
-        ("botram.citizen.>", f"{AGENCY}-tickets"),
-        ("botram.private.>", f"{AGENCY}-sessions"),
-        ("botram.ticket.*.*.dukcapil.>", f"{AGENCY}-tickets"),
-        ("botram.ticket.*.*.bpjs-kesehatan.>", "notifier-tickets"),
-        ("botram.ticket.*.*.baznas.>", "baznas-tickets"),
+        # Its own names and filters: creating (or changing) consumers is Botram's job.
+        (f"{AGENCY}-tickets", ConsumerConfig(filter_subject=f"botram.ticket.*.*.{AGENCY}.>")),
+        (f"{AGENCY}-extra", ConsumerConfig(filter_subject=f"botram.ticket.*.*.{AGENCY}.>")),
+        # A push consumer delivering into a service's inbox or onto an event subject.
+        (
+            f"{AGENCY}-push",
+            ConsumerConfig(
+                filter_subject="botram.session.>", deliver_subject="_INBOX_botram_registry.x"
+            ),
+        ),
+        (
+            f"{AGENCY}-loop",
+            ConsumerConfig(
+                filter_subject="botram.session.>",
+                deliver_subject="botram.session.cancelled.v1.kecamatan.sukatani",
+            ),
+        ),
+        ("any", ConsumerConfig(filter_subject="botram.citizen.>")),
     ],
 )
-async def test_the_server_refuses_an_agency_consumer_outside_its_own_subjects(
-    service_bus: NatsClient, agency: Agency, subject: str, durable: str
+async def test_the_server_refuses_any_consumer_an_agency_asks_for(
+    sealed_nats: SealedNats, agency: Agency, durable: str, config: ConsumerConfig
 ) -> None:
     js = agency.client.jetstream(timeout=1)
 
     # The server drops the request (and says why on the error callback): nats-py times out.
     with pytest.raises(nats.errors.TimeoutError):
-        await js.pull_subscribe(subject, durable=durable, stream="BOTRAM")
+        await js.add_consumer(STREAM_NAME, config, durable_name=durable, name=durable)
 
     assert await agency.violations(1)
-    names = [c.name for c in await service_bus.jetstream().consumers_info("BOTRAM")]
-    assert durable not in names
+    ops = await sealed_nats.connect("ops")
+    try:
+        consumers = {c.name: c.config for c in await ops.jetstream().consumers_info(STREAM_NAME)}
+    finally:
+        await ops.close()
+    assert durable not in consumers or consumers[durable].deliver_subject is None
+    assert f"{AGENCY}-push" not in consumers and f"{AGENCY}-loop" not in consumers
+
+
+@pytest.mark.parametrize(
+    "request_subject",
+    [
+        "$JS.API.INFO",
+        f"$JS.API.STREAM.INFO.{STREAM_NAME}",
+        f"$JS.API.CONSUMER.INFO.{STREAM_NAME}.baznas-tickets",
+        f"$JS.API.CONSUMER.DELETE.{STREAM_NAME}.{AGENCY}-tickets",
+        f"$JS.API.CONSUMER.MSG.NEXT.{STREAM_NAME}.baznas-tickets",
+        f"$JS.API.CONSUMER.MSG.NEXT.{STREAM_NAME}.notifier-tickets",
+        "$JS.API.CONSUMER.MSG.NEXT.BOTRAM_PRIVATE.notifier-private",
+        "botram.session.cancelled.v1.kecamatan.sukatani",
+        "botram.ticket.called.v1.bpjs-kesehatan.bpjs-kesehatan-pendaftaran",
+    ],
+)
+async def test_an_agency_may_only_read_fetch_from_and_ack_its_own_consumers(
+    sealed_nats: SealedNats, agency: Agency, request_subject: str
+) -> None:
+    with pytest.raises(nats.errors.TimeoutError):
+        await agency.client.request(request_subject, b"{}", timeout=1)
+
+    violations = await agency.violations(1)
+
+    assert any(request_subject.lower() in v.lower() for v in violations), agency.errors
+
+
+async def test_a_forged_session_cancellation_from_an_agency_never_reaches_the_stream(
+    sealed_nats: SealedNats, agency: Agency
+) -> None:
+    await agency.client.publish("botram.session.cancelled.v1.kecamatan.forged", b"{}")
+    await agency.client.flush()
+
+    assert await agency.violations(1)
+    ops = await sealed_nats.connect("ops")
+    try:
+        info = await ops.jetstream().stream_info(
+            STREAM_NAME, subjects_filter="botram.session.*.*.*.forged"
+        )
+    finally:
+        await ops.close()
+    assert not info.state.subjects
+
+
+async def test_revoking_an_agency_removes_its_key_and_its_consumers(
+    sealed_nats: SealedNats, agency_seeds: dict[str, str]
+) -> None:
+    revoked = await asyncio.to_thread(agency_credentials, sealed_nats, "baznas", "--revoke")
+    assert revoked.returncode == 0, revoked.stderr
+    sealed_nats.reload()
+
+    with pytest.raises(nats.errors.Error, match="Authorization Violation"):
+        await nats.connect(
+            sealed_nats.url,
+            nkeys_seed_str=agency_seeds["baznas"],
+            allow_reconnect=False,
+            connect_timeout=3,
+        )
+    ops = await sealed_nats.connect("ops")
+    try:
+        names = {c.name for c in await ops.jetstream().consumers_info(STREAM_NAME)}
+    finally:
+        await ops.close()
+    assert not {name for name in names if name.startswith("baznas-")}
+    assert set(OWN_CONSUMERS) <= names

@@ -44,6 +44,16 @@ class FakeSms:
         return None
 
 
+@dataclass
+class FakePrivateStream:
+    """The private stream: records the sessions whose private events were purged."""
+
+    purged: list[str] = field(default_factory=list)
+
+    async def purge_session(self, session_id: str) -> None:
+        self.purged.append(session_id)
+
+
 @pytest.fixture
 def webhooks() -> FakeWebhooks:
     return FakeWebhooks()
@@ -60,6 +70,7 @@ def deps(clock: FakeClock, webhooks: FakeWebhooks) -> Deps:
         metrics=NotifierMetrics(CollectorRegistry()),
         webhooks=webhooks,  # type: ignore[arg-type]  # a fake
         sms=FakeSms(),
+        private_events=FakePrivateStream(),
         deliveries_due=Wakeup(),
         messages_due=Wakeup(),
     )

@@ -37,7 +37,7 @@ def test_the_four_consumers_keep_their_deployed_durable_names(deps: Deps) -> Non
         "notifier-sessions": SESSION_EVENTS,
         "notifier-tickets": TICKET_EVENTS,
         "notifier-services": SERVICE_EVENTS,
-        "notifier-private": "botram.private.>",
+        "notifier-private": "botram.private.citizen.>",
     }
     handlers = {name: s["handler"].func for name, s in runtime.subscriptions.items()}
     assert handlers["notifier-private"] is take_private_event

@@ -1,29 +1,33 @@
-"""Direct NATS access for agencies: the nats-server configuration of their nkey users.
+"""Direct NATS access for agencies: their nkey users and the durable consumers they read.
 
-Each agency user's permissions allow only its own events.
+`python -m botram_notifier agency-credentials <agency>` (run by the Botram operator, with the
+operator's NATS settings: `BOTRAM_NATS_URL` and the `ops` user's `BOTRAM_NATS_NKEY_SEED`):
+1. creates the agency's three durable pull consumers on `BOTRAM`, each bound to one filter;
+2. creates (or replaces) the agency's key pair, records its public key in
+   `deploy/nats/agencies.json` and regenerates the accounts block of `deploy/nats/nats.conf`
+   and of the cluster's `deploy/nats/cluster/nats.conf` (between the BEGIN/END markers: each
+   file stays self-contained, as compose and Kubernetes mount only it): the services' and the
+   operator's users (`botram_runtime.bus_access`) and one user per agency;
+3. prints the seed (the secret) once for the agency; Botram never stores it. docs/agencies.md.
 
-`python -m botram_notifier agency-credentials <agency>` creates (or replaces) an agency's
-key pair, records its public key in `deploy/nats/agencies.json` and regenerates the
-accounts block of `deploy/nats/nats.conf` (between the BEGIN/END markers: the file stays
-self-contained, as docker-compose mounts only it). The seed (the secret) is printed
-once for the agency and is never stored by Botram. See docs/agencies.md.
-
-Everything runs in one account, BOTRAM (the services' stream lives there). An agency user
-may only:
+An agency user, in the BOTRAM account, may only:
 - subscribe (core NATS) to its own ticket/service subjects and the session subjects;
-- create, read, pull from, ack and delete its three durable JetStream consumers, each
-  bound to one of those filters. The filter is part of the API subject (nats-server 2.9+),
-  so the permission itself checks it: a consumer on another agency's subjects, on
-  `botram.citizen.>` or on `botram.private.>` is refused by the server;
-- receive replies on its own inbox prefix `_INBOX_<agency>`, so it can never read the
-  services' replies on `_INBOX.>` (which carry citizen events).
+- read, fetch from and acknowledge its own three consumers: it cannot create, change or
+  delete a consumer (so no push consumer delivering anywhere), nor call any other JetStream
+  API (`$JS.API.INFO` included);
+- receive replies on its own inbox prefix `_INBOX_<agency>`, never the services' inboxes.
+Nothing of `botram.citizen.>` or `botram.private.>` is ever allowed (denied explicitly too).
 """
 
 import json
-import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 
-import nkeys  # type: ignore[import-untyped]  # nkeys ships no type hints
+import nats
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
 
 from botram_contracts.subjects import (
     CITIZEN_EVENTS,
@@ -31,17 +35,26 @@ from botram_contracts.subjects import (
     SESSION_EVENTS,
     agency_ticket_subjects,
 )
+from botram_runtime.bus_access import (
+    BEGIN_MARKER,
+    END_MARKER,
+    OPS_INBOX_PREFIX,
+    NatsUser,
+    Permissions,
+    botram_users,
+    new_user_seed,
+    public_key,
+    render_accounts,
+)
+from botram_runtime.bus_client import connect_options
+from botram_runtime.settings import ServiceSettings
 from botram_runtime.stream import STREAM_NAME
 
-ACCOUNT = "BOTRAM"
-# The services connect without credentials (`no_auth_user`): port 4222 for them stays on the
-# private network; agencies reach NATS only with their nkey.
-SERVICE_USER = "botram"
 REGISTRY_FILE = "agencies.json"
-CONFIG_FILE = "nats.conf"
-BEGIN_MARKER = "# BEGIN ACCOUNTS"
-END_MARKER = "# END ACCOUNTS"
+# Every file with a generated accounts block, relative to the directory of agencies.json.
+CONFIG_FILES = ("nats.conf", "cluster/nats.conf")
 DEFAULT_DIR = Path("deploy/nats")
+GENERATED_BY = "`python -m botram_notifier agency-credentials` from agencies.json"
 
 
 def inbox_prefix(agency: str) -> str:
@@ -50,7 +63,7 @@ def inbox_prefix(agency: str) -> str:
 
 
 def agency_consumers(agency: str) -> dict[str, str]:
-    """The durable consumers an agency may own: name -> the only filter it may have."""
+    """The durable consumers Botram keeps for an agency: name -> its only filter."""
     tickets, services = agency_ticket_subjects(agency)
     return {
         f"{agency}-tickets": tickets,
@@ -59,54 +72,33 @@ def agency_consumers(agency: str) -> dict[str, str]:
     }
 
 
-def agency_permissions(agency: str) -> dict[str, dict[str, list[str]]]:
-    api = "$JS.API"
-    consumers = agency_consumers(agency)
-    publish = [f"{api}.INFO"]
-    for name, subject in consumers.items():
+def agency_permissions(agency: str) -> Permissions:
+    publish = []
+    for name in agency_consumers(agency):
         publish += [
-            f"{api}.CONSUMER.CREATE.{STREAM_NAME}.{name}.{subject}",
-            f"{api}.CONSUMER.INFO.{STREAM_NAME}.{name}",
-            f"{api}.CONSUMER.DELETE.{STREAM_NAME}.{name}",
-            f"{api}.CONSUMER.MSG.NEXT.{STREAM_NAME}.{name}",
+            # Reading its own consumer's state: NATS clients (Go, JavaScript, the CLI) look a
+            # consumer up before fetching from it.
+            f"$JS.API.CONSUMER.INFO.{STREAM_NAME}.{name}",
+            f"$JS.API.CONSUMER.MSG.NEXT.{STREAM_NAME}.{name}",
             f"$JS.ACK.{STREAM_NAME}.{name}.>",
         ]
     return {
         "publish": {"allow": publish},
         "subscribe": {
             "allow": [*agency_ticket_subjects(agency), SESSION_EVENTS, f"{inbox_prefix(agency)}.>"],
-            # Belt and braces: never the people, never the private subjects.
+            # Belt and braces: never the people, never the private subjects or other inboxes.
             "deny": [CITIZEN_EVENTS, f"{PRIVATE_PREFIX}.>", "_INBOX.>"],
         },
     }
 
 
-def new_user_seed() -> bytes:
-    """A fresh nkey user seed (`SU...`): the agency's secret."""
-    return bytes(nkeys.encode_seed(secrets.token_bytes(32), nkeys.PREFIX_BYTE_USER))
-
-
-def public_key(seed: bytes) -> str:
-    return str(nkeys.from_seed(bytearray(seed)).public_key.decode())
-
-
-def render_accounts(agencies: dict[str, str]) -> str:
-    """The accounts block: the BOTRAM account with the services' user and one user per agency."""
-    users = [f"      {{ user: {SERVICE_USER} }}  # the Botram services (no_auth_user)"]
-    for agency, key in sorted(agencies.items()):
-        permissions = json.dumps(agency_permissions(agency), indent=2)
-        permissions = permissions.replace("\n", "\n        ")
-        users.append(
-            f"      # agency {agency}\n      {{ nkey: {key}, permissions: {permissions} }}"
-        )
-    return (
-        f"{BEGIN_MARKER} (generated by `python -m botram_notifier agency-credentials` from\n"
-        "# agencies.json: run the command, do not edit between the markers)\n"
-        "accounts {\n"
-        f"  {ACCOUNT} {{\n"
-        "    jetstream: enabled\n"
-        "    users: [\n" + "\n".join(users) + f"\n    ]\n  }}\n}}\n{END_MARKER}"
-    )
+def accounts_block(agencies: dict[str, str]) -> str:
+    """The accounts block: the services, the operator and one user per agency."""
+    users = botram_users() + [
+        NatsUser(f"agency {agency}", key, agency_permissions(agency))
+        for agency, key in sorted(agencies.items())
+    ]
+    return render_accounts(users, generated_by=GENERATED_BY)
 
 
 def load_registry(directory: Path) -> dict[str, str]:
@@ -120,23 +112,65 @@ def load_registry(directory: Path) -> dict[str, str]:
 def write_config(directory: Path, agencies: dict[str, str]) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     (directory / REGISTRY_FILE).write_text(json.dumps(agencies, indent=2, sort_keys=True) + "\n")
-    config = directory / CONFIG_FILE
-    text = config.read_text()
-    start, end = text.find(BEGIN_MARKER), text.find(END_MARKER)
-    if start < 0 or end < start:
-        raise ValueError(f"{config} has no {BEGIN_MARKER} ... {END_MARKER} block")
-    config.write_text(text[:start] + render_accounts(agencies) + text[end + len(END_MARKER) :])
+    block = accounts_block(agencies)
+    for name in CONFIG_FILES:
+        config = directory / name
+        if not config.exists():
+            continue  # e.g. a directory holding the single-node config only
+        text = config.read_text()
+        start, end = text.find(BEGIN_MARKER), text.find(END_MARKER)
+        if start < 0 or end < start:
+            raise ValueError(f"{config} has no {BEGIN_MARKER} ... {END_MARKER} block")
+        config.write_text(text[:start] + block + text[end + len(END_MARKER) :])
+
+
+@asynccontextmanager
+async def operator_jetstream(settings: ServiceSettings) -> AsyncIterator[JetStreamContext]:
+    """JetStream as the operator (the `BOTRAM_NATS_*` settings name the `ops` user): one try."""
+    nc = await nats.connect(
+        **connect_options(settings, inbox_prefix=OPS_INBOX_PREFIX), allow_reconnect=False
+    )
+    try:
+        yield nc.jetstream(timeout=5)
+    finally:
+        await nc.close()
+
+
+async def ensure_consumers(js: JetStreamContext, agency: str) -> None:
+    """The agency's durable pull consumers, from the start of the stream (idempotent)."""
+    for name, subject in agency_consumers(agency).items():
+        await js.add_consumer(
+            STREAM_NAME,
+            ConsumerConfig(
+                name=name,
+                durable_name=name,
+                filter_subject=subject,
+                deliver_policy=DeliverPolicy.ALL,
+                ack_policy=AckPolicy.EXPLICIT,
+                description=f"Botram events for agency {agency} (direct NATS access)",
+            ),
+        )
+
+
+async def delete_consumers(js: JetStreamContext, agency: str) -> None:
+    for name in agency_consumers(agency):
+        with suppress(NotFoundError):
+            await js.delete_consumer(STREAM_NAME, name)
 
 
 def create_credentials(agency: str, directory: Path, known_agencies: set[str]) -> bytes:
     """Give an agency a new key (replacing any old one); returns its seed, stored nowhere."""
-    if agency not in known_agencies:
-        raise ValueError(f"unknown agency {agency!r}; known: {', '.join(sorted(known_agencies))}")
+    check_agency(agency, known_agencies)
     seed = new_user_seed()
     agencies = load_registry(directory)
     agencies[agency] = public_key(seed)
     write_config(directory, agencies)
     return seed
+
+
+def check_agency(agency: str, known_agencies: set[str]) -> None:
+    if agency not in known_agencies:
+        raise ValueError(f"unknown agency {agency!r}; known: {', '.join(sorted(known_agencies))}")
 
 
 def revoke_credentials(agency: str, directory: Path) -> bool:

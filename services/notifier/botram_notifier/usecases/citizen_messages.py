@@ -2,7 +2,8 @@
 
 Contacts (phone numbers) arrive on `botram.private.>`; ticket events move the queue and tell
 citizens whose turn is near; session events tell the session's citizens it was cancelled or
-moved, and a closed session's contacts are erased (`retention`).
+moved, and a closed session's contacts are erased (`retention`), in the notifier's database
+and in the private stream.
 """
 
 from typing import Any
@@ -53,6 +54,8 @@ async def follow_event(deps: Deps, tx: AsyncSession, event: CloudEvent[Any]) -> 
         )
     elif isinstance(data, SessionClosedV1):
         await erase_session(tx, data.session_id)
+        # The stream's copies too; a failure rolls the erasure back and the event comes again.
+        await deps.private_events.purge_session(data.session_id)
 
 
 async def _contact_shared(deps: Deps, tx: AsyncSession, data: CitizenContactSharedV1) -> None:

@@ -152,12 +152,13 @@ class CitizenTicketsAddedV1(BotramEvent):
 class CitizenContactSharedV1(BotramEvent):
     """PRIVATE: a checked-in citizen's phone number, for the notifier's messages only.
 
-    Travels on `botram.private.>`, which no agency credential may read; the notifier
-    deletes the number once the session is over.
+    Travels on `botram.private.citizen.contact_shared.v1.<session_id>`, in the private
+    stream, which no agency credential may read; when the session closes the notifier
+    deletes the number and purges the session's private events from the stream.
     """
 
     event_type = "botram.citizen.contact_shared.v1"
-    subject_fields = ()
+    subject_fields = ("session_id",)
     producer = "registry"
     private = True
 
