@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from botram_contracts.events import ServiceCompletedV1, TicketCalledV1
+from botram_contracts.events import ServiceCompletedV1, TicketCalledV1, WaitingTicketRef
 
 PSEUDONYM = "a" * 64  # a citizen's pseudonym, as the registry publishes it
 
@@ -123,6 +123,7 @@ def _called(
     service: str = "dukcapil-kk",
     session_id: str = "s-1",
     agency: str = "dukcapil",
+    up_next: list[WaitingTicketRef] | None = None,
 ) -> TicketCalledV1:
     return TicketCalledV1(
         ticket_id=ticket_id,
@@ -132,6 +133,7 @@ def _called(
         number=number,
         desk="1",
         waited_seconds=10,
+        up_next=up_next,
     )
 
 
@@ -143,5 +145,6 @@ def completed() -> Callable[..., ServiceCompletedV1]:
 
 @pytest.fixture
 def called() -> Callable[..., TicketCalledV1]:
-    """`called(ticket_id, number, service=..., agency=...)`: a desk calls a ticket."""
+    """`called(ticket_id, number, service=..., agency=..., up_next=...)`: a desk calls a
+    ticket (`up_next`: who the registry says comes next; None as older registries)."""
     return _called

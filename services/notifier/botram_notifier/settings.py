@@ -4,6 +4,7 @@ from typing import Literal
 
 from pydantic import Field, SecretStr, field_validator
 
+from botram_contracts.events import UP_NEXT_LENGTH
 from botram_runtime.settings import ServiceSettings, database_url_field
 
 # Like Svix: first attempt at once, then these delays (seconds) between attempts.
@@ -40,8 +41,9 @@ class Settings(ServiceSettings):
     sms_provider: Literal["log", "http"] = "log"
     sms_gateway_url: str | None = None
     sms_gateway_token: SecretStr | None = None
-    # "Your turn is near" when this many tickets (or fewer) are still ahead.
-    turn_near_ahead: int = Field(default=3, ge=1)
+    # "Your turn is near" when this many tickets (or fewer) are still ahead; fewer than the
+    # tickets each `ticket.called` event names as coming next (`up_next`).
+    turn_near_ahead: int = Field(default=3, ge=1, lt=UP_NEXT_LENGTH)
     # At most this many messages to one phone per hour (a flood of events never spams).
     sms_max_per_phone_per_hour: int = Field(default=6, ge=1)
     sms_poll_seconds: float = Field(default=1.0, gt=0)

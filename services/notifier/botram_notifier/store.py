@@ -110,8 +110,8 @@ class AttemptRow(ServiceTable, table=True):
 class QueueTicketRow(ServiceTable, table=True):
     """The tickets of citizens who shared a phone, and how far each is from the desk.
 
-    `position` is "tickets ahead + 1": the registry's position at issue, then one less for
-    every other ticket of the queue called since.
+    `position` is "tickets ahead + 1" in the registry's fair order of calls: its position at
+    issue, then as each call's `up_next` places it (`messages.position_after_call`).
     """
 
     __tablename__ = "queue_tickets"

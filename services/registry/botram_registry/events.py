@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from botram_contracts.events import (
+    UP_NEXT_LENGTH,
     BotramEvent,
     CitizenCheckedInV1,
     CitizenContactSharedV1,
@@ -19,9 +20,11 @@ from botram_contracts.events import (
     TicketNoShowV1,
     TicketRecalledV1,
     TicketRef,
+    WaitingTicketRef,
 )
 from botram_contracts.events.models import Sex
 from botram_registry.domain.nik import age_band
+from botram_registry.domain.queue import Waiting
 from botram_registry.domain.tickets import TicketSlip, seconds_between
 from botram_registry.store import CheckInRow, SessionRow, TicketRow
 
@@ -128,7 +131,10 @@ def _ticket_event(
     )
 
 
-def ticket_called(ticket: TicketRow, session: SessionRow, now: datetime) -> TicketCalledV1:
+def ticket_called(
+    ticket: TicketRow, session: SessionRow, now: datetime, up_next: Sequence[Waiting]
+) -> TicketCalledV1:
+    """A call, and who comes next in the queue's fair order (the first `UP_NEXT_LENGTH`)."""
     return _ticket_event(
         TicketCalledV1,
         ticket,
@@ -137,6 +143,10 @@ def ticket_called(ticket: TicketRow, session: SessionRow, now: datetime) -> Tick
         desk=ticket.desk,
         waited_seconds=seconds_between(ticket.issued_at, now),
         called_at=now,
+        up_next=[
+            WaitingTicketRef(ticket_id=w.ticket_id, number=w.number)
+            for w in up_next[:UP_NEXT_LENGTH]
+        ],
     )
 
 

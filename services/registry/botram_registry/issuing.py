@@ -2,11 +2,12 @@
 
 A check-in at a busy desk is the registry's hottest request. Through the ORM's unit of work it
 cost ~20 statements (a get, a flush and a count per ticket); here it is one statement per
-table: the citizen upsert, an upsert numbering each requested queue (which also gives the
-position), one insert of the tickets; for a whole group of check-ins at once (group commit,
-see `usecases.check_in`). The statements are built once and executed with bound
-parameters: building a statement per call cost more than executing it (docs/BENCHMARKS.md).
-Storage only: the rules they serve (quotas, numbering) are the domain's.
+table: the citizen upsert, an upsert numbering each requested queue (whose counters also give
+each ticket's place in the fair order), one insert of the tickets; for a whole group of
+check-ins at once (group commit, see `usecases.check_in`). The statements are built once and
+executed with bound parameters: building a statement per call cost more than executing it
+(docs/BENCHMARKS.md). Storage only: the rules they serve (quotas, numbering, places) are the
+domain's.
 """
 
 import functools
@@ -20,6 +21,7 @@ from sqlalchemy import bindparam, func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from botram_registry.domain.queue import QueueCounters
 from botram_registry.store import CheckInRow, ServiceTable
 from botram_runtime.db import DIALECT_INSERTS, dialect_of
 
@@ -66,12 +68,21 @@ def _citizen_upsert(dialect: str) -> Any:
 
 @functools.cache
 def _queue_increment(dialect: str) -> Any:
-    """Add `issued` tickets to a queue (creating it), returning its new total and calls."""
+    """Add tickets to a queue (creating it), returning its counters."""
     statement = DIALECT_INSERTS[dialect](QUEUES)
     return statement.on_conflict_do_update(
         index_elements=[QUEUES.c.session_id, QUEUES.c.service],
-        set_={"issued": QUEUES.c.issued + statement.excluded.issued},
-    ).returning(QUEUES.c.issued, QUEUES.c.called)
+        set_={
+            "issued": QUEUES.c.issued + statement.excluded.issued,
+            "priority_issued": QUEUES.c.priority_issued + statement.excluded.priority_issued,
+        },
+    ).returning(
+        QUEUES.c.issued,
+        QUEUES.c.called,
+        QUEUES.c.priority_issued,
+        QUEUES.c.priority_called,
+        QUEUES.c.priority_streak,
+    )
 
 
 _CHECK_IN_OF_CITIZEN = (
@@ -143,11 +154,11 @@ async def insert_check_ins(tx: AsyncSession, rows: Sequence[CheckInRow]) -> None
 
 
 async def count_issued(
-    tx: AsyncSession, session_id: str, service: str, count: int
-) -> tuple[int, int]:
-    """Add `count` tickets to a queue's numbering (creating the queue): its new total of
-    tickets issued, and of calls made. The queue row stays locked (PostgreSQL) until commit,
-    so a concurrent transaction numbers after this one."""
+    tx: AsyncSession, session_id: str, service: str, count: int, priority: int
+) -> QueueCounters:
+    """Add `count` tickets (`priority` of them priority) to a queue's numbering, creating the
+    queue: its counters after. The queue row stays locked (PostgreSQL) until commit, so a
+    concurrent transaction numbers after this one, and no call changes the counters meanwhile."""
     result = await tx.exec(
         _queue_increment(dialect_of(tx)),
         params={
@@ -155,11 +166,19 @@ async def count_issued(
             "service": service,
             "issued": count,
             "called": 0,
+            "priority_issued": priority,
+            "priority_called": 0,
             "priority_streak": 0,
         },
     )
-    issued, called = result.one()
-    return int(issued), int(called)
+    issued, called, priority_issued, priority_called, streak = result.one()
+    return QueueCounters(
+        issued=int(issued),
+        called=int(called),
+        priority_issued=int(priority_issued),
+        priority_called=int(priority_called),
+        priority_streak=int(streak),
+    )
 
 
 async def insert_tickets(tx: AsyncSession, rows: list[dict[str, Any]]) -> None:

@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, time
 from typing import TypeVar
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, func, text, update
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col, select
@@ -110,8 +110,11 @@ class QueueRow(ServiceTable, table=True):
     service: str = Field(primary_key=True, max_length=80)
     issued: int = 0
     # Tickets called from this queue (the only way out of "waiting"): waiting = issued - called,
-    # so a new ticket's position needs no count of the queue.
+    # and the same for the priority class, so a new ticket's place in the fair order
+    # (`domain.queue.place_of_arrival`) needs no count of the queue.
     called: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
+    priority_issued: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
+    priority_called: int = Field(default=0, sa_column_kwargs={"server_default": text("0")})
     priority_streak: int = 0
 
 
@@ -119,7 +122,7 @@ class TicketRow(ServiceTable, table=True):
     __tablename__ = "tickets"
     __table_args__ = (
         UniqueConstraint("session_id", "service", "seq"),
-        # Who waits in a queue, in order: the position count of every check-in reads it.
+        # Who waits in a queue, in order: every call reads it (and a repeated check-in).
         Index("ix_tickets_queue_waiting", "session_id", "service", "status", "seq"),
     )
 
@@ -212,7 +215,7 @@ async def waiting_in(tx: AsyncSession, session_id: str, service: str) -> list[Wa
     """The waiting tickets of a queue, in numbering order."""
     rows = (
         await tx.exec(
-            select(TicketRow.id, TicketRow.priority)
+            select(TicketRow.id, TicketRow.priority, TicketRow.number)
             .where(
                 TicketRow.session_id == session_id,
                 TicketRow.service == service,
@@ -221,22 +224,15 @@ async def waiting_in(tx: AsyncSession, session_id: str, service: str) -> list[Wa
             .order_by(col(TicketRow.seq))
         )
     ).all()
-    return [Waiting(ticket_id=ticket_id, priority=priority) for ticket_id, priority in rows]
+    return [Waiting(ticket_id, priority, number) for ticket_id, priority, number in rows]
 
 
-async def position_of(tx: AsyncSession, ticket: TicketRow) -> int:
-    """A waiting ticket's place in its queue (1 = next)."""
-    ahead = (
-        await tx.exec(
-            select(func.count()).where(
-                TicketRow.session_id == ticket.session_id,
-                TicketRow.service == ticket.service,
-                TicketRow.status == TicketStatus.WAITING,
-                col(TicketRow.seq) < ticket.seq,
-            )
-        )
-    ).one()
-    return int(ahead) + 1
+async def priority_streak(tx: AsyncSession, session_id: str, service: str) -> int:
+    """The priority calls a queue's desks made in a row so far (0 before its first ticket)."""
+    statement = select(QueueRow.priority_streak).where(
+        QueueRow.session_id == session_id, QueueRow.service == service
+    )
+    return (await tx.exec(statement)).first() or 0
 
 
 async def tickets_of_check_in(tx: AsyncSession, check_in_id: str) -> Sequence[TicketRow]:

@@ -1,7 +1,8 @@
 """The scheduler's dependencies, built once in `main.py` and handed to every use case."""
 
+import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -23,6 +24,9 @@ class Deps:
     # The rotation rules as the file says now (read on every call: planners edit it, then
     # generate again); raises `RulesError` when the file cannot be used.
     rules: Callable[[], Rules]
+    # One generation at a time in this process: a second one waits here for the first, not
+    # for a database connection (SQLite has one, and its pool gives up after 30 s).
+    generations: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 async def get_deps(request: Request) -> Deps:

@@ -13,6 +13,7 @@ from sqlmodel.sql.expression import SelectOfScalar
 
 from botram_contracts.events.envelope import utc_now
 from botram_contracts.vocabulary import Level, SessionStatus
+from botram_runtime.db import dialect_of
 from botram_runtime.errors import NotFound
 from botram_runtime.inbox import ProcessedEvent
 from botram_runtime.outbox import OutboxEvent
@@ -147,3 +148,20 @@ async def sessions_of_slots(tx: AsyncSession, keys: Sequence[str]) -> Sequence[S
         return []
     query = select(SessionRow).where(col(SessionRow.rotation_key).in_(keys))
     return (await tx.exec(query)).all()
+
+
+# The PostgreSQL advisory lock that serialises generations (any 64-bit number no other lock of
+# this database uses; "botram-g" in ASCII).
+GENERATION_LOCK = 0x626F7472616D2D67
+
+
+async def lock_calendar_for_generation(tx: AsyncSession) -> None:
+    """Hold the calendar for this transaction against other generations, on every instance.
+
+    Generation reads what is stored, then inserts what is missing: two at once would both
+    insert the same slot. On PostgreSQL a transaction-scoped advisory lock makes the second
+    wait for the first to commit, then read what it stored; SQLite's `BEGIN IMMEDIATE`
+    already admits one writing transaction at a time.
+    """
+    if dialect_of(tx) == "postgresql":
+        await tx.exec(select(func.pg_advisory_xact_lock(GENERATION_LOCK)))

@@ -22,6 +22,7 @@ from botram_contracts.events import (
     SessionClosedV1,
     TicketCalledV1,
     TicketRef,
+    WaitingTicketRef,
 )
 from botram_notifier.main import create_app
 from botram_notifier.settings import Settings
@@ -55,17 +56,26 @@ def start(nats_server: EmbeddedNatsServer, nc: NatsClient, database_url: str) ->
     return start_notifier
 
 
-def ticket(n: int) -> TicketRef:
+def ticket(n: int, position: int | None = None) -> TicketRef:
     return TicketRef(
         ticket_id=f"t-{n}",
         service="dukcapil-kk",
         agency="dukcapil",
         number=f"KK-00{n}",
-        position=n,
+        position=position or n,
     )
 
 
-async def check_in(nc: NatsClient, n: int, phone: str | None = None) -> None:
+async def check_in(
+    nc: NatsClient,
+    n: int,
+    phone: str | None = None,
+    *,
+    priority: bool = False,
+    position: int | None = None,
+) -> None:
+    """The n-th citizen checks in for KK (at position n unless told), with a phone or not."""
+    tickets = [ticket(n, position)]
     await publish_event(
         nc,
         CitizenCheckedInV1(
@@ -75,8 +85,8 @@ async def check_in(nc: NatsClient, n: int, phone: str | None = None) -> None:
             sex="F",
             age_band="30-44",
             resident=True,
-            priority=False,
-            tickets=[ticket(n)],
+            priority=priority,
+            tickets=tickets,
             checked_in_at=datetime.now(UTC),
         ),
         "registry",
@@ -85,7 +95,7 @@ async def check_in(nc: NatsClient, n: int, phone: str | None = None) -> None:
         await publish_event(
             nc,
             CitizenContactSharedV1(
-                check_in_id=f"c-{n}", session_id="s-1", phone=phone, tickets=[ticket(n)]
+                check_in_id=f"c-{n}", session_id="s-1", phone=phone, tickets=tickets
             ),
             "registry",
         )
@@ -144,6 +154,42 @@ async def test_a_citizen_is_told_the_number_then_that_the_turn_is_near_in_bahasa
     assert request.json()["to"] == PHONE
     assert request.headers["authorization"] == "Bearer gateway-token"
     assert gateway.count() == 2  # one message per ticket per kind, nothing for the others
+
+
+def up_next(*ns: int) -> list[WaitingTicketRef]:
+    return [WaitingTicketRef(ticket_id=f"t-{n}", number=f"KK-00{n}") for n in ns]
+
+
+async def test_the_turn_near_message_follows_the_fair_order_of_calls(
+    start: Start, nc: NatsClient, gateway: Receiver, called: Called, database_url: str
+) -> None:
+    async with start(sms_provider="http", sms_gateway_url=gateway.url):
+        for n in (1, 2, 3):
+            await check_in(nc, n)
+        await check_in(nc, 4, phone=PHONE)  # 4th: not near yet (2 ahead or fewer is near)
+        await texts(gateway, 1)
+        # Two priority citizens arrive and go first: KK-004 is 6th now.
+        for n, position in ((5, 1), (6, 2)):
+            await check_in(nc, n, priority=True, position=position)
+        await publish_event(nc, called("t-5", "KK-005", up_next=up_next(6, 1, 2, 3, 4)), "registry")
+        await publish_event(nc, called("t-6", "KK-006", up_next=up_next(1, 2, 3, 4)), "registry")
+        await consumed(nc, "notifier-tickets")
+        early = await near_messages(database_url)
+        await publish_event(nc, called("t-1", "KK-001", up_next=up_next(2, 3, 4)), "registry")
+        near = (await texts(gateway, 2))[1]
+
+    assert early == []  # first in, first out would have said "2 ahead" after the first call
+    assert "KK-004" in near and "tinggal 2 antrean lagi" in near
+
+
+async def near_messages(database_url: str) -> list[str]:
+    database = Database(database_url)
+    try:
+        async with database.session() as session:
+            rows = (await session.exec(select(CitizenMessageRow))).all()
+    finally:
+        await database.dispose()
+    return [row.body for row in rows if row.kind == "turn_near"]
 
 
 def start_process(environment: dict[str, str], log_file: Path) -> subprocess.Popen[bytes]:

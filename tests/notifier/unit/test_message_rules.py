@@ -8,6 +8,8 @@ from botram_notifier.domain.messages import (
     MessageKind,
     is_turn_near,
     last_near_position,
+    position_after_call,
+    position_without_order,
     reason_not_to_send,
     session_cancelled,
     session_key,
@@ -48,6 +50,26 @@ def test_the_turn_is_near_with_k_or_fewer_tickets_ahead() -> None:
     assert last_near_position(2) == 3
     assert is_turn_near(1, near=2) and is_turn_near(3, near=2)
     assert not is_turn_near(4, near=2)
+
+
+def test_after_a_call_a_ticket_named_as_coming_next_is_at_its_place_there() -> None:
+    # A regular ticket at 4 that two priority arrivals pushed back: the call names it 5th.
+    assert position_after_call(4, place=5, named=10, everyone_named=False) == 5
+    assert position_after_call(9, place=2, named=3, everyone_named=True) == 2
+
+
+def test_a_ticket_not_named_is_behind_every_named_one_and_at_most_one_closer() -> None:
+    assert position_after_call(30, place=None, named=10, everyone_named=False) == 29
+    assert position_after_call(8, place=None, named=10, everyone_named=False) == 11
+
+
+def test_a_call_naming_everyone_waiting_leaves_the_others_where_they_are() -> None:
+    # Issued after that call (its contact arrived first), or called since: not moved.
+    assert position_after_call(4, place=None, named=3, everyone_named=True) == 4
+
+
+def test_without_up_next_a_call_moves_everyone_one_closer() -> None:
+    assert [position_without_order(p) for p in (5, 2, 1)] == [4, 1, 1]
 
 
 def test_opt_outs_come_before_the_hourly_limit() -> None:

@@ -20,6 +20,7 @@ from botram_contracts.reference import Catalogue
 from botram_contracts.vocabulary import Level, SessionStatus
 from botram_registry import issuing
 from botram_registry.deps import Deps
+from botram_registry.domain.queue import QueueCounters
 from botram_registry.issuing import Citizen, CitizenFacts
 from botram_registry.settings import Settings
 from botram_registry.store import CheckInRow, SessionRow
@@ -90,6 +91,7 @@ class FakeIssuing:
     check_ins: list[CheckInRow] = field(default_factory=list)
     tickets: list[dict[str, Any]] = field(default_factory=list)
     issued: Counter[str] = field(default_factory=Counter)
+    priority_issued: Counter[str] = field(default_factory=Counter)
 
     async def upsert_citizens(
         self, tx: FakeTx, citizens: Sequence[CitizenFacts], now: datetime
@@ -113,10 +115,17 @@ class FakeIssuing:
         self.check_ins += rows
 
     async def count_issued(
-        self, tx: FakeTx, session_id: str, service: str, count: int
-    ) -> tuple[int, int]:
+        self, tx: FakeTx, session_id: str, service: str, count: int, priority: int
+    ) -> QueueCounters:
         self.issued[service] += count
-        return self.issued[service], 0
+        self.priority_issued[service] += priority
+        return QueueCounters(
+            issued=self.issued[service],
+            called=0,
+            priority_issued=self.priority_issued[service],
+            priority_called=0,
+            priority_streak=0,
+        )
 
     async def insert_tickets(self, tx: FakeTx, rows: list[dict[str, Any]]) -> None:
         self.tickets += rows

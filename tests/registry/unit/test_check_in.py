@@ -89,6 +89,7 @@ async def test_a_group_stores_what_the_single_path_would_have_stored(
     single_rows, single_events = list(fake_issuing.check_ins), tx.take_staged()
     fake_issuing.check_ins.clear()
     fake_issuing.issued.clear()
+    fake_issuing.priority_issued.clear()
     grouped = await check_in_group(deps, items)
 
     assert [r.priority for r in singly] == [False, True, True, True]
@@ -101,6 +102,10 @@ async def test_a_group_stores_what_the_single_path_would_have_stored(
         (c.services, c.priority, c.priority_reasons) for c in single_rows
     ]
     assert single_rows[1].services == [JKN, KK]
+    # Priority tickets are told the place they will be called at, not their number's.
+    positions = [[(t.service, t.position) for t in r.tickets] for r in grouped if r]
+    assert positions == [[(t.service, t.position) for t in r.tickets] for r in singly]
+    assert positions == [[(KK, 1)], [(JKN, 1), (KK, 1)], [(KK, 2)], [(JKN, 2)]]
     announced = [e.data for e in tx.take_staged()]
     assert all(isinstance(e, CitizenCheckedInV1) for e in announced)
     assert [(e.age_band, e.priority, len(e.tickets)) for e in announced] == [

@@ -4,9 +4,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from botram_contracts.vocabulary import Outcome
 from botram_registry.domain.queue import (
+    QueueShape,
     Waiting,
     check_queue,
     choose_next,
@@ -14,14 +17,17 @@ from botram_registry.domain.queue import (
     fair_order,
     next_streak,
     next_to_call,
+    place_in_queue,
+    place_of_arrival,
     service_queue,
 )
 from botram_registry.domain.tickets import TicketStatus
 from botram_runtime.errors import DomainError
 
 
-def call_order(queue: list[Waiting], per_regular: int) -> list[str]:
-    order, streak, waiting = [], 0, list(queue)
+def call_order(queue: list[Waiting], per_regular: int, streak: int = 0) -> list[str]:
+    """The tickets in the order desks calling one after another get them (`choose_next`)."""
+    order, waiting = [], list(queue)
     while (chosen := choose_next(waiting, streak, per_regular)) is not None:
         order.append(chosen.ticket_id)
         streak = next_streak(chosen, streak)
@@ -52,6 +58,65 @@ def test_the_fair_order_continues_the_streak_the_desks_left_off() -> None:
 
     assert fresh == ["p0", "p1", "r0"]
     assert after_two == ["r0", "p0", "p1"]
+
+
+queues = st.lists(st.booleans(), max_size=30).map(
+    lambda flags: [Waiting(f"t{i}", priority) for i, priority in enumerate(flags)]
+)
+streaks = st.integers(min_value=0, max_value=6)
+per_regulars = st.integers(min_value=0, max_value=4)
+
+
+@given(queues, streaks, per_regulars)
+def test_every_waiting_ticket_s_place_is_the_order_in_which_desks_will_call_it(
+    queue: list[Waiting], streak: int, per_regular: int
+) -> None:
+    order = [w.ticket_id for w in fair_order(queue, streak, per_regular)]
+
+    assert order == call_order(queue, per_regular, streak)
+    assert [place_in_queue(queue, t, streak, per_regular) for t in order] == list(
+        range(1, len(order) + 1)
+    )
+
+
+@given(queues, streaks, per_regulars, st.booleans())
+def test_an_arriving_ticket_is_told_the_place_it_will_be_called_at(
+    queue: list[Waiting], streak: int, per_regular: int, priority: bool
+) -> None:
+    shape = QueueShape(
+        priority_waiting=sum(w.priority for w in queue),
+        regular_waiting=sum(not w.priority for w in queue),
+        priority_streak=streak,
+        priority_per_regular=per_regular,
+    )
+    arrival = Waiting("new", priority)
+
+    place = place_of_arrival(shape, priority)
+
+    assert place == call_order([*queue, arrival], per_regular, streak).index("new") + 1
+
+
+@given(queues, streaks, per_regulars, st.booleans())
+def test_an_arrival_never_brings_a_waiting_ticket_closer(
+    queue: list[Waiting], streak: int, per_regular: int, priority: bool
+) -> None:
+    # So a waiting ticket only moves closer when a desk calls: the `ticket.called` event's
+    # `up_next` is all the notifier needs to tell a citizen the turn is near.
+    before = call_order(queue, per_regular, streak)
+    after = call_order([*queue, Waiting("new", priority)], per_regular, streak)
+
+    assert all(after.index(t) >= before.index(t) for t in before)
+
+
+def test_a_priority_citizen_arriving_behind_a_long_queue_is_told_a_near_place() -> None:
+    shape = QueueShape(
+        priority_waiting=1, regular_waiting=10, priority_streak=0, priority_per_regular=2
+    )
+
+    assert place_of_arrival(shape, priority=True) == 2  # not 12: priority goes first
+    assert place_of_arrival(shape, priority=False) == 12
+    after_two = QueueShape(1, 10, priority_streak=2, priority_per_regular=2)
+    assert place_of_arrival(after_two, priority=True) == 3  # a regular call is due first
 
 
 def test_more_desks_shorten_the_estimated_wait() -> None:

@@ -1,5 +1,9 @@
 """Scheduler use cases and bus wiring with fakes: no database, no bus."""
 
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -17,6 +21,7 @@ from botram_scheduler.deps import Deps
 from botram_scheduler.domain.generation import GenerateSchedule
 from botram_scheduler.domain.rotation import RulesError
 from botram_scheduler.domain.sessions import Origin
+from botram_scheduler.rules_file import load_rules
 from botram_scheduler.settings import Settings
 from botram_scheduler.store import DemandRankingRow, SessionRow
 from botram_scheduler.usecases import demand, generation
@@ -153,6 +158,64 @@ async def test_a_generation_request_breaking_a_rule_is_refused_before_the_databa
         )
 
     assert isinstance(error.value, DomainError) and error.value.code == "date-in-past"
+
+
+class EmptyTx:
+    """A transaction on an empty calendar: every query finds nothing; rows are only added."""
+
+    def __init__(self) -> None:
+        self.info: dict[str, Any] = {}
+        self.bind = None
+        self.added: list[Any] = []
+
+    async def get(self, model: type, key: Any) -> None:
+        return None
+
+    async def exec(self, statement: Any, **kwargs: Any) -> Any:
+        return self
+
+    def all(self) -> list[Any]:
+        return []
+
+    def add(self, row: Any) -> None:
+        self.added.append(row)
+
+
+class CountingDatabase:
+    """Counts the transactions open at once (each lets other tasks run while it is open)."""
+
+    def __init__(self) -> None:
+        self.open = self.most_at_once = 0
+        self.transactions: list[EmptyTx] = []  # every one begun so far
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[EmptyTx]:
+        self.open += 1
+        self.most_at_once = max(self.most_at_once, self.open)
+        try:
+            await asyncio.sleep(0)
+            self.transactions.append(EmptyTx())
+            yield self.transactions[-1]
+            await asyncio.sleep(0)
+        finally:
+            self.open -= 1
+
+
+async def test_generations_in_one_process_take_the_database_one_after_the_other(
+    catalogue: Catalogue, regions: Regency
+) -> None:
+    # SQLite has one connection: a second generation waiting for it would give up after the
+    # pool's 30 s. It waits for the first generation instead, then takes the connection.
+    database = CountingDatabase()
+    rules = deps_with(catalogue, regions, lambda: load_rules(None, regions, catalogue))
+    deps = replace(rules, db=database)  # type: ignore[arg-type]
+    command = GenerateSchedule(PLANNER, date(2024, 7, 6), date(2024, 7, 31))
+
+    results = await asyncio.gather(*(generation.generate(deps, command) for _ in range(3)))
+
+    assert database.most_at_once == 1
+    assert len(database.transactions) == 3
+    assert all(len(r.sessions) > 5 for r in results)
 
 
 def session(**changes: Any) -> SessionRow:

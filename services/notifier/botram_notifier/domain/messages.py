@@ -135,6 +135,27 @@ def session_key(kind: MessageKind, event_id: str, check_in_id: str) -> str:
     return f"{kind}:{event_id}:{check_in_id}"
 
 
+def position_after_call(stored: int, place: int | None, named: int, everyone_named: bool) -> int:
+    """A waiting ticket's position after a desk called another ticket of its queue.
+
+    The call's `up_next` names the first `named` tickets of the queue in the registry's fair
+    order: a named ticket is at its `place` there. A ticket not named is behind them all; a
+    call brings it at most one place closer (only calls do: arrivals never bring anyone
+    closer). When the call named everyone waiting, a ticket it did not name was issued after
+    that call, or has been called since: its position stays as it is.
+    """
+    if place is not None:
+        return place
+    if everyone_named:
+        return stored
+    return max(stored - 1, named + 1)
+
+
+def position_without_order(stored: int) -> int:
+    """After a call from a registry that does not publish `up_next`: first in, first out."""
+    return max(stored - 1, 1)
+
+
 def last_near_position(near: int) -> int:
     """`position` is "tickets ahead + 1": near when `near` or fewer tickets are ahead."""
     return near + 1

@@ -13,6 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botram_contracts.events import (
+    UP_NEXT_LENGTH,
     CitizenContactSharedV1,
     CloudEvent,
     ServiceCompletedV1,
@@ -110,26 +111,37 @@ async def _set_status(tx: AsyncSession, ticket_id: str, status: QueueStatus) -> 
 
 
 async def _queue_moved(tx: AsyncSession, called: TicketCalledV1) -> None:
-    """A desk called a ticket: every other waiting ticket of that queue moves up one place.
+    """A desk called a ticket: the other waiting tickets of that queue move.
 
-    Positions from the registry are "waiting tickets ahead + 1" when issued; each later
-    call of another ticket brings ours one place closer. A priority ticket issued after ours
-    and called first makes us look one place closer than we are: the message comes a
-    little early, never late. A call seen before the contact arrived is not counted: the
-    message comes a little late then, which only happens in the first seconds.
+    Positions from the registry are places in its fair order (priority tickets interleaved
+    with regular ones), when issued and, for the first `UP_NEXT_LENGTH` tickets, after each call
+    (`up_next`); `messages.position_after_call` keeps the projection in that order. A call
+    seen before the contact arrived is not counted: the message comes a little late then,
+    which only happens in the first seconds.
     """
     await _set_status(tx, called.ticket_id, QueueStatus.CALLED)
-    await tx.exec(
-        update(QueueTicketRow)
-        .where(
-            col(QueueTicketRow.session_id) == called.session_id,
-            col(QueueTicketRow.service) == called.service,
-            col(QueueTicketRow.status) == QueueStatus.WAITING,
-            col(QueueTicketRow.ticket_id) != called.ticket_id,
-            col(QueueTicketRow.position) > 1,
+    waiting = (
+        await tx.exec(
+            select(QueueTicketRow).where(
+                QueueTicketRow.session_id == called.session_id,
+                QueueTicketRow.service == called.service,
+                QueueTicketRow.status == QueueStatus.WAITING,
+                QueueTicketRow.ticket_id != called.ticket_id,
+            )
         )
-        .values(position=col(QueueTicketRow.position) - 1)
-    )
+    ).all()
+    if called.up_next is None:  # published before registries said who comes next
+        for ticket in waiting:
+            ticket.position = messages.position_without_order(ticket.position)
+            tx.add(ticket)
+        return
+    places = {t.ticket_id: place for place, t in enumerate(called.up_next, start=1)}
+    everyone_named = len(called.up_next) < UP_NEXT_LENGTH
+    for ticket in waiting:
+        ticket.position = messages.position_after_call(
+            ticket.position, places.get(ticket.ticket_id), len(places), everyone_named
+        )
+        tx.add(ticket)
 
 
 async def _announce_turn_near(deps: Deps, tx: AsyncSession, session_id: str, service: str) -> None:

@@ -33,16 +33,19 @@ from botram_registry.domain.check_in import (
     services_to_add,
 )
 from botram_registry.domain.nik import mask_nik
+from botram_registry.domain.queue import place_in_queue
 from botram_registry.domain.tickets import TicketSlip, TicketStatus
 from botram_registry.events import AddedTickets, NewCheckIn
 from botram_registry.issuing import CitizenFacts
 from botram_registry.store import (
     CheckInRow,
     SessionRow,
-    position_of,
+    TicketRow,
+    priority_streak,
     retry_lost_race,
     services_ticketed,
     tickets_of_check_in,
+    waiting_in,
 )
 from botram_registry.usecases.ticketing import TicketOrder, issue_tickets
 from botram_runtime.clock import local_today
@@ -92,12 +95,12 @@ async def check_in_within(
         existing = await tx.get(CheckInRow, existing_id)
         assert existing is not None
         added = await _add_services(tx, deps, session, existing, command, identity, now)
-        return await result_of(tx, existing, command.nik, added_services=added)
+        return await result_of(tx, deps, existing, command.nik, added_services=added)
     check_services(deps.catalogue, session.services, command.services)
     row, admission = _new_check_in(deps, session, citizen.id, command, identity, arrival, now)
     await issuing.insert_check_ins(tx, [row])
     [tickets] = await issue_tickets(
-        tx, deps.catalogue, session, [TicketOrder(row.id, row.priority, row.services)], now
+        tx, deps, session, [TicketOrder(row.id, row.priority, row.services)], now
     )
     new = _news(session, row, identity, admission, citizen.resident, tickets)
     return _announce(tx, new, command)
@@ -152,7 +155,7 @@ async def _group_at_session(
         await issuing.insert_check_ins(tx, [row for row, _ in created])
         tickets = await issue_tickets(
             tx,
-            deps.catalogue,
+            deps,
             session,
             [TicketOrder(row.id, row.priority, row.services) for row, _ in created],
             now,
@@ -257,7 +260,7 @@ async def _add_services(
         return []
     check_services(deps.catalogue, session.services, new)
     [tickets] = await issue_tickets(
-        tx, deps.catalogue, session, [TicketOrder(check_in.id, check_in.priority, new)], now
+        tx, deps, session, [TicketOrder(check_in.id, check_in.priority, new)], now
     )
     check_in.services = [*check_in.services, *new]
     tx.add(check_in)
@@ -268,9 +271,14 @@ async def _add_services(
 
 
 async def result_of(
-    tx: AsyncSession, check_in: CheckInRow, nik: str, added_services: Sequence[str] = ()
+    tx: AsyncSession,
+    deps: Deps,
+    check_in: CheckInRow,
+    nik: str,
+    added_services: Sequence[str] = (),
 ) -> CheckInResult:
-    """An existing check-in and its tickets as they are now, in the order asked for."""
+    """An existing check-in and its tickets as they are now, in the order asked for; a waiting
+    ticket's position is its place in its queue's fair order now."""
     rows = await tickets_of_check_in(tx, check_in.id)
     order = {code: index for index, code in enumerate(check_in.services)}
     tickets = sorted(rows, key=lambda t: (order.get(t.service, len(order)), t.issued_at))
@@ -286,7 +294,7 @@ async def result_of(
                     service=t.service,
                     agency=t.agency,
                     number=t.number,
-                    position=await position_of(tx, t) if t.status == TicketStatus.WAITING else 0,
+                    position=await _place_now(tx, deps, t),
                     status=TicketStatus(t.status),
                     transferred_from=t.transferred_from,
                 )
@@ -296,3 +304,12 @@ async def result_of(
         created=False,
         added_services=tuple(added_services),
     )
+
+
+async def _place_now(tx: AsyncSession, deps: Deps, ticket: TicketRow) -> int:
+    """A ticket's place in its queue's fair order (0 once it is no longer waiting)."""
+    if ticket.status != TicketStatus.WAITING:
+        return 0
+    waiting = await waiting_in(tx, ticket.session_id, ticket.service)
+    streak = await priority_streak(tx, ticket.session_id, ticket.service)
+    return place_in_queue(waiting, ticket.id, streak, deps.settings.priority_calls_per_regular)

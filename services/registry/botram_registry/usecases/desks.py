@@ -12,7 +12,7 @@ from botram_contracts.vocabulary import Outcome
 from botram_registry import events, store
 from botram_registry.deps import Deps
 from botram_registry.domain.check_in import check_services
-from botram_registry.domain.queue import check_queue, next_streak, next_to_call
+from botram_registry.domain.queue import check_queue, next_streak, next_to_call, up_next
 from botram_registry.domain.tickets import (
     TRANSFER_OUTCOME,
     CallNext,
@@ -45,14 +45,12 @@ async def call_next(deps: Deps, command: CallNext) -> Ticket:
             raise NotFound("session", command.session_id)
         check_queue(command.service, session.services)
         queue = await store.lock_queue(tx, command.session_id, command.service)
-        chosen = next_to_call(
-            command.service,
-            await store.waiting_in(tx, command.session_id, command.service),
-            queue.priority_streak,
-            deps.settings.priority_calls_per_regular,
-        )
+        waiting = await store.waiting_in(tx, command.session_id, command.service)
+        per_regular = deps.settings.priority_calls_per_regular
+        chosen = next_to_call(command.service, waiting, queue.priority_streak, per_regular)
         queue.priority_streak = next_streak(chosen, queue.priority_streak)
         queue.called += 1
+        queue.priority_called += chosen.priority
         tx.add(queue)
         ticket = await tx.get(TicketRow, chosen.ticket_id)
         assert ticket is not None
@@ -60,7 +58,8 @@ async def call_next(deps: Deps, command: CallNext) -> Ticket:
         ticket.desk, ticket.called_at = command.desk, now
         tx.add(ticket)
         store.record_action(tx, ticket.id, DeskAction.CALL, command.desk, now)
-        stage_event(tx, events.ticket_called(ticket, session, now))
+        following = up_next(waiting, chosen, queue.priority_streak, per_regular)
+        stage_event(tx, events.ticket_called(ticket, session, now, following))
     return ticket_of(ticket)
 
 
@@ -118,7 +117,7 @@ async def transfer(deps: Deps, command: Transfer) -> TicketSlip:
         assert check_in is not None
         [[new]] = await issue_tickets(
             tx,
-            deps.catalogue,
+            deps,
             session,
             [TicketOrder(check_in.id, check_in.priority, [target])],
             now,

@@ -4,6 +4,7 @@ Not a capability of its own: the check-in and the desks' transfer both issue tic
 inside their own transaction.
 """
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -12,8 +13,9 @@ from uuid import uuid4
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botram_contracts.reference import Catalogue
 from botram_registry import issuing
+from botram_registry.deps import Deps
+from botram_registry.domain.queue import QueueShape, place_of_arrival
 from botram_registry.domain.tickets import TicketSlip, TicketStatus, check_quota, ticket_number
 from botram_registry.store import SessionRow
 
@@ -29,7 +31,7 @@ class TicketOrder:
 
 async def issue_tickets(
     tx: AsyncSession,
-    catalogue: Catalogue,
+    deps: Deps,
     session: SessionRow,
     orders: Sequence[TicketOrder],
     now: datetime,
@@ -39,28 +41,36 @@ async def issue_tickets(
     transaction; one list of tickets per order. A quota overrun fails them all.
 
     Each queue's numbering is advanced once for the whole group, which also locks it
-    (PostgreSQL) until commit. Every ticket still waiting is ahead of the new ones:
-    position = seq - called.
+    (PostgreSQL) until commit. Each ticket's position is its place in the fair order when it
+    joins (`place_of_arrival`), from the queue's counters: no count of the queue.
     """
-    wanted: dict[str, int] = {}
+    wanted: Counter[str] = Counter()
+    wanted_priority: Counter[str] = Counter()
     for order in orders:
-        for code in order.codes:
-            wanted[code] = wanted.get(code, 0) + 1
+        wanted.update(order.codes)
+        if order.priority:
+            wanted_priority.update(order.codes)
     next_seq: dict[str, int] = {}
-    called: dict[str, int] = {}
+    shapes: dict[str, QueueShape] = {}
     # One lock order for every transaction: two check-ins never deadlock on queue rows.
     for code in sorted(wanted):
-        issued, called[code] = await issuing.count_issued(tx, session.id, code, wanted[code])
-        check_quota(catalogue.get(code).name, issued, session.quotas.get(code))
-        next_seq[code] = issued - wanted[code] + 1
+        counts = await issuing.count_issued(
+            tx, session.id, code, wanted[code], wanted_priority[code]
+        )
+        check_quota(deps.catalogue.get(code).name, counts.issued, session.quotas.get(code))
+        before = counts.without(wanted[code], wanted_priority[code])
+        next_seq[code] = before.issued + 1
+        shapes[code] = before.shape(deps.settings.priority_calls_per_regular)
     rows: list[dict[str, Any]] = []
     slips: list[list[TicketSlip]] = []
     for order in orders:
         tickets = []
         for code in order.codes:
-            service = catalogue.get(code)
+            service = deps.catalogue.get(code)
             seq = next_seq[code]
             next_seq[code] += 1
+            position = place_of_arrival(shapes[code], order.priority)
+            shapes[code] = shapes[code].joined_by(order.priority)
             ticket_id = str(uuid4())
             number = ticket_number(service.ticket_prefix, seq)
             rows.append(
@@ -91,7 +101,7 @@ async def issue_tickets(
                     service=code,
                     agency=service.agency,
                     number=number,
-                    position=seq - called[code],
+                    position=position,
                     transferred_from=transferred_from,
                 )
             )

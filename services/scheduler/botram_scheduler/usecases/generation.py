@@ -30,6 +30,7 @@ from botram_scheduler.events import cancelled_event, rescheduled_event, schedule
 from botram_scheduler.store import (
     DemandRankingRow,
     SessionRow,
+    lock_calendar_for_generation,
     rotation_sessions,
     sessions_of_slots,
 )
@@ -44,13 +45,17 @@ async def generate(deps: Deps, command: GenerateSchedule) -> GenerationResult:
     Real generation never touches the past or a session that has opened, closed, been
     cancelled or been changed by hand: it creates missing rotation sessions from today on,
     and moves or cancels scheduled rotation sessions after today whose slot the rules moved.
+    Concurrent generations run one after the other: the second answers like a repeated one.
     """
     rules = _current_rules(deps)
     today = local_today(deps.clock)
     check_generation(command, today)
     if command.dry_run:
         return await _preview(deps, rules, command)
-    async with deps.db.transaction() as tx:
+    # Generations run one after another (in this process, then across instances), so a
+    # second one finds what the first stored and answers as a repeated generation would.
+    async with deps.generations, deps.db.transaction() as tx:
+        await lock_calendar_for_generation(tx)
         result = await _reconcile(tx, deps, rules, command, today)
         audit.record(
             tx,

@@ -11,6 +11,7 @@ from botram_contracts.events.codec import (
 from botram_contracts.events.envelope import CloudEvent, EventData, RawCloudEvent, utc_now
 from botram_contracts.events.models import (
     EVENT_MODELS,
+    UP_NEXT_LENGTH,
     BotramEvent,
     CitizenCheckedInV1,
     CitizenContactSharedV1,
@@ -28,11 +29,13 @@ from botram_contracts.events.models import (
     TicketNoShowV1,
     TicketRecalledV1,
     TicketRef,
+    WaitingTicketRef,
 )
 
 __all__ = [
     "EVENT_MODELS",
     "MSG_ID_HEADER",
+    "UP_NEXT_LENGTH",
     "BotramEvent",
     "CitizenCheckedInV1",
     "CitizenContactSharedV1",
@@ -55,6 +58,7 @@ __all__ = [
     "TicketRecalledV1",
     "TicketRef",
     "UnknownEventType",
+    "WaitingTicketRef",
     "decode_event",
     "encode_event",
     "make_event",

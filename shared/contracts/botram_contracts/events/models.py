@@ -100,7 +100,13 @@ class TicketRef(EventData):
     service: Slug
     agency: Slug
     number: str
-    position: int = Field(ge=1, description="Place in the service's queue when issued")
+    position: int = Field(
+        ge=1,
+        description=(
+            "Place in the service's queue when issued, in the order desks call (priority "
+            "tickets interleaved with regular ones): 1 = called next"
+        ),
+    )
     transferred_from: str | None = Field(
         default=None, description="The ticket a desk transferred to this one (same citizen)"
     )
@@ -188,6 +194,18 @@ class _TicketEvent(BotramEvent):
     )
 
 
+# At most this many tickets in a `ticket.called` event's `up_next`: a consumer can tell a
+# citizen the turn is near while fewer than this many tickets are ahead.
+UP_NEXT_LENGTH = 10
+
+
+class WaitingTicketRef(EventData):
+    """A ticket still waiting in a queue."""
+
+    ticket_id: str
+    number: str
+
+
 class TicketCalledV1(_TicketEvent):
     """A desk called a ticket."""
 
@@ -197,6 +215,16 @@ class TicketCalledV1(_TicketEvent):
     desk: str | None = None
     waited_seconds: float = Field(ge=0)
     called_at: datetime | None = None
+    up_next: list[WaitingTicketRef] | None = Field(
+        default=None,
+        max_length=UP_NEXT_LENGTH,
+        description=(
+            "After this call, the first waiting tickets of the queue in the order desks will "
+            f"call them (the first is next), at most {UP_NEXT_LENGTH}; empty when nobody "
+            "waits. Only a call brings a waiting ticket closer (an arrival never does), so these "
+            "are the places citizens can be told. Absent from events of older registries"
+        ),
+    )
 
 
 class ServiceCompletedV1(_TicketEvent):
