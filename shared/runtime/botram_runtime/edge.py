@@ -15,6 +15,7 @@ from pathlib import Path
 from urllib.parse import unquote_plus
 
 import structlog
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from botram_runtime.inputs import refused_character
@@ -27,8 +28,17 @@ DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 LOGGED_FRAMES = 8
 
 
-class _BodyTooLarge(Exception):
-    """Raised inside `receive` once a body passes the limit; answered with 413."""
+class BodyTooLarge(HTTPException):
+    """Raised inside `receive` once a body passes the limit; answered with 413.
+
+    An HTTP exception, so that FastAPI's body parsing (which turns any other error while
+    reading into a 400) lets it through to the problem handlers.
+    """
+
+    problem_code = "body-too-large"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The request body is larger than {limit} bytes.")
 
 
 class HttpEdge:
@@ -56,7 +66,7 @@ class HttpEdge:
 
         try:
             await self.app(scope, self._limited(receive), send_tracked)
-        except _BodyTooLarge:
+        except BodyTooLarge:
             if not started:
                 await problem_response(self._too_large())(scope, receive, send)
         except Exception as error:
@@ -97,7 +107,7 @@ class HttpEdge:
         return Problem(
             413,
             f"The request body is larger than {self.max_body_bytes} bytes.",
-            code="body-too-large",
+            code=BodyTooLarge.problem_code,
         )
 
     def _limited(self, receive: Receive) -> Receive:
@@ -111,7 +121,7 @@ class HttpEdge:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _BodyTooLarge()
+                    raise BodyTooLarge(limit)
             return message
 
         return receive_limited

@@ -89,7 +89,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        problem = Problem(exc.status_code, str(exc.detail))
+        problem = Problem(exc.status_code, str(exc.detail), code=getattr(exc, "problem_code", None))
         return problem_response(problem, request, exc.headers)
 
 
