@@ -36,6 +36,7 @@ SERVICES = ("scheduler", "registry", "notifier", "reporting")
 # What an operator exports before `docker compose up` (compose refuses to start without it).
 OPERATOR_ENV = {
     "BOTRAM_PSEUDONYM_KEY": "a-real-secret-from-the-operator-of-32-bytes",
+    "BOTRAM_OPT_OUT_KEY": "another-real-secret-of-the-operator-32-bytes",
     "BOTRAM_POSTGRES_DATABASE_PASSWORD": "pw-postgres",
     **{f"BOTRAM_{s.upper()}_DATABASE_PASSWORD": f"pw-{s}" for s in SERVICES},
     **{f"BOTRAM_NATS_{u.upper()}_NKEY": f"U-{u}" for u in (*SERVICES, "ops")},
