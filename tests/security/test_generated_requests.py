@@ -74,9 +74,7 @@ scalars = st.one_of(
 )
 junk = st.recursive(
     scalars,
-    lambda inner: st.one_of(
-        st.lists(inner, max_size=3), st.dictionaries(text, inner, max_size=3)
-    ),
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(text, inner, max_size=3)),
     max_leaves=8,
 )
 
@@ -175,9 +173,7 @@ def requests_for(
                 st.none(),
             )
 
-        def build(
-            values: dict[str, Any], path: str = path, method: str = method
-        ) -> dict[str, Any]:
+        def build(values: dict[str, Any], path: str = path, method: str = method) -> dict[str, Any]:
             url = path
             for name, value in values["path"].items():
                 url = url.replace("{" + name + "}", value or "x")
@@ -243,7 +239,9 @@ async def test_the_inputs_the_issue_found_are_refused_as_problems(fleet: Any) ->
         ),
         await reporting.get("/v1/reports/demand", params={"to": "0001-01-01"}),
         await reporting.get("/v1/reports/summary", params={"from": "9999-12-31"}),
-        await scheduler.post("/v1/schedule/generate", json={"from": "2030-01-01", "to": "9999-12-31"}),
+        await scheduler.post(
+            "/v1/schedule/generate", json={"from": "2030-01-01", "to": "9999-12-31"}
+        ),
         await scheduler.get("/v1/audit", params={"since": "2024-07-06T08:00:00"}),
         await registry.post(
             f"/v1/sessions/{session_id}/check-ins",

@@ -46,7 +46,7 @@ def database_texts(path: Path) -> list[str]:
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as db:
         tables = [r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")]
         for table in tables:
-            for row in db.execute(f'SELECT * FROM "{table}"'):  # noqa: S608 - names from the schema
+            for row in db.execute(f'SELECT * FROM "{table}"'):  # names from the schema
                 for value in row:
                     if isinstance(value, bytes):
                         texts.append(f"{table}: {value.decode(errors='replace')}")
