@@ -144,7 +144,22 @@ def document_problems(app: FastAPI) -> None:
                     "description": "An error (problem+json)",
                     "content": _PROBLEM_CONTENT,
                 }
+        _wall_clock_times(schema)
         app.openapi_schema = schema
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _wall_clock_times(node: Any) -> None:
+    """Times of day (a session's start and end, in WIB) are wall-clock `HH:MM:SS` without an
+    offset: RFC 3339's partial-time, not the zoned `time` format pydantic names."""
+    if isinstance(node, dict):
+        if node.get("format") == "time":
+            node["format"] = "partial-time"
+            node.setdefault("pattern", r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+        for child in node.values():
+            _wall_clock_times(child)
+    elif isinstance(node, list):
+        for child in node:
+            _wall_clock_times(child)
