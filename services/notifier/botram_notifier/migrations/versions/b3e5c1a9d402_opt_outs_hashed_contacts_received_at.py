@@ -54,7 +54,9 @@ def upgrade() -> None:
     )
     assert hashed is not None
     key = _opt_out_key()
-    rows = op.get_bind().execute(sa.text("SELECT phone, at FROM opt_outs")).all()
+    # Typed, so SQLite's stored text comes back as a datetime.
+    clear = sa.table("opt_outs", sa.column("phone", AutoString()), sa.column("at", UTCDateTime()))
+    rows = op.get_bind().execute(sa.select(clear.c.phone, clear.c.at)).all()
     by_hash = {phone_hash(phone, key): at for phone, at in rows}
     if by_hash:
         op.bulk_insert(hashed, [{"phone_hash": h, "at": at} for h, at in by_hash.items()])
