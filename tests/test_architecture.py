@@ -128,6 +128,7 @@ def test_the_domain_is_pure(service: str) -> None:
         "botram_runtime.errors",
         "botram_runtime.clock",
         "botram_runtime.actors",
+        "botram_runtime.inputs",
     )
     offences = []
     for module, path in modules_of(service).items():

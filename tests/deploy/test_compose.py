@@ -35,7 +35,8 @@ PROMETHEUS_CONF = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 SERVICES = ("scheduler", "registry", "notifier", "reporting")
 # What an operator exports before `docker compose up` (compose refuses to start without it).
 OPERATOR_ENV = {
-    "BOTRAM_PSEUDONYM_KEY": "a-real-secret-from-the-operator",
+    "BOTRAM_PSEUDONYM_KEY": "a-real-secret-from-the-operator-of-32-bytes",
+    "BOTRAM_OPT_OUT_KEY": "another-real-secret-of-the-operator-32-bytes",
     "BOTRAM_POSTGRES_DATABASE_PASSWORD": "pw-postgres",
     **{f"BOTRAM_{s.upper()}_DATABASE_PASSWORD": f"pw-{s}" for s in SERVICES},
     **{f"BOTRAM_NATS_{u.upper()}_NKEY": f"U-{u}" for u in (*SERVICES, "ops")},
@@ -349,7 +350,9 @@ def test_registry_refuses_production_without_a_real_pseudonym_key(
         settings(env="production")
     with pytest.raises(ValidationError, match="BOTRAM_PSEUDONYM_KEY"):
         settings(env="production", pseudonym_key=dev_key)
-    assert settings(env="production", pseudonym_key="a-real-secret").is_production
+    assert settings(
+        env="production", pseudonym_key="a-real-secret-of-at-least-32-bytes"
+    ).is_production
 
 
 @pytest.mark.parametrize("service", SERVICES)

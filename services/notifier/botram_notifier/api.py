@@ -33,6 +33,7 @@ from botram_notifier.schemas import (
 from botram_notifier.usecases import deliveries, sending, subscriptions
 from botram_runtime.access import allow
 from botram_runtime.actors import Actor, Role
+from botram_runtime.inputs import Slug
 
 router = APIRouter(prefix="/v1")
 
@@ -61,7 +62,7 @@ async def create_subscription(
 
 @router.get("/subscriptions", tags=["webhooks"])
 async def list_subscriptions(
-    deps: DepsDep, actor: Subscriber, agency: str | None = None
+    deps: DepsDep, actor: Subscriber, agency: Annotated[Slug | None, Query()] = None
 ) -> list[SubscriptionPublic]:
     """List the caller's subscriptions (an operator's: all, or one agency's); no secrets."""
     rows = await subscriptions.list_subscriptions(deps, FindSubscriptions(actor, agency))

@@ -12,6 +12,7 @@ from botram_notifier.adapters.webhook_sender import WebhookSender
 from botram_notifier.deps import Deps, Wakeup
 from botram_notifier.metrics import NotifierMetrics
 from botram_notifier.settings import Settings
+from botram_notifier.usecases.retention import sweep
 from botram_notifier.workers import DeliveryWorker, MessageWorker
 from botram_runtime.bus import jetstream_of
 from botram_runtime.clock import Clock, system_clock
@@ -26,7 +27,13 @@ DESCRIPTION = (
 
 def create_app(settings: Settings | None = None, clock: Clock = system_clock) -> FastAPI:
     settings = settings or Settings()
-    runtime = ServiceRuntime(settings, MIGRATIONS, description=DESCRIPTION)
+    runtime = ServiceRuntime(
+        settings,
+        MIGRATIONS,
+        description=DESCRIPTION,
+        # The revision that hashes opted-out phones needs the key (migrations/versions).
+        migration_attributes={"opt_out_key": settings.opt_out_key.get_secret_value()},
+    )
     private_stream = PrivateStream(lambda: jetstream_of(runtime.broker))
     deps = Deps(
         db=runtime.database,
@@ -53,6 +60,11 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         message_worker.start()
 
     runtime.on_start(private_stream.clear_legacy_copies)
+
+    async def retention_sweep() -> None:
+        await sweep(deps)
+
+    runtime.every(settings.retention_sweep_seconds, retention_sweep, name="retention-sweep")
 
     @runtime.on_stop
     async def stop_workers() -> None:

@@ -4,14 +4,17 @@ import json
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from botram_notifier.domain.deliveries import DeliveryStatus
 from botram_notifier.store import AttemptRow, DeliveryRow, SubscriptionRow
+from botram_runtime.inputs import MAX_ITEMS, Moment, Slug
 
 
 class SubscriptionCreate(BaseModel):
-    agency: str | None = Field(
+    model_config = ConfigDict(extra="forbid")
+
+    agency: Slug | None = Field(
         default=None,
         examples=["bpjs-kesehatan"],
         description=(
@@ -20,9 +23,13 @@ class SubscriptionCreate(BaseModel):
         ),
     )
     url: str = Field(max_length=2000, examples=["https://hooks.bpjs-kesehatan.go.id/botram"])
-    event_types: list[str] = Field(examples=[["botram.service.completed.v1"]])
-    services: list[str] | None = Field(
-        default=None, description="Only these services of the agency (default: all of them)"
+    event_types: list[Slug] = Field(
+        max_length=MAX_ITEMS, examples=[["botram.service.completed.v1"]]
+    )
+    services: list[Slug] | None = Field(
+        default=None,
+        max_length=MAX_ITEMS,
+        description="Only these services of the agency (default: all of them)",
     )
 
 
@@ -110,7 +117,11 @@ DELIVERY_COLUMNS = [
 
 
 class ReplayRequest(BaseModel):
-    since: datetime = Field(description="Replay failed deliveries created at or after this")
+    model_config = ConfigDict(extra="forbid")
+
+    since: Moment = Field(
+        description="Replay failed deliveries created at or after this (with its time zone)"
+    )
 
 
 class ReplayResult(BaseModel):
@@ -118,4 +129,6 @@ class ReplayResult(BaseModel):
 
 
 class OptOut(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     phone: str = Field(pattern=r"^\+?[0-9]{8,15}$")

@@ -7,6 +7,8 @@ from pydantic import Field, SecretStr, field_validator
 from botram_contracts.events import UP_NEXT_LENGTH
 from botram_runtime.settings import ServiceSettings, database_url_field
 
+DEV_OPT_OUT_KEY = "dev-only-opt-out-key-change-me"
+
 # Like Svix: first attempt at once, then these delays (seconds) between attempts.
 DEFAULT_RETRY_SCHEDULE = "5,300,1800,7200,18000,36000,36000"
 
@@ -47,12 +49,30 @@ class Settings(ServiceSettings):
     # At most this many messages to one phone per hour (a flood of events never spams).
     sms_max_per_phone_per_hour: int = Field(default=6, ge=1)
     sms_poll_seconds: float = Field(default=1.0, gt=0)
+    # Opted-out phones are kept as HMAC-SHA256 with this key, never in clear (a plain hash of
+    # a phone number is brute-forced in minutes). Production wants 32 random bytes.
+    opt_out_key: SecretStr = SecretStr(DEV_OPT_OUT_KEY)
+
+    # --- retention (docs/operations.md) --------------------------------------------------
+    # A session's phones go when it closes; these catch a session that never closes.
+    contact_retention_hours: float = Field(default=48, gt=0)
+    # Finished deliveries (delivered, or dead letters no one replayed) and their attempts.
+    delivery_retention_days: float = Field(default=30, gt=0)
+    retention_sweep_seconds: float = Field(default=3600, gt=0)
 
     @field_validator("notifier_retry_schedule")
     @classmethod
     def _schedule_is_seconds(cls, value: str) -> str:
         retry_schedule(value)
         return value
+
+    @classmethod
+    def secret_fields(cls) -> tuple[str, ...]:
+        return ("opt_out_key",)
+
+    @classmethod
+    def key_fields(cls) -> tuple[str, ...]:
+        return ("opt_out_key",)
 
     @property
     def ssrf_guard(self) -> bool:

@@ -128,21 +128,24 @@ class QueueTicketRow(ServiceTable, table=True):
 
 
 class ContactRow(ServiceTable, table=True):
-    """A checked-in citizen's phone (from the private subject), erased after the session."""
+    """A checked-in citizen's phone (from the private subject), erased after the session
+    (at its close, or by the retention sweep when it never closes)."""
 
     __tablename__ = "contacts"
 
     check_in_id: str = Field(primary_key=True, max_length=36)
     session_id: str = Field(index=True, max_length=36)
     phone: str = Field(max_length=20)
+    received_at: datetime = Field(default_factory=utc_now, index=True)
 
 
 class OptOutRow(ServiceTable, table=True):
-    """A phone number that asked not to receive messages (kept: that is the point of it)."""
+    """A phone number that asked not to receive messages, as its keyed hash (HMAC-SHA256 with
+    `BOTRAM_OPT_OUT_KEY`): kept, that is the point of it, but never in clear."""
 
     __tablename__ = "opt_outs"
 
-    phone: str = Field(primary_key=True, max_length=20)
+    phone_hash: str = Field(primary_key=True, max_length=64)
     at: datetime = Field(default_factory=utc_now)
 
 

@@ -87,11 +87,16 @@ class DeliveryWorker:
         except asyncio.CancelledError:
             raise
         except Exception as error:
-            log.warning("delivery_attempt_crashed", delivery_id=delivery_id, error=repr(error))
-        finally:
-            self._in_flight.discard(delivery_id)
+            # Not recorded (the database may be away): the next poll tries again, never at
+            # once, so a failure that repeats cannot become a hot loop.
+            log.warning(
+                "delivery_attempt_crashed", delivery_id=delivery_id, error=type(error).__name__
+            )
+        else:
             # Whatever this attempt decided may have made another delivery due sooner.
             self.deps.deliveries_due.notify()
+        finally:
+            self._in_flight.discard(delivery_id)
 
 
 class MessageWorker:

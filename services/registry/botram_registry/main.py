@@ -14,7 +14,10 @@ from botram_registry.deps import Deps
 from botram_registry.domain.check_in import CheckInResult, PendingCheckIn
 from botram_registry.settings import Settings
 from botram_registry.usecases.check_in import check_in_group
-from botram_registry.usecases.retention import erase_expired_personal_data
+from botram_registry.usecases.retention import (
+    erase_expired_personal_data,
+    erase_expired_ticket_notes,
+)
 from botram_runtime.clock import Clock, system_clock
 from botram_runtime.service import ServiceRuntime
 
@@ -57,3 +60,6 @@ async def _erase_expired(deps: Deps) -> None:
     erased = await erase_expired_personal_data(deps)
     if erased:
         log.info("personal_data_erased", citizens=erased)
+    notes = await erase_expired_ticket_notes(deps)
+    if notes:
+        log.info("ticket_notes_erased", tickets=notes)

@@ -3,9 +3,10 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from botram_registry.domain.offline import UploadResult
+from botram_runtime.inputs import Moment, Paragraph, PlainText, Slug
 
 PriorityReason = Literal["disabilitas", "ibu-hamil"]
 
@@ -15,10 +16,14 @@ class CheckInRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    nik: str = Field(description="16-digit NIK", examples=["3216054507900001"])
-    name: str = Field(min_length=1, max_length=200)
+    nik: str = Field(
+        max_length=32,
+        description="16-digit NIK (the example is made up and refused: no real person's)",
+        examples=["3216999999999999"],
+    )
+    name: PlainText = Field(min_length=1, max_length=200)
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9]{8,15}$")
-    services: list[str] = Field(min_length=1, max_length=20)
+    services: list[Slug] = Field(min_length=1, max_length=20)
     priority: bool = Field(
         default=False, description="Disabilitas or ibu hamil (lansia is derived from the NIK)"
     )
@@ -54,7 +59,7 @@ class CheckInResponse(BaseModel):
 class CallNextRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    desk: str | None = Field(default=None, max_length=40, examples=["meja-1"])
+    desk: PlainText | None = Field(default=None, max_length=40, examples=["meja-1"])
 
 
 class DeskRequest(BaseModel):
@@ -62,26 +67,26 @@ class DeskRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    desk: str | None = Field(default=None, max_length=40, examples=["meja-1"])
+    desk: PlainText | None = Field(default=None, max_length=40, examples=["meja-1"])
 
 
 class CompleteRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    desk: str | None = Field(default=None, max_length=40)
+    desk: PlainText | None = Field(default=None, max_length=40)
 
     outcome: Literal["served", "referred", "rejected"]
-    note: str | None = Field(default=None, max_length=500)
+    note: Paragraph | None = Field(default=None, max_length=500)
 
 
 class TransferRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    service: str = Field(
+    service: Slug = Field(
         description="Service code the citizen is sent to", examples=["bpjs-kesehatan-pendaftaran"]
     )
-    desk: str | None = Field(default=None, max_length=40)
-    note: str | None = Field(default=None, max_length=500)
+    desk: PlainText | None = Field(default=None, max_length=40)
+    note: Paragraph | None = Field(default=None, max_length=500)
 
 
 class TicketAction(BaseModel):
@@ -143,13 +148,15 @@ class OfflineCheckIn(CheckInRequest):
     client_id: str = Field(
         min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$", description="Made by the device"
     )
-    recorded_at: AwareDatetime = Field(description="The device's clock when it was recorded")
+    recorded_at: Moment = Field(
+        description="The device's clock when it was recorded, with its time zone (2000-2100)"
+    )
 
 
 class OfflineBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    device_id: str | None = Field(default=None, max_length=80)
+    device_id: PlainText | None = Field(default=None, max_length=80)
     items: list[OfflineCheckIn] = Field(min_length=1, max_length=500)
 
 

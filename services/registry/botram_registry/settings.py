@@ -11,7 +11,8 @@ class Settings(ServiceSettings):
     service_name: str = "registry"
     http_port: int = 8002
     database_url: str | None = database_url_field("registry")
-    # HMAC key of the citizen pseudonym in events. Production refuses the development default.
+    # HMAC key of the citizen pseudonym in events. Production refuses the development default
+    # and any key under 32 bytes of key material (`openssl rand -hex 32`).
     pseudonym_key: SecretStr = SecretStr(DEV_PSEUDONYM_KEY)
     # Fair queue: at most this many priority calls (lansia, disabilitas, ibu hamil)
     # in a row while regular tickets wait.
@@ -21,6 +22,8 @@ class Settings(ServiceSettings):
     # (the pseudonym, sex, birth date and check-in history stay; events never had them).
     personal_data_retention_days: float = Field(default=30, gt=0)
     retention_sweep_seconds: float = Field(default=3600, gt=0)
+    # A desk's note on a ticket is erased this long after the ticket was completed.
+    ticket_note_retention_days: float = Field(default=30, gt=0)
     # Group commit: new check-ins arriving while others are being stored share one
     # transaction, up to this many (1 stores each on its own). See usecases/check_in.py.
     check_in_group_max: int = Field(default=64, ge=1, le=1000)
@@ -29,4 +32,8 @@ class Settings(ServiceSettings):
 
     @classmethod
     def secret_fields(cls) -> tuple[str, ...]:
+        return ("pseudonym_key",)
+
+    @classmethod
+    def key_fields(cls) -> tuple[str, ...]:
         return ("pseudonym_key",)

@@ -315,6 +315,26 @@ async def desks_lately(tx: AsyncSession, session_id: str, since: datetime) -> di
     return desks
 
 
+async def erase_phones_of_session(tx: AsyncSession, session_id: str) -> None:
+    """Erase the phone of every citizen checked in at a session."""
+    at_session = select(CheckInRow.citizen_id).where(CheckInRow.session_id == session_id)
+    await tx.exec(
+        update(CitizenRow)
+        .where(col(CitizenRow.id).in_(at_session), col(CitizenRow.phone).is_not(None))
+        .values(phone=None)
+    )
+
+
+async def erase_ticket_notes(tx: AsyncSession, ended_before: datetime) -> int:
+    """Erase the desks' notes on tickets completed before then; how many."""
+    result = await tx.exec(
+        update(TicketRow)
+        .where(col(TicketRow.completed_at) < ended_before, col(TicketRow.note).is_not(None))
+        .values(note=None)
+    )
+    return int(result.rowcount or 0)
+
+
 async def erase_personal_data(tx: AsyncSession, not_seen_since: datetime) -> int:
     """Erase NIK, name, phone and priority reasons of the citizens not seen since then;
     how many citizens that was."""

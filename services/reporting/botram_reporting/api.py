@@ -1,6 +1,5 @@
 """Reporting HTTP routes: session report, summary (JSON or CSV), demand ranking."""
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -20,6 +19,7 @@ from botram_reporting.schemas import (
 from botram_reporting.usecases import ranking, reports
 from botram_runtime.access import allow
 from botram_runtime.actors import Actor, Role
+from botram_runtime.inputs import Day, PlainText
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
 
@@ -27,8 +27,8 @@ router = APIRouter(prefix="/v1/reports", tags=["reports"])
 READERS = [Depends(allow(Role.VIEWER, Role.OPERATOR, Role.PLANNER))]
 Operator = Annotated[Actor, Depends(allow(Role.OPERATOR))]
 
-FromDate = Annotated[date | None, Query(alias="from", description="First day (inclusive)")]
-ToDate = Annotated[date | None, Query(alias="to", description="Last day (inclusive)")]
+FromDate = Annotated[Day | None, Query(alias="from", description="First day (inclusive)")]
+ToDate = Annotated[Day | None, Query(alias="to", description="Last day (inclusive)")]
 GroupBy = Annotated[
     list[Dimension] | None, Query(description="Breakdowns to include (default: all but session)")
 ]
@@ -47,7 +47,7 @@ async def summary(
     start: FromDate = None,
     end: ToDate = None,
     level: Level | None = None,
-    kecamatan: str | None = None,
+    kecamatan: Annotated[PlainText | None, Query(max_length=80)] = None,
     group_by: GroupBy = None,
     format: Literal["json", "csv"] = "json",
 ) -> SummaryPublic | Response:

@@ -11,6 +11,7 @@ from botram_contracts.events import DemandRankedV1
 from botram_contracts.vocabulary import Level
 from botram_reporting.domain.demand import DemandRanking, PublishedRanking
 from botram_reporting.domain.reports import AGE_BANDS, SEXES, Report, SessionReport, Summary
+from botram_runtime.inputs import Day
 
 
 class Durations(BaseModel):
@@ -131,8 +132,10 @@ class DemandPublic(BaseModel):
 
 
 class PublishDemand(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
     level: Level = Level.KECAMATAN
-    to: dt.date | None = Field(default=None, description="Last day of the window (default: today)")
+    to: Day | None = Field(default=None, description="Last day of the window (default: today)")
 
 
 class PublishedDemand(BaseModel):

@@ -1,6 +1,5 @@
 """Scheduler HTTP routes: parse the request into a command, call a use case, map the result."""
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response, status
@@ -8,6 +7,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from botram_contracts.vocabulary import Level, SessionStatus
 from botram_runtime.access import allow, public
 from botram_runtime.actors import Actor, Role
+from botram_runtime.inputs import Day, PlainText
 from botram_scheduler.deps import DepsDep
 from botram_scheduler.domain.generation import Action, GenerateSchedule, GenerationResult
 from botram_scheduler.domain.sessions import (
@@ -64,11 +64,11 @@ async def create_session(body: SessionCreate, deps: DepsDep, actor: Planner) -> 
 @router.get("/sessions", dependencies=PUBLIC)
 async def list_sessions(
     deps: DepsDep,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
+    from_: Annotated[Day | None, Query(alias="from")] = None,
+    to: Day | None = None,
     level: Level | None = None,
-    kecamatan: str | None = None,
-    desa: str | None = None,
+    kecamatan: Annotated[PlainText | None, Query(max_length=80)] = None,
+    desa: Annotated[PlainText | None, Query(max_length=80)] = None,
     status: SessionStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
@@ -186,10 +186,10 @@ def _generation_public(result: GenerationResult) -> GenerationPublic:
 )
 async def calendar_feed(
     deps: DepsDep,
-    kecamatan: str | None = None,
-    desa: str | None = None,
-    from_: Annotated[date | None, Query(alias="from")] = None,
-    to: date | None = None,
+    kecamatan: Annotated[PlainText | None, Query(max_length=80)] = None,
+    desa: Annotated[PlainText | None, Query(max_length=80)] = None,
+    from_: Annotated[Day | None, Query(alias="from")] = None,
+    to: Day | None = None,
 ) -> Response:
     """The Botram calendar (RFC 5545), optionally for one kecamatan or desa."""
     command = ExportCalendar(kecamatan=kecamatan, desa=desa, start=from_, end=to)

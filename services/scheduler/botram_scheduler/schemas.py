@@ -6,6 +6,7 @@ from datetime import datetime, time
 from pydantic import BaseModel, ConfigDict, Field
 
 from botram_contracts.vocabulary import Level, SessionStatus
+from botram_runtime.inputs import Day, Paragraph, PlainText, Slug
 from botram_scheduler.domain.generation import Action
 from botram_scheduler.domain.rotation import Policy
 from botram_scheduler.domain.sessions import Origin
@@ -17,14 +18,16 @@ class SessionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     level: Level
-    kecamatan: str = Field(min_length=1, max_length=80, examples=["Sukatani"])
-    desa: str | None = Field(default=None, max_length=80, examples=["Ciantra"])
-    date: dt.date
+    kecamatan: PlainText = Field(min_length=1, max_length=80, examples=["Sukatani"])
+    desa: PlainText | None = Field(default=None, max_length=80, examples=["Ciantra"])
+    date: Day
     start: time | None = None
     end: time | None = None
-    venue: str | None = Field(default=None, max_length=200)
-    services: list[str] | None = Field(
-        default=None, description="Service codes; default: the catalogue for the level"
+    venue: PlainText | None = Field(default=None, max_length=200)
+    services: list[Slug] | None = Field(
+        default=None,
+        max_length=100,
+        description="Service codes; default: the catalogue for the level",
     )
 
 
@@ -33,13 +36,13 @@ class Reason(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Paragraph = Field(min_length=1, max_length=500)
 
 
 class Reschedule(Reason):
     """Another date (and times) for a session that has not opened."""
 
-    date: dt.date
+    date: Day
     start: time | None = None
     end: time | None = None
 
@@ -84,8 +87,8 @@ class GenerateRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    start: dt.date = Field(alias="from", examples=["2024-07-01"])
-    end: dt.date = Field(alias="to", examples=["2024-07-31"])
+    start: Day = Field(alias="from", examples=["2024-07-01"])
+    end: Day = Field(alias="to", examples=["2024-07-31"])
     dry_run: bool = False
 
 

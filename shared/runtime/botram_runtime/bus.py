@@ -29,7 +29,13 @@ from nats.js import JetStreamContext
 from prometheus_client import CollectorRegistry
 from prometheus_client import Counter as PromCounter
 
-from botram_contracts.events import CloudEvent, EventDecodeError, UnknownEventType, decode_event
+from botram_contracts.events import (
+    EVENT_MODELS,
+    CloudEvent,
+    EventDecodeError,
+    UnknownEventType,
+    decode_event,
+)
 from botram_contracts.subjects import dead_letter_subject, is_private
 from botram_runtime import bus_client
 from botram_runtime.bus_access import service_inbox_prefix
@@ -172,7 +178,17 @@ class ConsumerMetrics:
             registry=registry,
         )
 
+    def count(self, consumer: str, event_type: str, result: str, amount: int = 1) -> None:
+        """Count events; a type this version does not know is `unknown`: the label's values
+        come from the catalogue, never from what a message says (a forged type per message
+        would grow the metric without bound)."""
+        label = event_type if event_type in _TYPE_LABELS else UNKNOWN_TYPE_LABEL
+        self.events.labels(consumer, label, result).inc(amount)
 
+
+UNKNOWN_TYPE_LABEL = "unknown"
+MALFORMED_LABEL = "malformed"
+_TYPE_LABELS = frozenset(EVENT_MODELS) | {MALFORMED_LABEL}
 EventHandler = Callable[[CloudEvent[Any]], Awaitable[None]]
 # A batch handler applies many events in one transaction and returns the ids of those that
 # were duplicates (applied before), so they are counted as such and not as applied.
@@ -203,7 +219,7 @@ class EventConsumer:
             return
         except EventDecodeError as error:
             await self.dead_letter(delivery, str(error))
-            self._count("malformed", "dead_letter")
+            self._count(MALFORMED_LABEL, "dead_letter")
             raise RejectMessage() from error
         try:
             await handler(event)
@@ -240,7 +256,7 @@ class EventConsumer:
                 self._count(unknown.event.type, "unknown_type")
             except EventDecodeError as error:
                 await self.dead_letter(delivery, str(error))
-                self._count("malformed", "dead_letter")
+                self._count(MALFORMED_LABEL, "dead_letter")
         if not events:
             return
         attempt = max(d.num_delivered for d in deliveries)
@@ -258,7 +274,7 @@ class EventConsumer:
             (event.type, "duplicate" if str(event.id) in duplicates else "ok") for event in events
         )
         for (event_type, result), count in results.items():
-            self._metrics.events.labels(self.consumer, event_type, result).inc(count)
+            self._metrics.count(self.consumer, event_type, result, count)
 
     async def dead_letter(self, delivery: Delivery, reason: str) -> None:
         """Park a message on the service's dead-letter subject, with the reason in headers.
@@ -280,7 +296,7 @@ class EventConsumer:
         )
 
     def _count(self, event_type: str, result: str) -> None:
-        self._metrics.events.labels(self.consumer, event_type, result).inc()
+        self._metrics.count(self.consumer, event_type, result)
 
 
 def _backoff(base: float, attempt: int) -> float:

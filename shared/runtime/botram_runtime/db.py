@@ -111,10 +111,14 @@ class Database:
             return False
         return True
 
-    async def migrate(self, script_location: Path) -> None:
-        """Bring the schema to the newest Alembic revision of one service."""
+    async def migrate(self, script_location: Path, **attributes: Any) -> None:
+        """Bring the schema to the newest Alembic revision of one service.
+
+        `attributes` reach the revisions as `op.get_context().config.attributes` (a revision
+        that rewrites data with a key gets the key from the service's settings this way).
+        """
         async with self.engine.begin() as connection:
-            await connection.run_sync(_upgrade_to_head, str(script_location))
+            await connection.run_sync(_upgrade_to_head, str(script_location), attributes)
 
     async def dispose(self) -> None:
         if self._checkpointer is not None:
@@ -136,9 +140,12 @@ def upsert_insert(session: AsyncSession) -> Any:
     return DIALECT_INSERTS[dialect_of(session)]
 
 
-def _upgrade_to_head(connection: Connection, script_location: str) -> None:
+def _upgrade_to_head(
+    connection: Connection, script_location: str, attributes: dict[str, Any]
+) -> None:
     config = Config()
     config.set_main_option("script_location", script_location)
+    config.attributes.update(attributes)
     # env.py picks the open connection up instead of creating an engine of its own.
     config.attributes["connection"] = connection
     command.upgrade(config, "head")

@@ -22,12 +22,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botram_contracts.events import MSG_ID_HEADER, BotramEvent, CloudEvent, encode_event, make_event
 from botram_contracts.events.envelope import utc_now
+from botram_contracts.subjects import is_private
 from botram_runtime.db import SERVICE_INFO, STAGED_EVENTS, Database
 
 log = structlog.get_logger(__name__)
 
 PUBLISH_TIMEOUT_SECONDS = 5.0
-# Published rows are kept a while for audit and troubleshooting, then purged.
+# Published rows are kept a while for audit and troubleshooting, then purged; a private
+# event's row (a phone number) goes as soon as the stream has it.
 PUBLISHED_RETENTION = timedelta(days=7)
 
 
@@ -184,7 +186,10 @@ class OutboxRelay:
             ),
             return_exceptions=True,
         )
-        done = [row.seq for row, result in zip(rows, results, strict=True) if not _failed(result)]
+        published = [row for row, result in zip(rows, results, strict=True) if not _failed(result)]
+        done = [row.seq for row in published if not is_private(row.subject)]
+        # Personal data (a phone for the notifier) is kept no longer than it takes to publish.
+        done_private = [row.seq for row in published if is_private(row.subject)]
         failed = [row.seq for row, result in zip(rows, results, strict=True) if _failed(result)]
         async with self._database.transaction() as session:
             if done:
@@ -193,18 +198,22 @@ class OutboxRelay:
                     .where(col(OutboxEvent.seq).in_(done))
                     .values(published_at=utc_now(), attempts=OutboxEvent.attempts + 1)
                 )
+            if done_private:
+                await session.exec(
+                    delete(OutboxEvent).where(col(OutboxEvent.seq).in_(done_private))
+                )
             if failed:
                 await session.exec(
                     update(OutboxEvent)
                     .where(col(OutboxEvent.seq).in_(failed))
                     .values(attempts=OutboxEvent.attempts + 1)
                 )
-        if self._on_published is not None and done:
-            self._on_published(len(done))
+        if self._on_published is not None and published:
+            self._on_published(len(published))
         if failed:
             first = next(r for r in results if _failed(r))
             raise RuntimeError(f"{len(failed)} of {len(rows)} publishes failed: {first!r}")
-        return len(done)
+        return len(published)
 
     async def purge_published(self) -> int:
         """Delete rows published longer ago than the retention period."""

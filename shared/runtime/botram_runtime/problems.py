@@ -89,5 +89,77 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _on_http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        problem = Problem(exc.status_code, str(exc.detail))
+        problem = Problem(exc.status_code, str(exc.detail), code=getattr(exc, "problem_code", None))
         return problem_response(problem, request, exc.headers)
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "description": "An RFC 9457 problem: `type` ends with a stable code; extensions may follow.",
+    "type": "object",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "error_id": {"type": "string", "description": "500 only: quote it when reporting"},
+        "errors": {
+            "type": "array",
+            "description": "422 only: each field refused and why (never its value)",
+            "items": {
+                "type": "object",
+                "properties": {"field": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+    "additionalProperties": True,
+}
+_PROBLEM_CONTENT = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+
+
+def document_problems(app: FastAPI) -> None:
+    """Make the OpenAPI document tell the truth about errors: every operation answers them as
+    problem+json (FastAPI documents its own 422 shape, which Botram never sends)."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = generate()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for unused in ("HTTPValidationError", "ValidationError"):
+            components.pop(unused, None)
+        components["Problem"] = PROBLEM_SCHEMA
+        for path_item in schema.get("paths", {}).values():
+            for operation in path_item.values():
+                responses = operation.setdefault("responses", {})
+                if "422" in responses:
+                    responses["422"] = {
+                        "description": "The request is invalid (problem+json)",
+                        "content": _PROBLEM_CONTENT,
+                    }
+                responses["default"] = {
+                    "description": "An error (problem+json)",
+                    "content": _PROBLEM_CONTENT,
+                }
+        _wall_clock_times(schema)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _wall_clock_times(node: Any) -> None:
+    """Times of day (a session's start and end, in WIB) are wall-clock `HH:MM:SS` without an
+    offset: RFC 3339's partial-time, not the zoned `time` format pydantic names."""
+    if isinstance(node, dict):
+        if node.get("format") == "time":
+            node["format"] = "partial-time"
+            node.setdefault("pattern", r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")
+        for child in node.values():
+            _wall_clock_times(child)
+    elif isinstance(node, list):
+        for child in node:
+            _wall_clock_times(child)

@@ -26,7 +26,6 @@ from prometheus_client import (
     Gauge,
     generate_latest,
 )
-from pydantic import AwareDatetime
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botram_contracts.events import EVENT_MODELS, CloudEvent
@@ -50,11 +49,13 @@ from botram_runtime.bus import (
 )
 from botram_runtime.bus_access import consumer_of, service_inbox_prefix, streams_of
 from botram_runtime.db import Database
+from botram_runtime.edge import HttpEdge
 from botram_runtime.inbox import claim_event
+from botram_runtime.inputs import Identifier, Moment
 from botram_runtime.logging import configure_logging
 from botram_runtime.outbox import OutboxRelay
 from botram_runtime.pages import STATIC_PREFIX, PageKit
-from botram_runtime.problems import install_problem_handlers
+from botram_runtime.problems import document_problems, install_problem_handlers
 from botram_runtime.settings import ServiceSettings
 from botram_runtime.stream import ensure_streams, stream_for
 
@@ -70,13 +71,21 @@ BUS_RETRY_MAX_SECONDS = 10.0
 class ServiceRuntime:
     """The wiring shared by every Botram service process."""
 
-    def __init__(self, settings: ServiceSettings, migrations: Path, *, description: str) -> None:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        migrations: Path,
+        *,
+        description: str,
+        migration_attributes: dict[str, Any] | None = None,
+    ) -> None:
         settings.check_identity_provider()
         settings.check_bus_credentials()
         self.settings = settings
         self.service = settings.service_name
         self.description = description
         self._migrations = migrations
+        self._migration_attributes = migration_attributes or {}
         self.registry = CollectorRegistry()
         self.database = Database(
             settings.resolved_database_url(),
@@ -322,14 +331,18 @@ class ServiceRuntime:
                 allow_headers=["Authorization", "Content-Type"],
                 allow_credentials=False,
             )
+        # Outermost: a body too large, a path with NUL or an unexpected error never reach
+        # (or leave) a route unanswered by problem+json.
+        app.add_middleware(HttpEdge, max_body_bytes=self.settings.http_max_body_bytes)
         install_problem_handlers(app)
         self._add_standard_routes(app)
+        document_problems(app)
         return app
 
     @asynccontextmanager
     async def _lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
         configure_logging(self.service, self.settings.log_level, json=self.settings.log_json)
-        await self.database.migrate(self._migrations)
+        await self.database.migrate(self._migrations, **self._migration_attributes)
         for hook in self._after_migrate:
             await hook()
         self._bus_task = asyncio.create_task(self._connect_bus(), name="bus-connect")
@@ -403,9 +416,9 @@ class ServiceRuntime:
         @app.get("/v1/audit", tags=["operations"], dependencies=[Depends(allow(Role.OPERATOR))])
         async def audit_trail(
             actor: Annotated[str | None, Query(max_length=255)] = None,
-            session_id: Annotated[str | None, Query(max_length=36)] = None,
-            since: AwareDatetime | None = None,
-            until: AwareDatetime | None = None,
+            session_id: Annotated[Identifier | None, Query()] = None,
+            since: Moment | None = None,
+            until: Moment | None = None,
             limit: Annotated[int, Query(ge=1, le=audit.MAX_LIMIT)] = 100,
         ) -> list[dict[str, Any]]:
             """This service's audit trail, newest first (operator)."""

@@ -1,5 +1,7 @@
 """Configuration shared by every service: `BOTRAM_*` environment variables."""
 
+import base64
+import binascii
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,24 @@ VAR_DIR = Path("var")
 # The embedded default's token issuer: `botram up` keeps its key pair under ./var/auth/.
 EMBEDDED_ISSUER = "urn:botram:embedded"
 EMBEDDED_AUTH_DIR = VAR_DIR / "auth"
+# An HMAC key (the pseudonym of a NIK, the hash of an opted-out phone) guards values that are
+# brute-forced in minutes without it: production wants 32 random bytes (`openssl rand -hex 32`).
+MIN_KEY_BYTES = 32
+
+
+def key_material_bytes(key: str) -> int:
+    """How many bytes of key material a key holds: hex and base64 count what they encode
+    (`openssl rand -hex 32` and `-base64 32` give 32), anything else its UTF-8 length."""
+    text = key.strip()
+    if len(text) % 2 == 0:
+        try:
+            return len(bytes.fromhex(text))
+        except ValueError:
+            pass
+    try:
+        return len(base64.b64decode(text, altchars=b"-_", validate=True))
+    except (binascii.Error, ValueError):
+        return len(text.encode())
 
 
 class Environment(StrEnum):
@@ -45,6 +65,8 @@ class ServiceSettings(BaseSettings):
     database_url: str | None = None
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # A request body larger than this is refused with 413 before it is read (botram_runtime.edge).
+    http_max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     log_level: str = "INFO"
     log_json: bool = False
     # The regency Botram runs in: names as the `areaid` package spells them, BPS code for NIKs.
@@ -133,11 +155,23 @@ class ServiceSettings(BaseSettings):
                         f"BOTRAM_{name.upper()} must be set to a real secret "
                         "when BOTRAM_ENV=production"
                     )
+            for name in self.key_fields():
+                key = getattr(self, name).get_secret_value()
+                if key_material_bytes(key) < MIN_KEY_BYTES:
+                    raise ValueError(
+                        f"BOTRAM_{name.upper()} must hold at least {MIN_KEY_BYTES} random bytes "
+                        "when BOTRAM_ENV=production (e.g. `openssl rand -hex 32`)"
+                    )
         return self
 
     @classmethod
     def secret_fields(cls) -> tuple[str, ...]:
         """Names of fields that must not keep their development default in production."""
+        return ()
+
+    @classmethod
+    def key_fields(cls) -> tuple[str, ...]:
+        """Secret fields that are HMAC keys: production wants `MIN_KEY_BYTES` of material."""
         return ()
 
 

@@ -38,6 +38,11 @@ OPERATOR = Actor(sub="operator-1", roles=frozenset({Role.OPERATOR}))
         ({"url": "not a url"}, 422, "invalid-url"),
         ({"url": "https://user:pw@example.org/hook"}, 422, "invalid-url"),
         ({"url": "https://example.org:99999/hook"}, 422, "invalid-url"),
+        ({"url": "http://a..b/"}, 422, "invalid-url"),
+        ({"url": "https://" + "a" * 64 + ".example.org/"}, 422, "invalid-url"),
+        ({"url": "https://[::1/hook"}, 422, "invalid-url"),
+        ({"url": "https://hooks.example.org/\x00"}, 422, "invalid-url"),
+        ({"url": "https://hooks.example.org/ bot"}, 422, "invalid-url"),
     ],
 )
 def test_a_bad_subscription_is_refused_with_its_code(
@@ -100,6 +105,44 @@ def test_a_host_with_any_internal_address_is_refused() -> None:
 
     assert (refused.value.status, refused.value.code) == (422, "forbidden-url")
     assert "private or reserved" in refused.value.detail
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "2002:a9fe:a9fe::1",  # 6to4 around 169.254.169.254 (cloud metadata)
+        "2002:0a00:0005::1",  # 6to4 around 10.0.0.5
+        "2001:0:4136:e378:8000:63bf:f5ff:fffa",  # Teredo: client 10.0.0.5 (inverted bits)
+        "fec0::1",  # site-local
+        "::ffff:127.0.0.1",  # IPv4-mapped loopback
+    ],
+)
+def test_ipv6_addresses_that_reach_internal_ipv4_or_site_local_are_refused(address: str) -> None:
+    with pytest.raises(DomainError) as refused:
+        check_addresses("sneaky.example.org", [address])
+
+    assert refused.value.code == "forbidden-url"
+
+
+def test_6to4_and_teredo_around_public_addresses_pass() -> None:
+    check_addresses(
+        "hooks.example.org", ["2002:0808:0808::1", "2001:0:4136:e378:8000:63bf:f7f7:f7f7"]
+    )
+
+
+def test_production_requires_https() -> None:
+    command = CreateSubscription(
+        actor=OPERATOR,
+        agency="bpjs-kesehatan",
+        url="http://hooks.example.org/botram",
+        event_types=[COMPLETED],
+    )
+    check_new_subscription(command, CATALOGUE.agencies, SERVICE_AGENCY)
+
+    with pytest.raises(DomainError) as refused:
+        check_new_subscription(command, CATALOGUE.agencies, SERVICE_AGENCY, require_https=True)
+
+    assert refused.value.code == "https-required"
 
 
 def test_the_previous_secret_signs_only_inside_its_window() -> None:

@@ -15,6 +15,7 @@ from botram_contracts.events import (
     make_event,
 )
 from botram_contracts.vocabulary import SessionStatus
+from botram_registry import store
 from botram_registry.deps import Deps
 from botram_registry.store import SessionRow
 from botram_registry.usecases.sessions import apply_session_event
@@ -65,13 +66,21 @@ async def test_an_announced_session_is_kept_as_scheduled(deps: Deps, tx: Any) ->
     ],
 )
 async def test_lifecycle_events_set_the_status(
-    deps: Deps, tx: Any, event: BotramEvent, status: str
+    deps: Deps, tx: Any, event: BotramEvent, status: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    erased: list[str] = []
+
+    async def erase_phones(_tx: Any, session_id: str) -> None:
+        erased.append(session_id)
+
+    monkeypatch.setattr(store, "erase_phones_of_session", erase_phones)
     await apply(deps, tx, SCHEDULED)
 
     row = await apply(deps, tx, event)
 
     assert row.status == status
+    # The contract: a phone is deleted after the session (closed or cancelled).
+    assert erased == ([] if status == "opened" else ["s-1"])
 
 
 async def test_a_repeated_announcement_updates_the_session_but_keeps_its_status(

@@ -75,6 +75,8 @@ class WebhookSender:
             await resolve_checked(url, guard=True)
 
     async def post(self, url: str, body: bytes, headers: dict[str, str]) -> AttemptResult:
+        """One attempt; whatever fails (before or while sending) is a failed attempt, with
+        the reason, never an exception: the caller records it and backs off."""
         started = time.perf_counter()
         try:
             address = await resolve_checked(url, guard=self.ssrf_guard)
@@ -94,6 +96,10 @@ class WebhookSender:
             return AttemptResult(None, _ms(started), error=refused.detail)
         except httpx.HTTPError as error:
             return AttemptResult(None, _ms(started), error=f"{type(error).__name__}: {error}"[:500])
+        except Exception as error:  # e.g. a host name IDNA cannot encode (UnicodeError)
+            return AttemptResult(
+                None, _ms(started), error=f"the request could not be made ({type(error).__name__})"
+            )
         return AttemptResult(
             response.status_code,
             _ms(started),

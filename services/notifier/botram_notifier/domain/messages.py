@@ -5,6 +5,8 @@ are erased when the session closes. A message is queued once per (kind, ticket o
 check-in), then sent, or skipped (opted out, rate limited), or failed (the gateway refused).
 """
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -44,6 +46,15 @@ class OptOutPhone:
 
     actor: Actor
     phone: str
+
+
+def phone_hash(phone: str, key: bytes) -> str:
+    """How an opted-out phone is kept: HMAC-SHA256 with a secret key, never a plain hash."""
+    digits = phone.removeprefix("+")
+    # One number, one hash: 0812…, 62812… and +62812… are the same phone.
+    if digits.startswith("0"):
+        digits = "62" + digits[1:]
+    return hmac.new(key, digits.encode(), hashlib.sha256).hexdigest()
 
 
 TEMPLATES = {

@@ -2,6 +2,7 @@
 
 import ipaddress
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -11,6 +12,7 @@ from botram_contracts.events import EVENT_MODELS
 from botram_notifier.domain.ownership import subscription_agency
 from botram_runtime.actors import Actor, Role
 from botram_runtime.errors import Forbidden, Invalid
+from botram_runtime.inputs import refused_character
 
 TICKET_FAMILY = "botram.ticket."
 SERVICE_FAMILY = "botram.service."
@@ -90,12 +92,16 @@ def is_agency_scoped(event_type: str) -> bool:
 
 
 def check_new_subscription(
-    command: CreateSubscription, agencies: Iterable[str], service_agency: Mapping[str, str]
+    command: CreateSubscription,
+    agencies: Iterable[str],
+    service_agency: Mapping[str, str],
+    *,
+    require_https: bool = False,
 ) -> str:
-    """A new subscription needs an agency the caller acts for, a usable URL, at least one
-    event type, and a proper scope; answers the agency it is for."""
+    """A new subscription needs an agency the caller acts for, a usable URL (https in
+    production), at least one event type, and a proper scope; answers the agency it is for."""
     agency = subscription_agency(command.actor, command.agency)
-    check_url_syntax(command.url)
+    check_url_syntax(command.url, require_https=require_https)
     if not command.event_types:
         raise Invalid("Name at least one event type.", code="unknown-event-type")
     check_subscription_scope(
@@ -173,24 +179,50 @@ def signing_secrets(
 # --- webhook URLs and the SSRF guard -------------------------------------------------------
 
 
-def check_url_syntax(url: str) -> None:
-    """A webhook URL must be absolute http(s) with a host (no credentials in it)."""
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
+def check_url_syntax(url: str, *, require_https: bool = False) -> None:
+    """A webhook URL must be absolute http(s) (https in production) with a host name that
+    can be encoded (IDNA) and no credentials; anything else is a 422, never a crash."""
+    if refused_character(url) is not None or any(c.isspace() for c in url):
+        raise Invalid("The webhook URL holds spaces or control characters.", code="invalid-url")
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as error:
+        raise Invalid("The webhook URL is malformed (host or port).", code="invalid-url") from error
+    if parts.scheme not in {"http", "https"} or not hostname:
         raise Invalid(
             "The webhook URL must be an absolute http:// or https:// URL.", code="invalid-url"
         )
+    if require_https and parts.scheme != "https":
+        raise Invalid("The webhook URL must use https:// in production.", code="https-required")
     if parts.username or parts.password:
         raise Invalid("The webhook URL must not carry credentials.", code="invalid-url")
+    check_host_name(hostname)
+
+
+def check_host_name(host: str) -> None:
+    """An IP literal, or a DNS name whose labels IDNA can encode (1-63 bytes, 253 in all)."""
+    with suppress(ValueError):
+        ipaddress.ip_address(host)
+        return
     try:
-        parts.port  # noqa: B018 - raises on a bad port
-    except ValueError as error:
-        raise Invalid("The webhook URL has an invalid port.", code="invalid-url") from error
+        encoded = host.encode("idna")
+    except UnicodeError as error:
+        raise Invalid(
+            "The webhook URL's host name is not a valid name.", code="invalid-url"
+        ) from error
+    labels = encoded.rstrip(b".").split(b".")
+    if len(encoded) > 253 or any(not 1 <= len(label) <= 63 for label in labels):
+        raise Invalid("The webhook URL's host name is not a valid name.", code="invalid-url")
 
 
 def endpoint_of(url: str) -> str:
     """Concurrency is bounded per host:port (one agency may have several paths)."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # a URL stored before it was checked: its attempts fail and back off
+        return url.lower()
     return f"{parts.scheme}://{parts.netloc}".lower()
 
 
@@ -201,11 +233,32 @@ METADATA_ADDRESSES = {
 }
 
 
+# Site-local IPv6 (deprecated by RFC 3879, still routed inside some networks).
+SITE_LOCAL = ipaddress.ip_network("fec0::/10")
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one carries to its destination: IPv4-mapped, 6to4
+    (2002::/16, the IPv4 in bits 16-47) or Teredo (2001::/32, the client's IPv4, inverted)."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if ip.sixtofour is not None:
+        return ip.sixtofour
+    if ip.teredo is not None:
+        return ip.teredo[1]
+    return None
+
+
 def forbidden_address(address: str) -> str | None:
     """Why a webhook may not be sent to this IP address in production (None: allowed)."""
     ip = ipaddress.ip_address(address)
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip in SITE_LOCAL:
+            return "a site-local address"
+        inner = embedded_ipv4(ip)
+        if inner is not None:
+            reason = forbidden_address(str(inner))
+            return f"{reason} (inside an IPv6 address)" if reason else None
     if ip in METADATA_ADDRESSES:
         return "a cloud metadata address"
     if ip.is_loopback:

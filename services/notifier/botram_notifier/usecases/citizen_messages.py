@@ -64,7 +64,12 @@ async def _contact_shared(deps: Deps, tx: AsyncSession, data: CitizenContactShar
     insert = upsert_insert(tx)
     await tx.exec(
         insert(ContactRow)
-        .values(check_in_id=data.check_in_id, session_id=data.session_id, phone=data.phone)
+        .values(
+            check_in_id=data.check_in_id,
+            session_id=data.session_id,
+            phone=data.phone,
+            received_at=deps.clock(),
+        )
         .on_conflict_do_update(index_elements=["check_in_id"], set_={"phone": data.phone})
     )
     near = deps.settings.turn_near_ahead

@@ -1,12 +1,24 @@
-"""Personal data goes when it is no longer needed: a closed session's phone numbers."""
+"""Personal data goes when it is no longer needed: a closed session's phone numbers, the
+phones of a session that never closed, and old deliveries."""
+
+from dataclasses import dataclass
+from datetime import timedelta
 
 import structlog
 from sqlalchemy import delete, update
-from sqlmodel import col
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from botram_notifier.deps import Deps
+from botram_notifier.domain.deliveries import DeliveryStatus
 from botram_notifier.domain.messages import MessageStatus
-from botram_notifier.store import CitizenMessageRow, ContactRow, QueueTicketRow
+from botram_notifier.store import (
+    AttemptRow,
+    CitizenMessageRow,
+    ContactRow,
+    DeliveryRow,
+    QueueTicketRow,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -27,3 +39,57 @@ async def erase_session(tx: AsyncSession, session_id: str) -> None:
     )
     await tx.exec(delete(QueueTicketRow).where(col(QueueTicketRow.session_id) == session_id))
     log.info("session_contacts_erased", session_id=session_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Swept:
+    sessions: int
+    deliveries: int
+
+
+async def sweep(deps: Deps) -> Swept:
+    """What outlived its retention goes: the phones of sessions whose contacts arrived longer
+    ago than `contact_retention_hours` (closed or not: a session nobody closed keeps no phone
+    for ever), and finished deliveries (payload and attempts) older than
+    `delivery_retention_days`."""
+    now = deps.clock()
+    contacts_before = now - timedelta(hours=deps.settings.contact_retention_hours)
+    deliveries_before = now - timedelta(days=deps.settings.delivery_retention_days)
+    async with deps.db.transaction() as tx:
+        sessions = set(
+            (
+                await tx.exec(
+                    select(ContactRow.session_id).where(
+                        col(ContactRow.received_at) < contacts_before
+                    )
+                )
+            ).all()
+        )
+        sessions |= set(
+            (
+                await tx.exec(
+                    select(CitizenMessageRow.session_id).where(
+                        col(CitizenMessageRow.created_at) < contacts_before,
+                        col(CitizenMessageRow.phone).is_not(None),
+                    )
+                )
+            ).all()
+        )
+        for session_id in sorted(sessions):
+            await erase_session(tx, session_id)
+        old = select(DeliveryRow.id).where(
+            col(DeliveryRow.status) != DeliveryStatus.PENDING,
+            col(DeliveryRow.finished_at) < deliveries_before,
+        )
+        await tx.exec(delete(AttemptRow).where(col(AttemptRow.delivery_id).in_(old)))
+        deleted = await tx.exec(delete(DeliveryRow).where(col(DeliveryRow.id).in_(old)))
+    for session_id in sorted(sessions):
+        # The private stream keeps them 48 hours at most anyway; purge now when the bus is up.
+        try:
+            await deps.private_events.purge_session(session_id)
+        except Exception as error:
+            log.warning("private_events_not_purged", session_id=session_id, error=repr(error))
+    swept = Swept(sessions=len(sessions), deliveries=int(deleted.rowcount or 0))
+    if swept.sessions or swept.deliveries:
+        log.info("retention_swept", sessions=swept.sessions, deliveries=swept.deliveries)
+    return swept

@@ -9,7 +9,12 @@ from sqlmodel import col, select
 
 from botram_notifier.adapters.sms import ProviderError
 from botram_notifier.deps import Deps
-from botram_notifier.domain.messages import MessageStatus, OptOutPhone, reason_not_to_send
+from botram_notifier.domain.messages import (
+    MessageStatus,
+    OptOutPhone,
+    phone_hash,
+    reason_not_to_send,
+)
 from botram_notifier.store import CitizenMessageRow, OptOutRow
 from botram_runtime import audit
 from botram_runtime.db import upsert_insert
@@ -50,7 +55,7 @@ async def send_message(deps: Deps, message_id: str) -> None:
         message = await tx.get(CitizenMessageRow, message_id)
         if message is None or message.status != MessageStatus.PENDING or message.phone is None:
             return
-        opted_out = await tx.get(OptOutRow, message.phone)
+        opted_out = await tx.get(OptOutRow, _hash(deps, message.phone))
         sent_last_hour = (
             await tx.exec(
                 select(func.count())
@@ -104,8 +109,12 @@ async def opt_out(deps: Deps, command: OptOutPhone) -> None:
     async with deps.db.transaction() as tx:
         await tx.exec(
             upsert_insert(tx)(OptOutRow)
-            .values(phone=command.phone, at=deps.clock())
-            .on_conflict_do_nothing(index_elements=["phone"])
+            .values(phone_hash=_hash(deps, command.phone), at=deps.clock())
+            .on_conflict_do_nothing(index_elements=["phone_hash"])
         )
         audit.record(tx, command.actor, "record_opt_out")
     log.info("citizen_opted_out")
+
+
+def _hash(deps: Deps, phone: str) -> str:
+    return phone_hash(phone, deps.settings.opt_out_key.get_secret_value().encode())

@@ -37,7 +37,12 @@ def event_types() -> list[str]:
 
 async def create_subscription(deps: Deps, command: CreateSubscription) -> SubscriptionRow:
     """Register an agency's endpoint; its secret is returned once, here."""
-    agency = check_new_subscription(command, deps.catalogue.agencies, deps.service_agency())
+    agency = check_new_subscription(
+        command,
+        deps.catalogue.agencies,
+        deps.service_agency(),
+        require_https=deps.settings.is_production,
+    )
     await deps.webhooks.check_url(command.url)
     row = SubscriptionRow(
         agency=agency,

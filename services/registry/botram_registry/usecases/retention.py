@@ -12,3 +12,11 @@ async def erase_expired_personal_data(deps: Deps) -> int:
     cutoff = deps.clock() - timedelta(days=deps.settings.personal_data_retention_days)
     async with deps.db.transaction() as tx:
         return await store.erase_personal_data(tx, cutoff)
+
+
+async def erase_expired_ticket_notes(deps: Deps) -> int:
+    """Erase the notes desks wrote on tickets completed longer ago than their retention
+    (a note may say more about a citizen than the outcome does); returns how many."""
+    cutoff = deps.clock() - timedelta(days=deps.settings.ticket_note_retention_days)
+    async with deps.db.transaction() as tx:
+        return await store.erase_ticket_notes(tx, cutoff)

@@ -14,6 +14,7 @@ from botram_contracts.events import (
     SessionScheduledV1,
 )
 from botram_contracts.vocabulary import SessionStatus
+from botram_registry import store
 from botram_registry.deps import Deps
 from botram_registry.store import SessionRow
 from botram_runtime.bus import RetryLater
@@ -24,6 +25,9 @@ STATUS_AFTER: dict[type[BotramEvent], SessionStatus] = {
     SessionClosedV1: SessionStatus.CLOSED,
     SessionCancelledV1: SessionStatus.CANCELLED,
 }
+
+# A session that ended: nobody at it needs a message any more.
+ENDED = frozenset({SessionStatus.CLOSED, SessionStatus.CANCELLED})
 
 
 async def apply_session_event(deps: Deps, tx: AsyncSession, event: CloudEvent[Any]) -> None:
@@ -41,6 +45,10 @@ async def apply_session_event(deps: Deps, tx: AsyncSession, event: CloudEvent[An
         session.start, session.end = data.start or session.start, data.end or session.end
     elif (status := STATUS_AFTER.get(type(data))) is not None:
         session.status = status
+        if status in ENDED:
+            # The contract: a phone is deleted after the session (the NIK and name follow
+            # the personal-data retention; the notifier already had the phone it needed).
+            await store.erase_phones_of_session(tx, session.id)
     session.updated_at = deps.clock()
     tx.add(session)
 
