@@ -38,7 +38,9 @@ async def _upload(deps: Deps, batch: UploadOfflineBatch, item: OfflineItem) -> I
                 check_replay(item.client_id, seen.fingerprint, digest)
                 check_in = await tx.get(CheckInRow, seen.check_in_id)
                 assert check_in is not None
-                replayed = await result_of(tx, deps, check_in, item.check_in.nik)
+                replayed = await result_of(
+                    tx, deps, check_in, item.check_in.nik, asked=item.check_in.services
+                )
                 return ItemResult(item.client_id, UploadResult.REPLAYED, check_in=replayed)
             identity = identify_citizen(deps, item.check_in.nik)
             arrival = Arrival(recorded_at=item.recorded_at, device_id=batch.device_id)
