@@ -57,8 +57,8 @@ class CheckInResponse(BaseModel):
     held_numbers: list[str] = Field(
         default_factory=list,
         description=(
-            "Again at the same session: the numbers of the tickets already held for services "
-            "this request did not ask for (their details are not shown)"
+            "Again at the same session: the numbers of the tickets held already (`tickets` "
+            "lists only those this request issued)"
         ),
     )
 

@@ -87,8 +87,8 @@ class CheckInResult:
     tickets: tuple[TicketSlip, ...]
     created: bool  # False: the citizen was checked in at this session already
     added_services: tuple[str, ...] = ()  # ticketed by this request on an existing check-in
-    # A repeat check-in shows full tickets only for the services it asked for; of the others,
-    # only their numbers (whoever repeats a NIK learns no more than the slip already says).
+    # A repeat check-in gives in full only the tickets it issued; of those held already, only
+    # their numbers (whoever repeats a NIK learns no more than a slip already says).
     held_numbers: tuple[str, ...] = ()
 
 

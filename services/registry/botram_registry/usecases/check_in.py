@@ -58,10 +58,11 @@ log = structlog.get_logger(__name__)
 async def check_in(deps: Deps, command: CheckIn) -> CheckInResult:
     """Check a citizen in and issue a ticket per service.
 
-    The same NIK at the same session again gets, of the tickets issued before, those of the
-    services it asks for (`created` False) and only the numbers of the others, plus tickets
-    for services not asked for before (`added_services`). It never changes the stored name or
-    phone, and the notifier keeps the phone it has (`usecases.contact` changes it).
+    The same NIK at the same session again (`created` False) gets the tickets this request
+    issued, for services not asked for before (`added_services`), and only the numbers of the
+    tickets held already (`held_numbers`): whoever repeats a NIK learns no more than a slip
+    says. It never changes the stored name or phone, and the notifier keeps the phone it has
+    (`usecases.contact` changes it: issue 11, attack 2).
     """
     identity = identify_citizen(deps, command.nik)
     if deps.group_commit is not None:
@@ -106,9 +107,7 @@ async def check_in_within(
             check_in_id=existing.id,
             services=added or None,
         )
-        return await result_of(
-            tx, deps, existing, command.nik, asked=command.services, added_services=added
-        )
+        return await result_of(tx, deps, existing, command.nik, shown=added, added_services=added)
     check_services(deps.catalogue, session.services, command.services)
     row, admission = _new_check_in(deps, session, citizen.id, command, identity, arrival, now)
     await issuing.insert_check_ins(tx, [row])
@@ -298,20 +297,20 @@ async def result_of(
     check_in: CheckInRow,
     nik: str,
     *,
-    asked: Sequence[str] | None = None,
+    shown: Sequence[str] | None = None,
     added_services: Sequence[str] = (),
 ) -> CheckInResult:
     """An existing check-in and its tickets as they are now, in the order asked for; a waiting
     ticket's position is its place in its queue's fair order now.
 
-    With `asked`, only the tickets of those services are shown in full; of the others only
+    With `shown`, only the tickets of those services are given in full; of the others only
     their numbers (`held_numbers`)."""
     rows = await tickets_of_check_in(tx, check_in.id)
     order = {code: index for index, code in enumerate(check_in.services)}
     ordered = sorted(rows, key=lambda t: (order.get(t.service, len(order)), t.issued_at))
-    shown = set(check_in.services if asked is None else asked)
-    tickets = [t for t in ordered if t.service in shown]
-    held = tuple(t.number for t in ordered if t.service not in shown)
+    given = set(check_in.services if shown is None else shown)
+    tickets = [t for t in ordered if t.service in given]
+    held = tuple(t.number for t in ordered if t.service not in given)
     return CheckInResult(
         check_in_id=check_in.id,
         session_id=check_in.session_id,
