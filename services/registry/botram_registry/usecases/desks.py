@@ -47,6 +47,7 @@ async def call_next(deps: Deps, command: CallNext) -> Ticket:
         if session is None:
             raise NotFound("session", command.session_id)
         check_queue(command.service, session.services)
+        check_services(deps.catalogue, session.services, [command.service])
         check_desk(command.actor, deps.catalogue.get(command.service).agency, command.service)
         queue = await store.lock_queue(tx, command.session_id, command.service)
         waiting = await store.waiting_in(tx, command.session_id, command.service)
