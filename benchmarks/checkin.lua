@@ -2,7 +2,8 @@
 -- Environment: BENCH_PATH (request path), BENCH_SERVICES (comma-separated service codes),
 -- BENCH_OFFSET (first citizen index, so runs against one session never repeat a NIK),
 -- BENCH_RATE (optional: requests/s per connection, paced with wrk's delay()) and
--- BENCH_CONNECTIONS_PER_THREAD (the pacing's share per thread).
+-- BENCH_CONNECTIONS_PER_THREAD (the pacing's share per thread) and BENCH_TOKEN (optional: a
+-- bearer token sent with every request).
 local counter = 0
 local threads_started = 0
 local path = os.getenv("BENCH_PATH")
@@ -33,6 +34,10 @@ function init(args)
   math.randomseed(os.time() + thread_id)
   wrk.method = "POST"
   wrk.headers["Content-Type"] = "application/json"
+  local token = os.getenv("BENCH_TOKEN") or ""
+  if token ~= "" then
+    wrk.headers["Authorization"] = "Bearer " .. token
+  end
 end
 
 function request()

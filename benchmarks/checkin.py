@@ -5,6 +5,10 @@ against a bare FastAPI endpoint doing one insert into the same kind of database.
 
 The load comes from `wrk` (Debian package) when it is installed, else from the Python
 client in benchmarks/load.py, which itself caps near 200 requests/s here.
+
+Every request carries a front-desk bearer token minted for the run (an embedded key pair under
+the run's ./var/auth/, which the registry trusts), so the registry's figures include verifying
+it; the baseline receives the same header and ignores it.
 """
 
 import argparse
@@ -30,6 +34,7 @@ from benchmarks.common import (
 )
 from benchmarks.load import LoadResult, closed_loop, nik, open_loop
 from botram_cli.nats_server import free_port
+from botram_cli.tokens import ensure_key_pair, mint_token
 from botram_contracts.events import (
     MSG_ID_HEADER,
     SessionOpenedV1,
@@ -37,6 +42,7 @@ from botram_contracts.events import (
     encode_event,
     make_event,
 )
+from botram_runtime.actors import Role
 from botram_runtime.clock import local_today, system_clock
 
 SESSION = "bench-session"
@@ -104,11 +110,26 @@ def describe(result: Result) -> str:
     )
 
 
-def load_runs(base_url: str, path: str, args: argparse.Namespace) -> tuple[Result, Result]:
+def front_desk_token(tmp: Path) -> str:
+    """A front-desk token of the run's embedded issuer (the registry runs in `tmp`)."""
+    directory = tmp / "var" / "auth"
+    ensure_key_pair(directory)
+    return mint_token([Role.FRONT_DESK], subject="benchmark", directory=directory)
+
+
+def load_runs(
+    base_url: str, path: str, args: argparse.Namespace, token: str
+) -> tuple[Result, Result]:
     """As many check-ins as the server takes, then a fixed rate (fresh citizens each time)."""
     if wrk.available():
-        common = {"connections": args.concurrency}
-        flat_out = wrk.check_ins(base_url, path, SERVICES, seconds=args.seconds, **common)
+        flat_out = wrk.check_ins(
+            base_url,
+            path,
+            SERVICES,
+            seconds=args.seconds,
+            connections=args.concurrency,
+            token=token,
+        )
         fixed = wrk.check_ins(
             base_url,
             path,
@@ -117,11 +138,15 @@ def load_runs(base_url: str, path: str, args: argparse.Namespace) -> tuple[Resul
             offset=10**6,
             rate=args.rate,
             connections=wrk.PACED_CONNECTIONS,
+            token=token,
         )
         return flat_out, fixed
     url = base_url + path
-    flat_out = asyncio.run(closed_loop(url, check_in_body, args.total, args.concurrency))
-    fixed = asyncio.run(open_loop(url, check_in_body, args.rate, args.seconds, 10**6))
+    headers = {"Authorization": f"Bearer {token}"}
+    flat_out = asyncio.run(closed_loop(url, check_in_body, args.total, args.concurrency, headers))
+    fixed = asyncio.run(
+        open_loop(url, check_in_body, args.rate, args.seconds, 10**6, headers=headers)
+    )
     return flat_out, fixed
 
 
@@ -137,6 +162,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as directory:
         tmp = Path(directory)
+        token = front_desk_token(tmp)
         with nats_server(tmp) as server:
             registry = start_service(
                 "registry", tmp, server.url, database_url(args.database, tmp, "registry")
@@ -153,9 +179,9 @@ def main() -> None:
             try:
                 asyncio.run(announce_session(server.url))
                 asyncio.run(wait_session_open(registry.url))
-                base_max, base_fixed = load_runs(baseline.url, "/v1/check-ins", args)
+                base_max, base_fixed = load_runs(baseline.url, "/v1/check-ins", args, token)
                 ours_max, ours_fixed = load_runs(
-                    registry.url, f"/v1/sessions/{SESSION}/check-ins", args
+                    registry.url, f"/v1/sessions/{SESSION}/check-ins", args, token
                 )
                 deadline = time.monotonic() + 60
                 expected = 2 + ours_max.requests + ours_fixed.requests

@@ -24,7 +24,14 @@ import nats
 from sqlalchemy.engine import make_url
 
 from benchmarks import wrk
-from benchmarks.checkin import SERVICES, SESSION, announce_session, check_in_body, wait_session_open
+from benchmarks.checkin import (
+    SERVICES,
+    SESSION,
+    announce_session,
+    check_in_body,
+    front_desk_token,
+    wait_session_open,
+)
 from benchmarks.common import database_url, median, nats_server, percentile, report, start_service
 from benchmarks.load import open_loop
 
@@ -74,7 +81,7 @@ def first_reaching(samples: list[tuple[float, int]], total: int) -> list[float |
 
 
 async def measure(
-    registry_url: str, registry_db: str, reporting: str, args: argparse.Namespace
+    registry_url: str, registry_db: str, reporting: str, args: argparse.Namespace, token: str
 ) -> tuple[list[float], int, float]:
     """Freshness of each check-in (ms), how many were never counted, the achieved rate."""
     path = f"/v1/sessions/{SESSION}/check-ins"
@@ -89,11 +96,19 @@ async def measure(
                 offset=10**7,
                 rate=args.rate,
                 connections=args.connections,
+                token=token,
             )
         )
     else:
         load = asyncio.create_task(
-            open_loop(registry_url + path, check_in_body, args.rate, args.seconds, 10**7)
+            open_loop(
+                registry_url + path,
+                check_in_body,
+                args.rate,
+                args.seconds,
+                10**7,
+                headers={"Authorization": f"Bearer {token}"},
+            )
         )
     count_committed, close = await committed_counter(registry_db)
     committed: list[tuple[float, int]] = []
@@ -162,7 +177,7 @@ def main() -> None:
                 asyncio.run(announce_session(server.url))
                 asyncio.run(wait_session_open(registry.url))
                 fresh, missing, rate = asyncio.run(
-                    measure(registry.url, registry_db, reporting.url, args)
+                    measure(registry.url, registry_db, reporting.url, args, front_desk_token(tmp))
                 )
                 bus = asyncio.run(bus_round_trip(server.url))
             finally:

@@ -23,13 +23,15 @@ class LoadResult:
 Body = Callable[[int], dict[str, object]]
 
 
-async def closed_loop(url: str, body: Body, total: int, concurrency: int) -> LoadResult:
+async def closed_loop(
+    url: str, body: Body, total: int, concurrency: int, headers: dict[str, str] | None = None
+) -> LoadResult:
     """`concurrency` clients, each sending its next request as soon as the last answered."""
     latencies: list[float] = []
     errors = 0
     counter = iter(range(total))
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+    async with httpx.AsyncClient(limits=limits, timeout=30, headers=headers) as client:
 
         async def worker() -> None:
             nonlocal errors
@@ -46,14 +48,19 @@ async def closed_loop(url: str, body: Body, total: int, concurrency: int) -> Loa
 
 
 async def open_loop(
-    url: str, body: Body, rate: float, seconds: float, offset: int = 0
+    url: str,
+    body: Body,
+    rate: float,
+    seconds: float,
+    offset: int = 0,
+    headers: dict[str, str] | None = None,
 ) -> LoadResult:
     """Requests sent at a fixed rate whatever the answers; latency from the planned send time."""
     total = int(rate * seconds)
     latencies: list[float] = []
     errors = 0
     limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
-    async with httpx.AsyncClient(limits=limits, timeout=30) as client:
+    async with httpx.AsyncClient(limits=limits, timeout=30, headers=headers) as client:
 
         async def one(index: int, planned: float) -> None:
             nonlocal errors

@@ -40,12 +40,14 @@ def check_ins(
     connections: int = 32,
     offset: int = 0,
     rate: float | None = None,
+    token: str | None = None,
 ) -> WrkResult:
     """POST a check-in of a different citizen per request for `seconds`.
 
     With `rate`, each connection waits 1/(rate/connections) s between its requests (wrk's
     `delay()`), scaled once a second to make up for the response times (checkin.lua): an
-    approximately fixed rate, with latency measured from each send.
+    approximately fixed rate, with latency measured from each send. With `token`, every request
+    carries it as a bearer token (the registry verifies it on each check-in).
     """
     threads = min(2, connections)
     environment = os.environ | {
@@ -54,6 +56,7 @@ def check_ins(
         "BENCH_OFFSET": str(offset),
         "BENCH_RATE": str(rate / connections) if rate else "0",
         "BENCH_CONNECTIONS_PER_THREAD": str(connections / threads),
+        "BENCH_TOKEN": token or "",
     }
     completed = subprocess.run(
         [

@@ -47,11 +47,15 @@ from botram_registry.settings import Settings
 from botram_registry.store import QueueRow, SessionRow, TicketActionRow, TicketRow
 from botram_registry.usecases import check_in as check_ins
 from botram_registry.usecases import desks, queues
+from botram_runtime.actors import Actor, Role
 from botram_runtime.clock import local_today
 from botram_runtime.db import Database
 from botram_runtime.errors import DomainError
 from botram_runtime.outbox import OutboxEvent
 from helpers import FakeClock
+
+# An operator: acts on every queue (a desk's agency rule is tested in tests/registry).
+DESK = Actor(sub="operator-1", roles=frozenset({Role.OPERATOR}))
 
 pytestmark = pytest.mark.faults
 
@@ -251,7 +255,9 @@ class QueueModel(RuleBasedStateMachine):
     @rule(service=st.sampled_from(SERVICES), desk=st.sampled_from(DESKS))
     def call_next(self, service: str, desk: str) -> None:
         expected = self.queues[service].order()
-        outcome = self.attempt(desks.call_next(self.deps, CallNext(self.session_id, service, desk)))
+        outcome = self.attempt(
+            desks.call_next(self.deps, CallNext(self.session_id, service, desk, actor=DESK))
+        )
 
         if not expected:
             assert outcome == "queue-empty"
@@ -263,7 +269,9 @@ class QueueModel(RuleBasedStateMachine):
     def call_at_once(self, service: str, count: int) -> None:
         expected = self.queues[service].order()[:count]
         calls = [
-            self.attempt_async(desks.call_next(self.deps, CallNext(self.session_id, service, d)))
+            self.attempt_async(
+                desks.call_next(self.deps, CallNext(self.session_id, service, d, actor=DESK))
+            )
             for d in DESKS[:count]
         ]
         outcomes = self.run(together(*calls))
@@ -277,21 +285,27 @@ class QueueModel(RuleBasedStateMachine):
     def recall(self, index: int, desk: str) -> None:
         ticket = self.pick(index)
         if ticket is not None:
-            outcome = self.attempt(desks.recall(self.deps, Recall(ticket.ticket_id, desk)))
+            outcome = self.attempt(
+                desks.recall(self.deps, Recall(ticket.ticket_id, desk, actor=DESK))
+            )
             self.expect_desk_action(ticket, outcome, "called")
 
     @rule(index=st.integers(0, 10_000), outcome=st.sampled_from(list(Outcome)))
     def complete(self, index: int, outcome: Outcome) -> None:
         ticket = self.pick(index)
         if ticket is not None:
-            done = self.attempt(desks.complete(self.deps, Complete(ticket.ticket_id, outcome)))
+            done = self.attempt(
+                desks.complete(self.deps, Complete(ticket.ticket_id, outcome, actor=DESK))
+            )
             self.expect_desk_action(ticket, done, "completed")
 
     @rule(index=st.integers(0, 10_000))
     def no_show(self, index: int) -> None:
         ticket = self.pick(index)
         if ticket is not None:
-            outcome = self.attempt(desks.mark_no_show(self.deps, MarkNoShow(ticket.ticket_id)))
+            outcome = self.attempt(
+                desks.mark_no_show(self.deps, MarkNoShow(ticket.ticket_id, actor=DESK))
+            )
             self.expect_desk_action(ticket, outcome, "no_show")
 
     @rule(index=st.integers(0, 10_000), to_service=st.sampled_from(SERVICES))
@@ -299,7 +313,9 @@ class QueueModel(RuleBasedStateMachine):
         ticket = self.pick(index)
         if ticket is None:
             return
-        outcome = self.attempt(desks.transfer(self.deps, Transfer(ticket.ticket_id, to_service)))
+        outcome = self.attempt(
+            desks.transfer(self.deps, Transfer(ticket.ticket_id, to_service, actor=DESK))
+        )
 
         if ticket.status != "called":
             assert outcome == "ticket-state"
@@ -362,6 +378,7 @@ class QueueModel(RuleBasedStateMachine):
             services=tuple(services),
             phone="081234567890",
             priority=priority,
+            actor=DESK,
         )
 
     def called(self, service: str, tickets: list[Ticket]) -> None:

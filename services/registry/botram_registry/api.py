@@ -3,11 +3,13 @@
 Failures are the use cases' `DomainError`s, which the runtime renders as problem+json.
 """
 
-from fastapi import APIRouter, Response, status
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Response, status
 
 from botram_contracts.vocabulary import Outcome
 from botram_registry.deps import DepsDep
-from botram_registry.domain.check_in import CheckIn, CheckInResult
+from botram_registry.domain.check_in import ChangeContact, CheckIn, CheckInResult, ContactChanged
 from botram_registry.domain.offline import BatchResult, OfflineItem, UploadOfflineBatch
 from botram_registry.domain.queue import QueueReport
 from botram_registry.domain.tickets import (
@@ -24,6 +26,8 @@ from botram_registry.schemas import (
     CheckInRequest,
     CheckInResponse,
     CompleteRequest,
+    ContactChange,
+    ContactChangeResult,
     DeskRequest,
     ItemProblem,
     OfflineBatch,
@@ -38,9 +42,17 @@ from botram_registry.schemas import (
     WaitingPosition,
 )
 from botram_registry.usecases import check_in as check_ins
-from botram_registry.usecases import desks, offline, queues
+from botram_registry.usecases import contact, desks, offline, queues
+from botram_runtime.access import allow, public
+from botram_runtime.actors import Actor, Role
 
 router = APIRouter(prefix="/v1")
+
+# Who may call what (docs/operations.md, "Access"); tests/registry/integration/test_access.py.
+# A desk is further confined to its agency's (and services') queues: domain/access.py.
+FrontDesk = Annotated[Actor, Depends(allow(Role.FRONT_DESK, Role.OPERATOR))]
+DeskOfficer = Annotated[Actor, Depends(allow(Role.DESK, Role.OPERATOR))]
+PUBLIC = [Depends(public())]
 
 
 @router.post(
@@ -52,74 +64,103 @@ router = APIRouter(prefix="/v1")
     },
 )
 async def check_in(
-    session_id: str, body: CheckInRequest, response: Response, deps: DepsDep
+    session_id: str, body: CheckInRequest, response: Response, deps: DepsDep, actor: FrontDesk
 ) -> CheckInResponse:
-    """Check a citizen in and issue a queue ticket per service (idempotent per NIK and session)."""
-    result = await check_ins.check_in(deps, _check_in_command(session_id, body))
+    """Check a citizen in and issue a queue ticket per service (idempotent per NIK and session).
+
+    Again at the same session: the tickets of the services asked for, the numbers of the
+    others; the stored name and phone stay (`PUT /v1/check-ins/{id}/contact` changes them)."""
+    result = await check_ins.check_in(deps, _check_in_command(session_id, body, actor))
     if not result.created:
         response.status_code = status.HTTP_200_OK
     return _check_in_response(result)
 
 
 @router.post("/sessions/{session_id}/check-ins:batch", tags=["check-in"])
-async def check_in_batch(session_id: str, body: OfflineBatch, deps: DepsDep) -> OfflineBatchResult:
+async def check_in_batch(
+    session_id: str, body: OfflineBatch, deps: DepsDep, actor: FrontDesk
+) -> OfflineBatchResult:
     """Upload an offline desk's check-ins: a result per item; a replay changes nothing."""
-    return _batch_result(await offline.check_in_batch(deps, _batch_command(session_id, body)))
+    command = _batch_command(session_id, body, actor)
+    return _batch_result(await offline.check_in_batch(deps, command))
+
+
+@router.put("/check-ins/{check_in_id}/contact", tags=["check-in"])
+async def change_contact(
+    check_in_id: str, body: ContactChange, deps: DepsDep, actor: FrontDesk
+) -> ContactChangeResult:
+    """Change a checked-in citizen's phone (and name): audited; the notifier follows it."""
+    command = ChangeContact(check_in_id, body.phone, body.name, actor=actor)
+    return _contact_result(await contact.change_contact(deps, command))
 
 
 @router.post("/sessions/{session_id}/services/{service}/call-next", tags=["desks"])
 async def call_next(
-    session_id: str, service: str, deps: DepsDep, body: CallNextRequest | None = None
+    session_id: str,
+    service: str,
+    deps: DepsDep,
+    actor: DeskOfficer,
+    body: CallNextRequest | None = None,
 ) -> TicketState:
     """Call the next ticket of a service's queue (fair between priority and regular)."""
-    command = CallNext(session_id, service, desk=body.desk if body else None)
+    command = CallNext(session_id, service, desk=body.desk if body else None, actor=actor)
     return _ticket_state(await desks.call_next(deps, command))
 
 
 @router.post("/tickets/{ticket_id}/complete", tags=["desks"])
-async def complete(ticket_id: str, body: CompleteRequest, deps: DepsDep) -> TicketState:
+async def complete(
+    ticket_id: str, body: CompleteRequest, deps: DepsDep, actor: DeskOfficer
+) -> TicketState:
     """Finish a called ticket: served, referred or rejected."""
-    command = Complete(ticket_id, Outcome(body.outcome), note=body.note, desk=body.desk)
+    outcome = Outcome(body.outcome)
+    command = Complete(ticket_id, outcome, note=body.note, desk=body.desk, actor=actor)
     return _ticket_state(await desks.complete(deps, command))
 
 
 @router.post("/tickets/{ticket_id}/no-show", tags=["desks"])
-async def no_show(ticket_id: str, deps: DepsDep, body: DeskRequest | None = None) -> TicketState:
+async def no_show(
+    ticket_id: str, deps: DepsDep, actor: DeskOfficer, body: DeskRequest | None = None
+) -> TicketState:
     """Mark a called ticket whose holder did not come (only after a call)."""
-    command = MarkNoShow(ticket_id, desk=body.desk if body else None)
+    command = MarkNoShow(ticket_id, desk=body.desk if body else None, actor=actor)
     return _ticket_state(await desks.mark_no_show(deps, command))
 
 
 @router.post("/tickets/{ticket_id}/recall", tags=["desks"])
-async def recall(ticket_id: str, deps: DepsDep, body: DeskRequest | None = None) -> TicketState:
+async def recall(
+    ticket_id: str, deps: DepsDep, actor: DeskOfficer, body: DeskRequest | None = None
+) -> TicketState:
     """Call a called ticket again (display boards repeat its number)."""
-    command = Recall(ticket_id, desk=body.desk if body else None)
+    command = Recall(ticket_id, desk=body.desk if body else None, actor=actor)
     return _ticket_state(await desks.recall(deps, command))
 
 
 @router.post("/tickets/{ticket_id}/transfer", tags=["desks"], status_code=status.HTTP_201_CREATED)
-async def transfer(ticket_id: str, body: TransferRequest, deps: DepsDep) -> TicketPublic:
+async def transfer(
+    ticket_id: str, body: TransferRequest, deps: DepsDep, actor: DeskOfficer
+) -> TicketPublic:
     """Send a called citizen to another service: a new linked ticket; this one ends as referred."""
-    command = Transfer(ticket_id, body.service, desk=body.desk, note=body.note)
+    command = Transfer(ticket_id, body.service, desk=body.desk, note=body.note, actor=actor)
     return _ticket_public(await desks.transfer(deps, command))
 
 
 @router.get("/tickets/{ticket_id}", tags=["desks"])
-async def get_ticket(ticket_id: str, deps: DepsDep) -> TicketState:
+async def get_ticket(ticket_id: str, deps: DepsDep, actor: DeskOfficer) -> TicketState:
     """One ticket's state and the desk actions on it."""
-    return _ticket_state(await desks.get_ticket(deps, ticket_id))
+    return _ticket_state(await desks.get_ticket(deps, ticket_id, actor))
 
 
-@router.get("/sessions/{session_id}/queue", tags=["queues"])
+@router.get("/sessions/{session_id}/queue", tags=["queues"], dependencies=PUBLIC)
 async def queue(session_id: str, deps: DepsDep) -> QueueStatus:
-    """Per service: waiting, now serving, mean service time and estimated wait."""
+    """Per service: waiting, now serving, mean service time and estimated wait (public: counts
+    and ticket numbers, nothing personal)."""
     return _queue_status(await queues.queue_status(deps, session_id))
 
 
 # --- bodies to commands, results to schemas ------------------------------------------------
 
 
-def _check_in_command(session_id: str, body: CheckInRequest) -> CheckIn:
+def _check_in_command(session_id: str, body: CheckInRequest, actor: Actor) -> CheckIn:
     return CheckIn(
         session_id=session_id,
         nik=body.nik,
@@ -128,16 +169,17 @@ def _check_in_command(session_id: str, body: CheckInRequest) -> CheckIn:
         phone=body.phone,
         priority=body.priority,
         priority_reasons=tuple(body.priority_reasons),
+        actor=actor,
     )
 
 
-def _batch_command(session_id: str, body: OfflineBatch) -> UploadOfflineBatch:
+def _batch_command(session_id: str, body: OfflineBatch, actor: Actor) -> UploadOfflineBatch:
     return UploadOfflineBatch(
         session_id=session_id,
         device_id=body.device_id,
         items=tuple(
             OfflineItem(
-                check_in=_check_in_command(session_id, item),
+                check_in=_check_in_command(session_id, item, actor),
                 client_id=item.client_id,
                 recorded_at=item.recorded_at,
                 content=item.model_dump(mode="json"),
@@ -167,6 +209,13 @@ def _check_in_response(result: CheckInResult) -> CheckInResponse:
         priority=result.priority,
         tickets=[_ticket_public(ticket) for ticket in result.tickets],
         added_services=list(result.added_services),
+        held_numbers=list(result.held_numbers),
+    )
+
+
+def _contact_result(changed: ContactChanged) -> ContactChangeResult:
+    return ContactChangeResult(
+        check_in_id=changed.check_in_id, session_id=changed.session_id, tickets=changed.tickets
     )
 
 

@@ -27,6 +27,7 @@ from botram_registry.domain.nik import age_band
 from botram_registry.domain.queue import Waiting
 from botram_registry.domain.tickets import TicketSlip, seconds_between
 from botram_registry.store import CheckInRow, SessionRow, TicketRow
+from botram_runtime.actors import Actor
 
 Event = TypeVar("Event", bound=BotramEvent)
 
@@ -132,7 +133,11 @@ def _ticket_event(
 
 
 def ticket_called(
-    ticket: TicketRow, session: SessionRow, now: datetime, up_next: Sequence[Waiting]
+    ticket: TicketRow,
+    session: SessionRow,
+    now: datetime,
+    up_next: Sequence[Waiting],
+    actor: Actor | None = None,
 ) -> TicketCalledV1:
     """A call, and who comes next in the queue's fair order (the first `UP_NEXT_LENGTH`)."""
     return _ticket_event(
@@ -143,6 +148,7 @@ def ticket_called(
         desk=ticket.desk,
         waited_seconds=seconds_between(ticket.issued_at, now),
         called_at=now,
+        actor=_sub(actor),
         up_next=[
             WaitingTicketRef(ticket_id=w.ticket_id, number=w.number)
             for w in up_next[:UP_NEXT_LENGTH]
@@ -150,7 +156,9 @@ def ticket_called(
     )
 
 
-def ticket_recalled(ticket: TicketRow, session: SessionRow, now: datetime) -> TicketRecalledV1:
+def ticket_recalled(
+    ticket: TicketRow, session: SessionRow, now: datetime, actor: Actor | None = None
+) -> TicketRecalledV1:
     return _ticket_event(
         TicketRecalledV1,
         ticket,
@@ -159,15 +167,28 @@ def ticket_recalled(ticket: TicketRow, session: SessionRow, now: datetime) -> Ti
         desk=ticket.desk,
         recalls=ticket.recalls,
         recalled_at=now,
+        actor=_sub(actor),
     )
 
 
-def ticket_no_show(ticket: TicketRow, session: SessionRow) -> TicketNoShowV1:
-    return _ticket_event(TicketNoShowV1, ticket, session)
+def ticket_no_show(
+    ticket: TicketRow, session: SessionRow, actor: Actor | None = None
+) -> TicketNoShowV1:
+    return _ticket_event(TicketNoShowV1, ticket, session, actor=_sub(actor))
+
+
+def _sub(actor: Actor | None) -> str | None:
+    """The desk officer's opaque id for an event (never a name): the token's `sub`."""
+    return None if actor is None else actor.sub
 
 
 def service_completed(
-    ticket: TicketRow, session: SessionRow, citizen: str, desk: str | None, now: datetime
+    ticket: TicketRow,
+    session: SessionRow,
+    citizen: str,
+    desk: str | None,
+    now: datetime,
+    actor: Actor | None = None,
 ) -> ServiceCompletedV1:
     """A called ticket finished (or transferred: outcome referred, `transferred_to` set)."""
     assert ticket.called_at is not None and ticket.outcome is not None
@@ -183,4 +204,5 @@ def service_completed(
         desk=desk or ticket.desk,
         completed_at=now,
         transferred_to=ticket.transferred_to,
+        actor=_sub(actor),
     )

@@ -58,9 +58,12 @@ def _citizen_upsert(dialect: str) -> Any:
     return statement.on_conflict_do_update(
         index_elements=[CITIZENS.c.pseudonym],
         set_={
-            "name": statement.excluded.name,
+            # A stored name or phone is never replaced by a check-in (issue 11, attack 2: a
+            # repeated NIK must not redirect a citizen's messages); only filled in when it
+            # was erased. Changing them is its own audited action (usecases.contact).
+            "name": func.coalesce(CITIZENS.c.name, statement.excluded.name),
             "nik": statement.excluded.nik,
-            "phone": func.coalesce(statement.excluded.phone, CITIZENS.c.phone),
+            "phone": func.coalesce(CITIZENS.c.phone, statement.excluded.phone),
             "last_seen_at": statement.excluded.last_seen_at,
         },
     ).returning(CITIZENS.c.id, CITIZENS.c.resident, sort_by_parameter_order=True)
@@ -104,8 +107,8 @@ _INSERT_TICKETS = TICKETS.insert()
 async def upsert_citizens(
     tx: AsyncSession, citizens: Sequence[CitizenFacts], now: datetime
 ) -> list[Citizen]:
-    """Insert each citizen, or refresh name, NIK and last visit (and the phone, when given),
-    in one statement; the rows in the order given (distinct pseudonyms only).
+    """Insert each citizen, or refresh NIK and last visit (a name or phone only where none is
+    stored), in one statement; the rows in the order given (distinct pseudonyms only).
 
     Residency stays as first recorded. The pseudonym is the key: the same NIK always maps to it.
     """

@@ -54,6 +54,28 @@ class CheckInResponse(BaseModel):
         default_factory=list,
         description="Services ticketed by this request on an existing check-in",
     )
+    held_numbers: list[str] = Field(
+        default_factory=list,
+        description=(
+            "Again at the same session: the numbers of the tickets held already (`tickets` "
+            "lists only those this request issued)"
+        ),
+    )
+
+
+class ContactChange(BaseModel):
+    """A checked-in citizen's new phone (and, optionally, corrected name)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    phone: str = Field(pattern=r"^\+?[0-9]{8,15}$")
+    name: PlainText | None = Field(default=None, min_length=1, max_length=200)
+
+
+class ContactChangeResult(BaseModel):
+    check_in_id: str
+    session_id: str
+    tickets: int = Field(description="Open tickets the notifier now follows on the new phone")
 
 
 class CallNextRequest(BaseModel):

@@ -255,6 +255,12 @@ async def open_ticket_number(tx: AsyncSession, check_in_id: str, service: str) -
     return (await tx.exec(statement)).first()
 
 
+async def phone_of(tx: AsyncSession, citizen_id: str) -> str | None:
+    """The phone stored for a citizen (None: never given, or erased)."""
+    citizen = await tx.get(CitizenRow, citizen_id)
+    return None if citizen is None else citizen.phone
+
+
 async def pseudonym_of(tx: AsyncSession, check_in_id: str) -> str:
     """The pseudonym of the citizen of a check-in."""
     statement = (

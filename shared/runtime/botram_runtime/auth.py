@@ -9,6 +9,8 @@ share one code path:
 
 Only asymmetric algorithms are accepted, so `alg: none` and HMAC signed with a public key are
 refused; `iss`, `aud`, `exp`, `iat`, `sub` and `jti` are required; 60 s of clock skew at most.
+A verified token is remembered briefly (`VERIFIED_CACHE_SECONDS`, bounded by its `exp` and by
+the key set that verified it), keyed by the raw token: a changed byte is a different token.
 """
 
 import asyncio
@@ -17,7 +19,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Protocol, cast
+from typing import Any, NamedTuple, Protocol, cast
 
 import httpx
 import structlog
@@ -39,6 +41,11 @@ JWKS_MIN_REFRESH_SECONDS = 30.0
 JWKS_MAX_AGE_SECONDS = 600.0
 JWKS_FETCH_TIMEOUT_SECONDS = 5.0
 MAX_TOKEN_BYTES = 8192
+# A verified token is remembered this long (never past its `exp`, and only while the key set
+# that verified it is the current one), so a desk sending the same token on every request pays
+# for the signature once (docs/BENCHMARKS.md); at most this many tokens are remembered.
+VERIFIED_CACHE_SECONDS = 30.0
+VERIFIED_CACHE_SIZE = 4096
 
 
 class InvalidToken(Exception):
@@ -127,6 +134,14 @@ class JwksUrl:
             log.warning("jwks_fetch_failed", url=self.url, error=repr(error))
 
 
+class _Verified(NamedTuple):
+    """A token verified already: its actor, the key set that verified it, until when."""
+
+    actor: Actor
+    keys: KeySet
+    until: float
+
+
 class TokenVerifier:
     """Verifies bearer tokens and turns them into `Actor`s."""
 
@@ -138,19 +153,44 @@ class TokenVerifier:
         audience: str = AUDIENCE,
         leeway_seconds: int = MAX_LEEWAY_SECONDS,
         now: Callable[[], float] = time.time,
+        cache_seconds: float = VERIFIED_CACHE_SECONDS,
     ) -> None:
         self._keys = keys
         self.issuer = issuer
         self.audience = audience
         self._leeway = min(leeway_seconds, MAX_LEEWAY_SECONDS)
         self._now = now
+        self._cache_seconds = cache_seconds
+        self._verified: dict[str, _Verified] = {}
 
     async def verify(self, token: str) -> Actor:
         if len(token) > MAX_TOKEN_BYTES:
             raise InvalidToken("token too long")
+        keys = await self._keys.key_set()
+        now = self._now()
+        known = self._verified.get(token)
+        if known is not None and known.keys is keys and now < known.until:
+            return known.actor
+        actor, claims, keys = await self._verify(token, keys)
+        self._remember(token, _Verified(actor, keys, min(now + self._cache_seconds, claims["exp"])))
+        return actor
+
+    def _remember(self, token: str, verified: _Verified) -> None:
+        if self._cache_seconds <= 0:
+            return
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            now = self._now()
+            self._verified = {t: v for t, v in self._verified.items() if now < v.until}
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                self._verified.clear()
+        self._verified[token] = verified
+
+    async def _verify(self, token: str, keys: KeySet) -> tuple[Actor, dict[str, Any], KeySet]:
+        """The actor and claims of a token checked against `keys` (refreshed once when its
+        `kid` is unknown), and the key set that verified it."""
         try:
             try:
-                decoded = jwt.decode(token, await self._keys.key_set(), algorithms=ALGORITHMS)
+                decoded = jwt.decode(token, keys, algorithms=ALGORITHMS)
             except InvalidKeyIdError:
                 # A key rotation at the identity provider: fetch the keys again (bounded).
                 keys = await self._keys.key_set(refresh=True)
@@ -172,7 +212,7 @@ class TokenVerifier:
             raise InvalidToken(_reason(error)) from error
         if claims["iat"] > self._now() + self._leeway:
             raise InvalidToken("token issued in the future")
-        return actor_of(claims)
+        return actor_of(claims), claims, keys
 
 
 def actor_of(claims: dict[str, Any]) -> Actor:

@@ -31,7 +31,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from botram_contracts.events import EVENT_MODELS, CloudEvent
 from botram_contracts.subjects import subject_template
 from botram_runtime import audit
-from botram_runtime.access import allow, public
+from botram_runtime.access import allow, public, routes_without_a_rule
 from botram_runtime.actors import Role
 from botram_runtime.auth import JwksFile, JwksUrl, KeySource, TokenVerifier
 from botram_runtime.bus import (
@@ -66,6 +66,18 @@ PUBLIC = [Depends(public())]
 # A subscriber's use case: apply one event inside the transaction that also claimed it.
 TxHandler = Callable[[AsyncSession, CloudEvent[Any]], Awaitable[None]]
 BUS_RETRY_MAX_SECONDS = 10.0
+
+
+class RouteWithoutRule(RuntimeError):
+    """A route declares neither `allow(...)` nor `public()`: the service refuses to start."""
+
+
+def check_access_rules(app: FastAPI) -> None:
+    """Refuse to serve an app with a route that declares no access rule (botram_runtime.access):
+    a route added without one would otherwise be open to anyone."""
+    missing = routes_without_a_rule(app)
+    if missing:
+        raise RouteWithoutRule(f"routes without an access rule: {', '.join(missing)}")
 
 
 class ServiceRuntime:
@@ -340,8 +352,9 @@ class ServiceRuntime:
         return app
 
     @asynccontextmanager
-    async def _lifespan(self, _app: FastAPI) -> AsyncIterator[None]:
+    async def _lifespan(self, app: FastAPI) -> AsyncIterator[None]:
         configure_logging(self.service, self.settings.log_level, json=self.settings.log_json)
+        check_access_rules(app)
         await self.database.migrate(self._migrations, **self._migration_attributes)
         for hook in self._after_migrate:
             await hook()

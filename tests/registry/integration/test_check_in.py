@@ -42,7 +42,7 @@ async def test_check_in_issues_numbered_tickets_and_announces_it_without_persona
         assert secret not in message.data.decode() and secret not in message.subject
 
 
-async def test_the_same_nik_at_the_same_session_gets_the_same_tickets(
+async def test_the_same_nik_at_the_same_session_gets_only_the_numbers_it_holds(
     registry: httpx.AsyncClient,
     announce_session: Callable[..., Awaitable[None]],
     known_session: KnownSession,
@@ -55,7 +55,10 @@ async def test_the_same_nik_at_the_same_session_gets_the_same_tickets(
     again = await registry.post("/v1/sessions/s-1/check-ins", json=citizen())
 
     assert (first.status_code, again.status_code) == (201, 200)
-    assert again.json()["tickets"] == first.json()["tickets"]
+    assert again.json()["check_in_id"] == first.json()["check_in_id"]
+    # Whoever repeats a NIK learns the numbers (what a slip says), not the tickets (issue 11).
+    assert again.json()["tickets"] == []
+    assert again.json()["held_numbers"] == [t["number"] for t in first.json()["tickets"]]
 
 
 async def test_check_in_refusals_say_why(
@@ -117,9 +120,10 @@ async def test_asking_for_another_service_adds_a_ticket_and_keeps_the_first_ones
     body = more.json()
     assert body["check_in_id"] == first["check_in_id"]
     assert body["added_services"] == [JKN]
-    assert [t["number"] for t in body["tickets"]] == ["KK-001", "JKN-001"]
-    assert body["tickets"][0] == first["tickets"][0]
-    assert again.json()["added_services"] == [] and again.json()["tickets"] == body["tickets"]
+    assert [t["number"] for t in body["tickets"]] == ["JKN-001"]
+    assert body["held_numbers"] == ["KK-001"]
+    assert again.json()["added_services"] == [] and again.json()["tickets"] == []
+    assert again.json()["held_numbers"] == ["KK-001", "JKN-001"]
     types: list[str] = []
 
     async def both_announced() -> bool:
@@ -147,7 +151,7 @@ async def test_adding_a_service_beyond_its_quota_changes_nothing(
     after = await registry.post("/v1/sessions/s-1/check-ins", json=citizen(services=[KK]))
 
     assert "kuota habis" in assert_problem(refused, 409, "quota-full")["detail"]
-    assert [t["service"] for t in after.json()["tickets"]] == [KK]
+    assert after.json()["tickets"] == [] and after.json()["held_numbers"] == ["KK-001"]
 
 
 async def test_many_check_ins_of_one_citizen_at_once_make_one_check_in(

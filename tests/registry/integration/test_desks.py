@@ -168,7 +168,7 @@ async def test_recall_and_transfer_keep_the_link_and_the_acting_desk(
         ("recall", "meja-2"),
         ("transfer", "meja-2"),
     ]
-    assert [t["service"] for t in tickets["tickets"]] == [KK, JKN]
+    assert tickets["held_numbers"] == ["KK-001", "JKN-001"]
     [message] = await sub.fetch(1, timeout=5)
     completed = decode_event(message.data).data
     assert isinstance(completed, ServiceCompletedV1)

@@ -14,9 +14,11 @@ from botram_contracts.vocabulary import SessionStatus
 from botram_registry.deps import Deps
 from botram_registry.domain.check_in import Arrival, CheckIn, PendingCheckIn
 from botram_registry.usecases.check_in import check_in_group, check_in_within, identify_citizen
+from botram_runtime.actors import Actor, Role
 from botram_runtime.errors import DomainError
 
 KK, JKN = "dukcapil-kk", "bpjs-kesehatan-pendaftaran"
+FRONT_DESK = Actor(sub="front-desk-1", roles=frozenset({Role.FRONT_DESK}))
 LANSIA_NIK = "3216050101500001"  # born 1 January 1950
 
 
@@ -26,6 +28,7 @@ def command(nik: str = "3216054507900001", *services: str, **overrides: Any) -> 
         "nik": nik,
         "name": "Siti Aminah",
         "services": services or (KK, JKN),
+        "actor": FRONT_DESK,
     }
     return CheckIn(**(values | overrides))
 

@@ -19,6 +19,7 @@ from botram_registry.domain.check_in import (
     require_open,
     services_to_add,
 )
+from botram_runtime.actors import Actor, Role
 from botram_runtime.errors import DomainError
 
 KK, JKN = "dukcapil-kk", "bpjs-kesehatan-pendaftaran"
@@ -37,6 +38,7 @@ def command(*services: str, **overrides: object) -> CheckIn:
         "nik": "3216054507900001",
         "name": "Siti Aminah",
         "services": services or (KK,),
+        "actor": Actor(sub="front-desk-1", roles=frozenset({Role.FRONT_DESK})),
     }
     return CheckIn(**(values | overrides))  # type: ignore[arg-type]
 

@@ -6,6 +6,7 @@ import hmac
 import json
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -282,3 +283,47 @@ def test_routes_without_a_rule_are_found(api: tuple[FastAPI, TestIssuer]) -> Non
         return None
 
     assert routes_without_a_rule(app) == ["DELETE /v1/things/{id}"]
+
+
+async def test_a_verified_token_is_remembered_briefly_and_never_past_its_expiry(
+    key: ECKey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    decoded: list[str] = []
+    decode = jwt.decode
+
+    def counted(token: str, *args: Any, **kwargs: Any) -> Any:
+        decoded.append(token)
+        return decode(token, *args, **kwargs)
+
+    monkeypatch.setattr(jwt, "decode", counted)
+    clock = [time.time()]
+    verifier = TokenVerifier(
+        StaticKeys(public_half(key)),
+        issuer=ISSUER,
+        now=lambda: clock[0],
+        leeway_seconds=0,
+        cache_seconds=30,
+    )
+    token = sign(key, claims(exp=int(clock[0]) + 20))
+
+    first = await verifier.verify(token)
+    again = await verifier.verify(token)
+    checks_while_remembered = len(decoded)
+    clock[0] += 25  # past `exp` (20 s) though within the cache's 30 s
+
+    assert again == first and checks_while_remembered == 1
+    with pytest.raises(InvalidToken, match="expired"):
+        await verifier.verify(token)
+
+
+async def test_a_remembered_token_is_verified_again_once_the_keys_change(key: ECKey) -> None:
+    keys = StaticKeys(public_half(key))
+    verifier = TokenVerifier(keys, issuer=ISSUER)
+    token = sign(key, claims())
+    await verifier.verify(token)
+
+    successor = ECKey.generate_key("P-256", parameters={"kid": "k2"})
+    keys.keys = KeySet([public_half(successor)])  # the trusted key was removed
+
+    with pytest.raises(InvalidToken):
+        await verifier.verify(token)

@@ -15,6 +15,7 @@ from botram_contracts.reference import Catalogue
 from botram_contracts.vocabulary import SessionStatus
 from botram_registry.domain.nik import age_on, parse_nik, pseudonym
 from botram_registry.domain.tickets import TicketSlip
+from botram_runtime.actors import Actor
 from botram_runtime.errors import Conflict, DomainError, Invalid, NotFound
 
 
@@ -33,6 +34,27 @@ class CheckIn:
     # Disabilitas or ibu hamil, declared at the desk (lansia is derived from the NIK).
     priority: bool = False
     priority_reasons: tuple[str, ...] = ()
+    actor: Actor = field(kw_only=True)  # the front desk (or operator) checking them in
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeContact:
+    """Change the phone (and, when given, the name) of a checked-in citizen: a front-desk
+    action of its own, audited; a repeat check-in never changes them."""
+
+    check_in_id: str
+    phone: str = field(repr=False)
+    name: str | None = field(default=None, repr=False)
+    actor: Actor = field(kw_only=True)
+
+
+@dataclass(frozen=True, slots=True)
+class ContactChanged:
+    """A contact change: the check-in and how many open tickets the notifier now follows."""
+
+    check_in_id: str
+    session_id: str
+    tickets: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +87,9 @@ class CheckInResult:
     tickets: tuple[TicketSlip, ...]
     created: bool  # False: the citizen was checked in at this session already
     added_services: tuple[str, ...] = ()  # ticketed by this request on an existing check-in
+    # A repeat check-in gives in full only the tickets it issued; of those held already, only
+    # their numbers (whoever repeats a NIK learns no more than a slip already says).
+    held_numbers: tuple[str, ...] = ()
 
 
 def identify(nik: str, *, today: date, key: bytes, regency_code: str) -> Identity:

@@ -5,11 +5,12 @@ it, marks its holder as not come, or transfers them to another service (a new wa
 there). `TRANSITIONS` is the whole table; nothing else changes a ticket's status.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
 from botram_contracts.vocabulary import Outcome
+from botram_runtime.actors import Actor
 from botram_runtime.clock import as_utc
 from botram_runtime.errors import Conflict, Invalid
 
@@ -151,6 +152,7 @@ class CallNext:
     session_id: str
     service: str
     desk: str | None = None
+    actor: Actor = field(kw_only=True)  # who acts (audited; its `sub` in the events)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,6 +161,7 @@ class Recall:
 
     ticket_id: str
     desk: str | None = None
+    actor: Actor = field(kw_only=True)  # who acts (audited; its `sub` in the events)
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +172,7 @@ class Complete:
     outcome: Outcome
     note: str | None = None
     desk: str | None = None
+    actor: Actor = field(kw_only=True)  # who acts (audited; its `sub` in the events)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +181,7 @@ class MarkNoShow:
 
     ticket_id: str
     desk: str | None = None
+    actor: Actor = field(kw_only=True)  # who acts (audited; its `sub` in the events)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,3 +192,4 @@ class Transfer:
     service: str
     desk: str | None = None
     note: str | None = None
+    actor: Actor = field(kw_only=True)  # who acts (audited; its `sub` in the events)

@@ -16,7 +16,7 @@ from uuid import uuid4
 import structlog
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botram_registry import events, issuing
+from botram_registry import events, issuing, store
 from botram_registry.deps import Deps
 from botram_registry.domain.check_in import (
     Admission,
@@ -48,6 +48,7 @@ from botram_registry.store import (
     waiting_in,
 )
 from botram_registry.usecases.ticketing import TicketOrder, issue_tickets
+from botram_runtime import audit
 from botram_runtime.clock import local_today
 from botram_runtime.outbox import stage_event
 
@@ -57,8 +58,11 @@ log = structlog.get_logger(__name__)
 async def check_in(deps: Deps, command: CheckIn) -> CheckInResult:
     """Check a citizen in and issue a ticket per service.
 
-    The same NIK at the same session again gets the tickets issued the first time
-    (`created` False), plus tickets for services not asked for before (`added_services`).
+    The same NIK at the same session again (`created` False) gets the tickets this request
+    issued, for services not asked for before (`added_services`), and only the numbers of the
+    tickets held already (`held_numbers`): whoever repeats a NIK learns no more than a slip
+    says. It never changes the stored name or phone, and the notifier keeps the phone it has
+    (`usecases.contact` changes it: issue 11, attack 2).
     """
     identity = identify_citizen(deps, command.nik)
     if deps.group_commit is not None:
@@ -95,7 +99,15 @@ async def check_in_within(
         existing = await tx.get(CheckInRow, existing_id)
         assert existing is not None
         added = await _add_services(tx, deps, session, existing, command, identity, now)
-        return await result_of(tx, deps, existing, command.nik, added_services=added)
+        audit.record(
+            tx,
+            command.actor,
+            "add_services" if added else "check_in_repeated",
+            session_id=session.id,
+            check_in_id=existing.id,
+            services=added or None,
+        )
+        return await result_of(tx, deps, existing, command.nik, shown=added, added_services=added)
     check_services(deps.catalogue, session.services, command.services)
     row, admission = _new_check_in(deps, session, citizen.id, command, identity, arrival, now)
     await issuing.insert_check_ins(tx, [row])
@@ -227,6 +239,14 @@ def _announce(tx: AsyncSession, new: NewCheckIn, command: CheckIn) -> CheckInRes
     """Stage a new check-in's events (the phone only on the private subject); its result."""
     stage_event(tx, events.checked_in(new))
     _share_contact(tx, new.check_in, command.phone, new.tickets)
+    audit.record(
+        tx,
+        command.actor,
+        "check_in",
+        session_id=new.session.id,
+        check_in_id=new.check_in.id,
+        ticket_ids=[ticket.ticket_id for ticket in new.tickets],
+    )
     return CheckInResult(
         check_in_id=new.check_in.id,
         session_id=new.session.id,
@@ -266,7 +286,8 @@ async def _add_services(
     tx.add(check_in)
     added = AddedTickets(session, check_in, identity.pseudonym, "added", tickets, now)
     stage_event(tx, events.tickets_added(added))
-    _share_contact(tx, check_in, command.phone, tickets)
+    # The phone the citizen gave before, never this request's (attack 2 of issue 11).
+    _share_contact(tx, check_in, await store.phone_of(tx, check_in.citizen_id), tickets)
     return new
 
 
@@ -275,34 +296,43 @@ async def result_of(
     deps: Deps,
     check_in: CheckInRow,
     nik: str,
+    *,
+    shown: Sequence[str] | None = None,
     added_services: Sequence[str] = (),
 ) -> CheckInResult:
     """An existing check-in and its tickets as they are now, in the order asked for; a waiting
-    ticket's position is its place in its queue's fair order now."""
+    ticket's position is its place in its queue's fair order now.
+
+    With `shown`, only the tickets of those services are given in full; of the others only
+    their numbers (`held_numbers`)."""
     rows = await tickets_of_check_in(tx, check_in.id)
     order = {code: index for index, code in enumerate(check_in.services)}
-    tickets = sorted(rows, key=lambda t: (order.get(t.service, len(order)), t.issued_at))
+    ordered = sorted(rows, key=lambda t: (order.get(t.service, len(order)), t.issued_at))
+    given = set(check_in.services if shown is None else shown)
+    tickets = [t for t in ordered if t.service in given]
+    held = tuple(t.number for t in ordered if t.service not in given)
     return CheckInResult(
         check_in_id=check_in.id,
         session_id=check_in.session_id,
         nik=mask_nik(nik),
         priority=check_in.priority,
-        tickets=tuple(
-            [
-                TicketSlip(
-                    ticket_id=t.id,
-                    service=t.service,
-                    agency=t.agency,
-                    number=t.number,
-                    position=await _place_now(tx, deps, t),
-                    status=TicketStatus(t.status),
-                    transferred_from=t.transferred_from,
-                )
-                for t in tickets
-            ]
-        ),
+        tickets=tuple([await slip_of(tx, deps, t) for t in tickets]),
         created=False,
         added_services=tuple(added_services),
+        held_numbers=held,
+    )
+
+
+async def slip_of(tx: AsyncSession, deps: Deps, ticket: TicketRow) -> TicketSlip:
+    """A stored ticket as its holder sees it now."""
+    return TicketSlip(
+        ticket_id=ticket.id,
+        service=ticket.service,
+        agency=ticket.agency,
+        number=ticket.number,
+        position=await _place_now(tx, deps, ticket),
+        status=TicketStatus(ticket.status),
+        transferred_from=ticket.transferred_from,
     )
 
 

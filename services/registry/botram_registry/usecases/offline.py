@@ -38,6 +38,7 @@ async def _upload(deps: Deps, batch: UploadOfflineBatch, item: OfflineItem) -> I
                 check_replay(item.client_id, seen.fingerprint, digest)
                 check_in = await tx.get(CheckInRow, seen.check_in_id)
                 assert check_in is not None
+                # The same device's same item again: its own answer, as first given.
                 replayed = await result_of(tx, deps, check_in, item.check_in.nik)
                 return ItemResult(item.client_id, UploadResult.REPLAYED, check_in=replayed)
             identity = identify_citizen(deps, item.check_in.nik)
