@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 from nats.js import JetStreamContext
-from sqlalchemy import BigInteger, Column, Integer, delete, func, update
+from sqlalchemy import BigInteger, Column, Integer, delete, func, text, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel, col, select
@@ -34,6 +34,7 @@ PUBLISHED_RETENTION = timedelta(days=7)
 # The PostgreSQL advisory lock a relay holds while it publishes a batch (each service has its
 # own database, so one number serves all; "botram-o" in ASCII).
 RELAY_LOCK = 0x626F7472616D2D6F
+RELAY_LOCK_WAIT = "15s"  # longer than a batch's publish (PUBLISH_TIMEOUT_SECONDS) and mark
 
 
 class OutboxEvent(SQLModel, table=True):
@@ -168,9 +169,10 @@ class OutboxRelay:
         On PostgreSQL several replicas of a service share the outbox: the batch is claimed in
         one transaction that holds the outbox's advisory lock (one relay publishes at a time,
         so rows reach the stream in `seq` order) and locks its rows `FOR UPDATE SKIP LOCKED`,
-        publishes them, marks them and commits. A relay that finds the lock taken publishes
-        nothing this round. SQLite is one process per file: its relay reads, publishes and
-        marks in separate short transactions, never holding the write lock during a publish.
+        publishes them, marks them and commits. A relay that finds the lock taken waits for
+        it, then reads only what is still unpublished. SQLite is one process per file: its
+        relay reads, publishes and marks in separate short transactions, never holding the
+        write lock during a publish.
         """
         if self._database.is_sqlite:
             async with self._database.session() as session:
@@ -182,10 +184,10 @@ class OutboxRelay:
                 await _mark(session, rows, results)
         else:
             async with self._database.transaction() as session:
-                if not (
-                    await session.exec(select(func.pg_try_advisory_xact_lock(RELAY_LOCK)))
-                ).one():
-                    return 0  # another replica is publishing; it takes these rows in order
+                # Wait for a relay of another replica to finish its batch (bounded by its
+                # publish timeout), then read what it left: no row twice, none out of order.
+                await session.exec(text(f"SET LOCAL lock_timeout = '{RELAY_LOCK_WAIT}'"))
+                await session.exec(select(func.pg_advisory_xact_lock(RELAY_LOCK)))
                 query = _pending(self._batch_size).with_for_update(skip_locked=True)
                 rows = (await session.exec(query)).all()
                 if not rows:
