@@ -142,9 +142,9 @@ def upsert_insert(session: AsyncSession) -> Any:
     return DIALECT_INSERTS[dialect_of(session)]
 
 
-def job_lock_key(job: str) -> int:
-    """The PostgreSQL advisory lock number of a named job (a stable signed 64-bit hash)."""
-    digest = hashlib.sha256(f"botram-job:{job}".encode()).digest()
+def lock_key(name: str) -> int:
+    """The PostgreSQL advisory lock number of a name (a stable signed 64-bit hash)."""
+    digest = hashlib.sha256(f"botram-lock:{name}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
@@ -160,7 +160,7 @@ async def take_job_lock(session: AsyncSession, job: str) -> bool:
     """
     if dialect_of(session) != "postgresql":
         return True
-    query = select(func.pg_try_advisory_xact_lock(job_lock_key(job)))
+    query = select(func.pg_try_advisory_xact_lock(lock_key(f"job:{job}")))
     return bool((await session.exec(query)).one())
 
 
