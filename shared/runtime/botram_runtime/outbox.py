@@ -186,7 +186,7 @@ class OutboxRelay:
             async with self._database.transaction() as session:
                 # Wait for a relay of another replica to finish its batch (bounded by its
                 # publish timeout), then read what it left: no row twice, none out of order.
-                await session.exec(text(f"SET LOCAL lock_timeout = '{RELAY_LOCK_WAIT}'"))
+                await session.execute(text(f"SET LOCAL lock_timeout = '{RELAY_LOCK_WAIT}'"))
                 await session.exec(select(func.pg_advisory_xact_lock(RELAY_LOCK)))
                 query = _pending(self._batch_size).with_for_update(skip_locked=True)
                 rows = (await session.exec(query)).all()
