@@ -395,6 +395,7 @@ async def _day(
         "checkins": tally.checkins,
         "tickets": sum(tally.tickets.values()),
         "requests": tally.requests,
+        "refused": dict(tally.refused),
         "day_seconds": round(day_seconds, 1),
         "events_in_stream": len(stream),
         "duplicate_event_ids": sum(count - 1 for count in ids.values()),
