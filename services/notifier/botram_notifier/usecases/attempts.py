@@ -144,7 +144,14 @@ async def _record(
             now=now,
             policy=deps.retry_policy(),
         )
-        delivery.attempts += 1
+        # Counted in SQL (`attempts + 1`), never written back from what was read.
+        counted = await tx.exec(
+            update(DeliveryRow)
+            .where(col(DeliveryRow.id) == delivery_id)
+            .values(attempts=DeliveryRow.attempts + 1)
+            .returning(col(DeliveryRow.attempts))
+        )
+        delivery.attempts = int(counted.scalar_one())
         delivery.last_status_code = result.status_code
         delivery.last_error = result.error[:500] if result.error else None
         delivery.status = verdict.status
