@@ -14,7 +14,7 @@ from typing import Any
 
 import structlog
 from nats.js import JetStreamContext
-from sqlalchemy import BigInteger, Column, Integer, delete, func, text, update
+from sqlalchemy import BigInteger, Column, Integer, delete, func, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel, col, select
@@ -186,7 +186,8 @@ class OutboxRelay:
             async with self._database.transaction() as session:
                 # Wait for a relay of another replica to finish its batch (bounded by its
                 # publish timeout), then read what it left: no row twice, none out of order.
-                await session.execute(text(f"SET LOCAL lock_timeout = '{RELAY_LOCK_WAIT}'"))
+                connection = await session.connection()
+                await connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{RELAY_LOCK_WAIT}'")
                 await session.exec(select(func.pg_advisory_xact_lock(RELAY_LOCK)))
                 query = _pending(self._batch_size).with_for_update(skip_locked=True)
                 rows = (await session.exec(query)).all()
