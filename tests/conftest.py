@@ -10,6 +10,7 @@ import importlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,25 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
         return
+    async with fresh_postgres_database() as url:
+        yield url
+
+
+@pytest.fixture
+async def postgres_url() -> AsyncIterator[str]:
+    """A fresh PostgreSQL database, for what only PostgreSQL does (several replicas of a
+    service on one database; SQLite is one process per file). Missing in CI is a failure,
+    on a laptop without PostgreSQL a skip."""
+    if PG_URL is None:
+        if os.environ.get("CI"):
+            pytest.fail("BOTRAM_TEST_DATABASE_URL is required in CI")
+        pytest.skip("no PostgreSQL here: set BOTRAM_TEST_DATABASE_URL")
+    async with fresh_postgres_database() as url:
+        yield url
+
+
+@asynccontextmanager
+async def fresh_postgres_database() -> AsyncIterator[str]:
     assert PG_URL is not None
     base = make_url(PG_URL)
     name = f"botram_test_{uuid.uuid4().hex[:12]}"
@@ -96,12 +116,14 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         await connection.execute(f'CREATE DATABASE "{name}"')
     finally:
         await connection.close()
-    yield base.set(database=name).render_as_string(hide_password=False)
-    connection = await asyncpg.connect(admin_dsn)
     try:
-        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        yield base.set(database=name).render_as_string(hide_password=False)
     finally:
-        await connection.close()
+        connection = await asyncpg.connect(admin_dsn)
+        try:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        finally:
+            await connection.close()
 
 
 @pytest.fixture

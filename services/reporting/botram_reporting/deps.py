@@ -1,6 +1,7 @@
 """What reporting's use cases need, built once in `main.py` and handed to every route."""
 
-from dataclasses import dataclass
+import asyncio
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -25,6 +26,8 @@ class Deps:
     aggregates: Aggregates
     # Off while rebuilding: replaying history must not publish rankings again.
     publish_rankings: bool = True
+    # Held while the mirror changes: a batch's commit and its deltas, or a reload.
+    mirror_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 async def get_deps(request: Request) -> Deps:

@@ -43,7 +43,12 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     runtime = ServiceRuntime(settings, MIGRATIONS, description=DESCRIPTION)
     deps = build_deps(settings, runtime.database, clock)
     register_collector(runtime.registry, deps.aggregates)
-    runtime.after_migrate(lambda: load_mirror(deps))
+    if runtime.database.is_sqlite:
+        runtime.after_migrate(lambda: load_mirror(deps))
+    else:  # replicas: each reloads what all of them committed (first right after migrating)
+        runtime.every(
+            settings.metrics_refresh_seconds, lambda: load_mirror(deps), name="metrics-mirror"
+        )
     subscribers.register(runtime, deps)
     runtime.every(
         settings.consumer_lag_poll_seconds,

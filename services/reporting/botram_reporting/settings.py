@@ -24,3 +24,7 @@ class Settings(ServiceSettings):
     demand_window_days: int = Field(default=90, gt=0)
     # How often the consumer lag gauge asks JetStream for the consumer's pending messages.
     consumer_lag_poll_seconds: float = Field(default=5.0, gt=0)
+    # PostgreSQL only (replicas share the database): how often each replica reloads the
+    # /metrics mirror from the database, so it counts the other replicas' commits too (its
+    # own show at once). SQLite is one process: its mirror is always whole.
+    metrics_refresh_seconds: float = Field(default=2.0, gt=0)

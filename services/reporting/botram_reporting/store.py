@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Float, Table, delete
+from sqlalchemy import Float, Table, delete, func
 from sqlalchemy import select as select_table
 from sqlalchemy.orm import registry
 from sqlmodel import AutoString, Column, Field, SQLModel, col, select
@@ -23,7 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from botram_contracts.vocabulary import Level, SessionStatus
 from botram_reporting.domain.aggregates import Delta, Labels
 from botram_reporting.domain.facts import FactBatch, FactKind, Row, TicketOutcome
-from botram_runtime.db import upsert_insert
+from botram_runtime.db import dialect_of, lock_key, upsert_insert
 from botram_runtime.inbox import ProcessedEvent
 from botram_runtime.outbox import OutboxEvent
 
@@ -105,6 +105,19 @@ def _table(model: type[SQLModel]) -> Table:
     return table
 
 
+# The PostgreSQL advisory lock a batch's transaction holds (one replica applies at a time).
+INGEST_LOCK = lock_key("reporting-ingest")
+
+
+async def lock_ingest(tx: AsyncSession) -> None:
+    """Wait until no other replica applies a batch, then hold that right until commit.
+
+    SQLite's `BEGIN IMMEDIATE` already admits one writer at a time.
+    """
+    if dialect_of(tx) == "postgresql":
+        await tx.exec(select(func.pg_advisory_xact_lock(INGEST_LOCK)))
+
+
 async def load_facts(tx: AsyncSession, ids: dict[FactKind, list[str]]) -> FactBatch:
     """The stored fact rows with these ids, in bulk, as a batch to merge events into."""
     return FactBatch(
@@ -181,10 +194,13 @@ async def add_deltas(session: AsyncSession, deltas: Sequence[Delta]) -> None:
         set_={"value": table.c.value + statement.excluded.value},
     )
     connection = await session.connection()
-    await connection.execute(
-        statement,
-        [{"name": d.name, "labels": encode_labels(d.labels), "value": d.value} for d in deltas],
+    # In key order: two transactions updating the same rows take their locks in one order,
+    # and cannot deadlock (whoever else writes them: a rebuild, a second writer).
+    rows = sorted(
+        ({"name": d.name, "labels": encode_labels(d.labels), "value": d.value} for d in deltas),
+        key=lambda row: (row["name"], row["labels"]),
     )
+    await connection.execute(statement, rows)
 
 
 async def stored_aggregates(session: AsyncSession) -> list[Delta]:

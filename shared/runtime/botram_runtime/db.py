@@ -7,6 +7,7 @@ wait instead of failing. WAL with `synchronous=NORMAL` survives a killed process
 cut); see docs/operations.md.
 """
 
+import hashlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -14,10 +15,11 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import event, text
+from sqlalchemy import event, func, text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botram_runtime.sqlite_inline import (
@@ -138,6 +140,28 @@ def dialect_of(session: AsyncSession) -> str:
 def upsert_insert(session: AsyncSession) -> Any:
     """The session dialect's `insert`, with `on_conflict_do_*` (SQLite and PostgreSQL)."""
     return DIALECT_INSERTS[dialect_of(session)]
+
+
+def lock_key(name: str) -> int:
+    """The PostgreSQL advisory lock number of a name (a stable signed 64-bit hash)."""
+    digest = hashlib.sha256(f"botram-lock:{name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+async def take_job_lock(session: AsyncSession, job: str) -> bool:
+    """Claim a periodic job for this transaction: False when another replica runs it now.
+
+    On PostgreSQL, replicas of a service share a database and each runs the same periodic
+    jobs (the lifecycle clock, retention sweeps): the job's transaction takes a
+    transaction-scoped advisory lock first, and a replica that cannot take it skips this
+    tick. The one that can reads only after the previous holder committed, so it never acts
+    on a row another replica already moved. SQLite's `BEGIN IMMEDIATE` already admits one
+    writing transaction at a time (and SQLite is one process per file).
+    """
+    if dialect_of(session) != "postgresql":
+        return True
+    query = select(func.pg_try_advisory_xact_lock(lock_key(f"job:{job}")))
+    return bool((await session.exec(query)).one())
 
 
 def _upgrade_to_head(

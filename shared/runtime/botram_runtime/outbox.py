@@ -7,7 +7,7 @@ publish retried after a lost ack or a crash is dropped by the stream's duplicate
 """
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,6 +31,10 @@ PUBLISH_TIMEOUT_SECONDS = 5.0
 # Published rows are kept a while for audit and troubleshooting, then purged; a private
 # event's row (a phone number) goes as soon as the stream has it.
 PUBLISHED_RETENTION = timedelta(days=7)
+# The PostgreSQL advisory lock a relay holds while it publishes a batch (each service has its
+# own database, so one number serves all; "botram-o" in ASCII).
+RELAY_LOCK = 0x626F7472616D2D6F
+RELAY_LOCK_WAIT = "15s"  # longer than a batch's publish (PUBLISH_TIMEOUT_SECONDS) and mark
 
 
 class OutboxEvent(SQLModel, table=True):
@@ -160,21 +164,49 @@ class OutboxRelay:
                 await asyncio.wait_for(self._wake.wait(), timeout=backoff)
 
     async def publish_pending(self) -> int:
-        """Publish one batch of unpublished events in order; return how many were published."""
-        async with self._database.session() as session:
-            rows = (
-                await session.exec(
-                    select(OutboxEvent)
-                    .where(col(OutboxEvent.published_at).is_(None))
-                    .order_by(col(OutboxEvent.seq))
-                    .limit(self._batch_size)
-                )
-            ).all()
-        if not rows:
-            return 0
+        """Publish one batch of unpublished events in order; return how many were published.
+
+        On PostgreSQL several replicas of a service share the outbox: the batch is claimed in
+        one transaction that holds the outbox's advisory lock (one relay publishes at a time,
+        so rows reach the stream in `seq` order) and locks its rows `FOR UPDATE SKIP LOCKED`,
+        publishes them, marks them and commits. A relay that finds the lock taken waits for
+        it, then reads only what is still unpublished. SQLite is one process per file: its
+        relay reads, publishes and marks in separate short transactions, never holding the
+        write lock during a publish.
+        """
+        if self._database.is_sqlite:
+            async with self._database.session() as session:
+                rows = (await session.exec(_pending(self._batch_size))).all()
+            if not rows:
+                return 0
+            results = await self._publish(rows)
+            async with self._database.transaction() as session:
+                await _mark(session, rows, results)
+        else:
+            async with self._database.transaction() as session:
+                # Wait for a relay of another replica to finish its batch (bounded by its
+                # publish timeout), then read what it left: no row twice, none out of order.
+                connection = await session.connection()
+                await connection.exec_driver_sql(f"SET LOCAL lock_timeout = '{RELAY_LOCK_WAIT}'")
+                await session.exec(select(func.pg_advisory_xact_lock(RELAY_LOCK)))
+                query = _pending(self._batch_size).with_for_update(skip_locked=True)
+                rows = (await session.exec(query)).all()
+                if not rows:
+                    return 0
+                results = await self._publish(rows)
+                await _mark(session, rows, results)
+        published = sum(1 for result in results if not _failed(result))
+        if self._on_published is not None and published:
+            self._on_published(published)
+        failures = [result for result in results if _failed(result)]
+        if failures:
+            raise RuntimeError(f"{len(failures)} of {len(rows)} publishes failed: {failures[0]!r}")
+        return published
+
+    async def _publish(self, rows: Sequence[OutboxEvent]) -> list[object]:
         js = self._jetstream()
         # Pipelined: all publishes in flight at once, acks awaited together.
-        results = await asyncio.gather(
+        return await asyncio.gather(
             *(
                 js.publish(
                     row.subject,
@@ -186,34 +218,6 @@ class OutboxRelay:
             ),
             return_exceptions=True,
         )
-        published = [row for row, result in zip(rows, results, strict=True) if not _failed(result)]
-        done = [row.seq for row in published if not is_private(row.subject)]
-        # Personal data (a phone for the notifier) is kept no longer than it takes to publish.
-        done_private = [row.seq for row in published if is_private(row.subject)]
-        failed = [row.seq for row, result in zip(rows, results, strict=True) if _failed(result)]
-        async with self._database.transaction() as session:
-            if done:
-                await session.exec(
-                    update(OutboxEvent)
-                    .where(col(OutboxEvent.seq).in_(done))
-                    .values(published_at=utc_now(), attempts=OutboxEvent.attempts + 1)
-                )
-            if done_private:
-                await session.exec(
-                    delete(OutboxEvent).where(col(OutboxEvent.seq).in_(done_private))
-                )
-            if failed:
-                await session.exec(
-                    update(OutboxEvent)
-                    .where(col(OutboxEvent.seq).in_(failed))
-                    .values(attempts=OutboxEvent.attempts + 1)
-                )
-        if self._on_published is not None and published:
-            self._on_published(len(published))
-        if failed:
-            first = next(r for r in results if _failed(r))
-            raise RuntimeError(f"{len(failed)} of {len(rows)} publishes failed: {first!r}")
-        return len(published)
 
     async def purge_published(self) -> int:
         """Delete rows published longer ago than the retention period."""
@@ -232,6 +236,42 @@ class OutboxRelay:
                 select(func.count()).where(col(OutboxEvent.published_at).is_(None))
             )
             return int(count.one())
+
+
+def _pending(limit: int) -> Any:
+    return (
+        select(OutboxEvent)
+        .where(col(OutboxEvent.published_at).is_(None))
+        .order_by(col(OutboxEvent.seq))
+        .limit(limit)
+    )
+
+
+async def _mark(session: AsyncSession, rows: Sequence[OutboxEvent], results: list[object]) -> None:
+    """Record a batch's outcome: published rows marked (private ones deleted), failures counted."""
+    outcomes = list(zip(rows, results, strict=True))
+    done = [
+        row.seq for row, result in outcomes if not _failed(result) and not is_private(row.subject)
+    ]
+    # Personal data (a phone for the notifier) is kept no longer than it takes to publish.
+    done_private = [
+        row.seq for row, result in outcomes if not _failed(result) and is_private(row.subject)
+    ]
+    failed = [row.seq for row, result in outcomes if _failed(result)]
+    if done:
+        await session.exec(
+            update(OutboxEvent)
+            .where(col(OutboxEvent.seq).in_(done))
+            .values(published_at=utc_now(), attempts=OutboxEvent.attempts + 1)
+        )
+    if done_private:
+        await session.exec(delete(OutboxEvent).where(col(OutboxEvent.seq).in_(done_private)))
+    if failed:
+        await session.exec(
+            update(OutboxEvent)
+            .where(col(OutboxEvent.seq).in_(failed))
+            .values(attempts=OutboxEvent.attempts + 1)
+        )
 
 
 def _failed(result: object) -> bool:

@@ -383,7 +383,11 @@ class ServiceRuntime:
         while True:
             try:
                 await self.broker.connect()
-                await ensure_streams(jetstream_of(self.broker), streams_of(self.service))
+                await ensure_streams(
+                    jetstream_of(self.broker),
+                    streams_of(self.service),
+                    self.settings.stream_options(),
+                )
                 await self.broker.start()
                 break
             except asyncio.CancelledError:

@@ -9,6 +9,8 @@ from typing import Any
 from pydantic import AliasChoices, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from botram_runtime.stream import MAX_BYTES, StreamOptions
+
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
 VAR_DIR = Path("var")
 # The embedded default's token issuer: `botram up` keeps its key pair under ./var/auth/.
@@ -94,6 +96,20 @@ class ServiceSettings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     outbox_batch_size: int = Field(default=500, gt=0)
+    # The streams (botram_runtime.stream, docs/scaling.md): replicas (3 on a 3-node NATS
+    # cluster), the public stream's room in bytes, the server tags its replicas go on (a new
+    # stream; JSON list). Start-up creates a missing stream with these and only ever raises an
+    # existing one's replicas and limits: an operator's higher values stay (logged).
+    stream_replicas: int = Field(default=1, ge=1, le=5)
+    stream_max_bytes: int = Field(default=MAX_BYTES, gt=0)
+    stream_placement_tags: list[str] = Field(default_factory=list)
+
+    def stream_options(self) -> StreamOptions:
+        return StreamOptions(
+            replicas=self.stream_replicas,
+            max_bytes=self.stream_max_bytes,
+            placement_tags=tuple(self.stream_placement_tags),
+        )
 
     @property
     def is_production(self) -> bool:

@@ -171,6 +171,19 @@ def test_a_session_row_follows_its_lifecycle_and_its_latest_date() -> None:
     assert row["status"] == SessionStatus.CANCELLED
 
 
+def test_a_late_opening_or_scheduling_never_reopens_a_closed_session() -> None:
+    # Two replicas apply batches in any order: the closing may be merged first.
+    batch = FactBatch()
+    at = datetime.combine(DAY, time(8), JAKARTA)
+    batch.apply(SessionClosedV1(**WHERE, date=DAY, closed_at=at))
+    batch.apply(SessionOpenedV1(**WHERE, date=DAY, opened_at=at))
+    row = batch.apply(
+        SessionScheduledV1(**WHERE, date=DAY, start=time(8), end=time(14), services=["dukcapil-kk"])
+    )
+
+    assert row is not None and row["status"] == SessionStatus.CLOSED
+
+
 def test_a_session_first_seen_closing_is_created_closed() -> None:
     batch = FactBatch()
     closed_at = datetime.combine(DAY, time(14), JAKARTA)

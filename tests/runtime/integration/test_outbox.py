@@ -134,3 +134,51 @@ async def test_events_wait_in_the_outbox_while_nats_is_down_then_are_published(
 
 async def _is_zero(count: "asyncio.Future[int] | object") -> bool:
     return await count == 0  # type: ignore[misc]
+
+
+class RecordingJetStream:
+    """Stands in for JetStream: records every publish (the stream's duplicate window would
+    hide a second one) and takes a moment per publish, as a network round trip does."""
+
+    def __init__(self) -> None:
+        self.published: list[str] = []
+
+    async def publish(self, subject: str, payload: bytes, **options: object) -> None:
+        await asyncio.sleep(0.001)
+        headers = options["headers"]
+        assert isinstance(headers, dict)
+        self.published.append(headers[MSG_ID_HEADER])
+
+
+async def test_two_relays_on_one_postgresql_publish_each_row_once_in_order(
+    postgres_url: str,
+) -> None:
+    databases = [Database(postgres_url), Database(postgres_url)]
+    async with databases[0].engine.begin() as connection:
+        await connection.run_sync(
+            SQLModel.metadata.create_all,
+            tables=[OutboxEvent.__table__],  # type: ignore[attr-defined]
+        )
+    try:
+        staged = []
+        for batch in range(10):
+            async with databases[0].transaction() as session:
+                staged += [stage_event(session, opened(batch * 20 + n)) for n in range(20)]
+        stream = RecordingJetStream()
+        relays = [
+            OutboxRelay(db, lambda: stream, batch_size=15)  # type: ignore[arg-type, return-value]
+            for db in databases
+        ]
+
+        async def drain(relay: OutboxRelay) -> None:
+            for _ in range(200):
+                await relay.publish_pending()
+                if await relay.pending_count() == 0:
+                    return
+
+        await asyncio.gather(*(drain(relay) for relay in relays))
+
+        assert stream.published == [str(event.id) for event in staged]
+    finally:
+        for db in databases:
+            await db.dispose()

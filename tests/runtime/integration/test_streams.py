@@ -16,10 +16,13 @@ from botram_contracts.events import CitizenContactSharedV1, SessionOpenedV1, Tic
 from botram_notifier.main import create_app
 from botram_notifier.settings import Settings
 from botram_runtime.stream import (
+    MAX_AGE_SECONDS,
     PRIVATE_MAX_AGE_SECONDS,
     PRIVATE_STREAM_NAME,
     STREAM_NAME,
+    StreamOptions,
     ensure_streams,
+    merge_config,
     stream_config,
 )
 from helpers import eventually, publish_event, running
@@ -116,3 +119,55 @@ async def test_an_older_botram_stream_is_narrowed_and_its_private_events_purged_
             assert (await js.stream_info(STREAM_NAME)).state.messages == 1
     finally:
         await nc.close()
+
+
+async def test_start_up_creates_a_missing_stream_from_the_settings(
+    own_nats_server: EmbeddedNatsServer,
+) -> None:
+    nc = await nats.connect(own_nats_server.url)
+    try:
+        js = nc.jetstream()
+        await ensure_streams(js, options=StreamOptions(max_bytes=2 * 1024**3))
+        info = await js.stream_info(STREAM_NAME)
+    finally:
+        await nc.close()
+
+    assert info.config.max_bytes == 2 * 1024**3
+    assert info.config.num_replicas == 1
+
+
+async def test_start_up_never_undoes_what_an_operator_raised_and_raises_what_settings_ask(
+    own_nats_server: EmbeddedNatsServer,
+) -> None:
+    nc = await nats.connect(own_nats_server.url)
+    try:
+        js = nc.jetstream()
+        await ensure_streams(js, options=StreamOptions(max_bytes=1024**3))
+        # The operator gives the stream two years and a per-subject cap (`nats stream edit`).
+        edited = replace(
+            (await js.stream_info(STREAM_NAME)).config,
+            max_age=2 * MAX_AGE_SECONDS,
+            max_msgs_per_subject=1_000_000,
+        )
+        await js.update_stream(edited)
+
+        await ensure_streams(js, options=StreamOptions(max_bytes=2 * 1024**3))
+        info = await js.stream_info(STREAM_NAME)
+    finally:
+        await nc.close()
+
+    assert info.config.max_age == 2 * MAX_AGE_SECONDS  # kept
+    assert info.config.max_msgs_per_subject == 1_000_000  # kept
+    assert info.config.max_bytes == 2 * 1024**3  # raised by the settings
+    assert info.config.duplicate_window == stream_config().duplicate_window
+
+
+def test_replicas_are_raised_by_the_settings_and_never_lowered() -> None:
+    r1, r3 = stream_config(StreamOptions(replicas=1)), stream_config(StreamOptions(replicas=3))
+
+    raised, kept_nothing = merge_config(r1, r3)
+    kept_r3, kept = merge_config(r3, r1)
+
+    assert (raised.num_replicas, kept_nothing) == (3, {})
+    assert kept_r3.num_replicas == 3 and kept == {"num_replicas": "3 (1)"}
+    assert merge_config(r1, replace(r1, max_bytes=-1))[0].max_bytes == -1  # no limit is roomier

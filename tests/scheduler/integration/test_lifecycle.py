@@ -1,5 +1,6 @@
 """Scheduler lifecycle: a person and the clock open and close sessions at their times."""
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import date, datetime
 from typing import Any
@@ -88,3 +89,40 @@ async def test_the_running_service_opens_a_session_when_its_clock_reaches_the_st
         await eventually(opened)
         [event] = await fetch_events(nc, "botram.session.opened.v1.>", 1)
     assert event.data.session_id == session["id"]
+
+
+async def test_two_replicas_clocks_on_postgresql_open_and_close_each_session_once(
+    nats_server: EmbeddedNatsServer,
+    nc: NatsClient,
+    postgres_url: str,
+    july_clock: FakeClock,
+    generate: Generate,
+    jakarta: Jakarta,
+) -> None:
+    settings = Settings(
+        nats_url=nats_server.url, database_url=postgres_url, outbox_poll_seconds=0.1,
+        auto_lifecycle=False,
+    )  # fmt: skip
+    async with (
+        running(create_app(settings, clock=july_clock)) as one,
+        running(create_app(settings, clock=july_clock)) as two,
+    ):
+        await generate(one, "2024-07-01", "2024-07-31")
+        days = sorted({s["date"] for s in (await one.get("/v1/sessions")).json()["items"]})
+        replicas = [c._transport.app.state.deps for c in (one, two)]  # type: ignore[attr-defined]
+        moved: list[tuple[str, str]] = []
+        for day in days:
+            for hour in (8, 14):
+                july_clock.now = jakarta(date.fromisoformat(day), hour)
+                for changed in await asyncio.gather(*(lifecycle.advance(d) for d in replicas)):
+                    moved += [(row.id, row.status) for row in changed]
+        sessions = (await one.get("/v1/sessions", params={"limit": 200})).json()["items"]
+        # Three events per session (generated, opened, closed), each once.
+        events = await fetch_events(nc, "botram.session.>", len(sessions) * 3)
+        await asyncio.sleep(0.3)  # a second announcement would have landed by now
+        stored = (await nc.jetstream().stream_info("BOTRAM")).state.messages
+
+    assert sorted(moved) == sorted(
+        [(s["id"], "opened") for s in sessions] + [(s["id"], "closed") for s in sessions]
+    )
+    assert len({e.id for e in events}) == stored == len(sessions) * 3

@@ -5,8 +5,10 @@ An attempt reads in one session, sends without holding a transaction open (the e
 take its whole timeout), then records the verdict in one transaction.
 """
 
+from datetime import timedelta
+
 import structlog
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import col, select
 
 from botram_notifier.adapters.webhook_sender import AttemptResult, signature_headers
@@ -21,36 +23,82 @@ from botram_notifier.domain.deliveries import (
 )
 from botram_notifier.domain.subscriptions import signing_secrets
 from botram_notifier.store import AttemptRow, DeliveryRow, SubscriptionRow
+from botram_runtime.db import dialect_of
 
 log = structlog.get_logger(__name__)
 
 DUE_BATCH = 200
+# A claimed delivery's lease lasts the post's timeout and this margin.
+LEASE_MARGIN = timedelta(seconds=10)
 
 
 async def due_deliveries(deps: Deps) -> list[tuple[str, str]]:
-    """(delivery id, endpoint URL) of the deliveries whose next attempt is due, oldest first."""
-    async with deps.db.session() as tx:
-        due = (
-            await tx.exec(
-                select(DeliveryRow.id, SubscriptionRow.url)
-                .join(SubscriptionRow, col(SubscriptionRow.id) == col(DeliveryRow.subscription_id))
-                .where(
-                    col(DeliveryRow.status) == DeliveryStatus.PENDING,
-                    col(DeliveryRow.next_attempt_at) <= deps.clock(),
-                )
-                .order_by(col(DeliveryRow.next_attempt_at))
-                .limit(DUE_BATCH)
+    """Claim the deliveries whose next attempt is due, oldest first: (delivery id, endpoint URL).
+
+    Replicas share the deliveries table: a claim moves `next_attempt_at` to the end of a lease
+    (the rows locked `FOR UPDATE SKIP LOCKED` on PostgreSQL), so another replica's worker does
+    not find them due. A replica that dies with a claim leaves the rows due again when the
+    lease ends; `attempt_delivery` renews the lease just before it posts.
+    """
+    now = deps.clock()
+    lease_until = now + _lease(deps)
+    async with deps.db.transaction() as tx:
+        query = (
+            select(DeliveryRow.id)
+            .where(
+                col(DeliveryRow.status) == DeliveryStatus.PENDING,
+                col(DeliveryRow.next_attempt_at) <= now,
             )
-        ).all()
-    return [(str(delivery_id), str(url)) for delivery_id, url in due]
+            .order_by(col(DeliveryRow.next_attempt_at))
+            .limit(DUE_BATCH)
+        )
+        if dialect_of(tx) == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        ids = list((await tx.exec(query)).all())
+        if not ids:
+            return []
+        await tx.exec(
+            update(DeliveryRow)
+            .where(col(DeliveryRow.id).in_(ids))
+            .values(next_attempt_at=lease_until)
+        )
+        urls = dict(
+            (
+                await tx.exec(
+                    select(DeliveryRow.id, SubscriptionRow.url)
+                    .join(
+                        SubscriptionRow,
+                        col(SubscriptionRow.id) == col(DeliveryRow.subscription_id),
+                    )
+                    .where(col(DeliveryRow.id).in_(ids))
+                )
+            ).all()
+        )
+    return [(str(delivery_id), str(urls[delivery_id])) for delivery_id in ids]
 
 
 async def attempt_delivery(deps: Deps, delivery_id: str) -> None:
-    """One HTTP attempt of one delivery, recorded with its outcome."""
-    async with deps.db.session() as tx:
+    """One HTTP attempt of one claimed delivery, recorded with its outcome.
+
+    The claim is renewed first with a conditional update: when its lease ran out while the
+    delivery waited for its endpoint's turn and another replica claimed it since, this one
+    does not post.
+    """
+    async with deps.db.transaction() as tx:
         delivery = await tx.get(DeliveryRow, delivery_id)
         if delivery is None or delivery.status != DeliveryStatus.PENDING:
             return
+        renewed = await tx.exec(
+            update(DeliveryRow)
+            .where(
+                col(DeliveryRow.id) == delivery_id,
+                col(DeliveryRow.status) == DeliveryStatus.PENDING,
+                col(DeliveryRow.next_attempt_at) == delivery.next_attempt_at,
+            )
+            .values(next_attempt_at=deps.clock() + _lease(deps))
+        )
+        if renewed.rowcount != 1:
+            return  # another replica holds it now
         subscription = await tx.get(SubscriptionRow, delivery.subscription_id)
     assert subscription is not None  # foreign key
     now = deps.clock()
@@ -70,15 +118,22 @@ async def attempt_delivery(deps: Deps, delivery_id: str) -> None:
     await _record(deps, delivery_id, result, outcome)
 
 
+def _lease(deps: Deps) -> timedelta:
+    """How long a claimed delivery is this replica's: its post's timeout and a margin."""
+    return timedelta(seconds=deps.settings.webhook_timeout_seconds) + LEASE_MARGIN
+
+
 async def _record(
     deps: Deps, delivery_id: str, result: AttemptResult, outcome: AttemptOutcome
 ) -> None:
     now = deps.clock()
     async with deps.db.transaction() as tx:
-        delivery = await tx.get(DeliveryRow, delivery_id)
+        # Locked (PostgreSQL) while the verdict is made: counts and the subscription's failing
+        # streak are read and written back by one replica at a time, never lost.
+        delivery = await tx.get(DeliveryRow, delivery_id, with_for_update=True)
         if delivery is None or delivery.status != DeliveryStatus.PENDING:
             return
-        subscription = await tx.get(SubscriptionRow, delivery.subscription_id)
+        subscription = await tx.get(SubscriptionRow, delivery.subscription_id, with_for_update=True)
         assert subscription is not None  # foreign key
         verdict = judge_attempt(
             outcome,
@@ -89,7 +144,14 @@ async def _record(
             now=now,
             policy=deps.retry_policy(),
         )
-        delivery.attempts += 1
+        # Counted in SQL (`attempts + 1`), never written back from what was read.
+        counted = await tx.exec(
+            update(DeliveryRow)
+            .where(col(DeliveryRow.id) == delivery_id)
+            .values(attempts=DeliveryRow.attempts + 1)
+            .returning(col(DeliveryRow.attempts))
+        )
+        delivery.attempts = int(counted.scalar_one())
         delivery.last_status_code = result.status_code
         delivery.last_error = result.error[:500] if result.error else None
         delivery.status = verdict.status

@@ -19,6 +19,7 @@ from botram_notifier.store import (
     DeliveryRow,
     QueueTicketRow,
 )
+from botram_runtime.db import take_job_lock
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +57,8 @@ async def sweep(deps: Deps) -> Swept:
     contacts_before = now - timedelta(hours=deps.settings.contact_retention_hours)
     deliveries_before = now - timedelta(days=deps.settings.delivery_retention_days)
     async with deps.db.transaction() as tx:
+        if not await take_job_lock(tx, "notifier-retention"):
+            return Swept(sessions=0, deliveries=0)  # another replica sweeps now
         sessions = set(
             (
                 await tx.exec(

@@ -1,11 +1,12 @@
 """Queued citizen messages go out through the gateway, honouring opt-outs and the rate limit."""
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 from sqlalchemy import func, update
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botram_notifier.adapters.sms import ProviderError
 from botram_notifier.deps import Deps
@@ -17,7 +18,7 @@ from botram_notifier.domain.messages import (
 )
 from botram_notifier.store import CitizenMessageRow, OptOutRow
 from botram_runtime import audit
-from botram_runtime.db import upsert_insert
+from botram_runtime.db import dialect_of, lock_key, upsert_insert
 
 log = structlog.get_logger(__name__)
 
@@ -49,47 +50,29 @@ async def send_pending(deps: Deps, stopping: Callable[[], bool] = lambda: False)
 
 
 async def send_message(deps: Deps, message_id: str) -> None:
-    """Send one queued message, or skip it (opted out, rate limited); record what happened."""
-    now = deps.clock()
-    async with deps.db.session() as tx:
-        message = await tx.get(CitizenMessageRow, message_id)
-        if message is None or message.status != MessageStatus.PENDING or message.phone is None:
+    """Send one queued message, or skip it (opted out, rate limited); record what happened.
+
+    On PostgreSQL, where replicas share the queue, the message is claimed for the whole send:
+    its row locked `FOR UPDATE SKIP LOCKED` (another replica's worker passes it by) and its
+    phone's advisory lock held, so the hourly count per phone is read after every other send
+    to that phone committed. SQLite (one process) reads, sends and records in turn, never
+    holding its write lock during a send.
+    """
+    if deps.db.is_sqlite:
+        async with deps.db.session() as tx:
+            message, reason = await _claim(deps, tx, message_id)
+        if message is None:
             return
-        opted_out = await tx.get(OptOutRow, _hash(deps, message.phone))
-        sent_last_hour = (
-            await tx.exec(
-                select(func.count())
-                .select_from(CitizenMessageRow)
-                .where(
-                    CitizenMessageRow.phone == message.phone,
-                    CitizenMessageRow.status == MessageStatus.SENT,
-                    col(CitizenMessageRow.sent_at) >= now - timedelta(hours=1),
-                )
-            )
-        ).one()
-    status = MessageStatus.SENT
-    reason = reason_not_to_send(
-        opted_out is not None, sent_last_hour, deps.settings.sms_max_per_phone_per_hour
-    )
-    if reason is not None:
-        status = MessageStatus.SKIPPED
+        status, reason = await _send(deps, message, reason)
+        async with deps.db.transaction() as tx:
+            await _store(tx, message_id, status, reason, deps.clock())
     else:
-        try:
-            await deps.sms.send(
-                message.phone, message.body, message_id=message.id, kind=message.kind
-            )
-        except ProviderError as error:
-            status, reason = MessageStatus.FAILED, str(error)[:200]
-    async with deps.db.transaction() as tx:
-        await tx.exec(
-            update(CitizenMessageRow)
-            .where(col(CitizenMessageRow.id) == message_id)
-            .values(
-                status=status,
-                reason=reason,
-                sent_at=now if status == MessageStatus.SENT else None,
-            )
-        )
+        async with deps.db.transaction() as tx:
+            message, reason = await _claim(deps, tx, message_id)
+            if message is None:
+                return
+            status, reason = await _send(deps, message, reason)
+            await _store(tx, message_id, status, reason, deps.clock())
     deps.metrics.messages.labels(message.kind, status.value).inc()
     if status != MessageStatus.SENT:
         log.info(
@@ -99,6 +82,61 @@ async def send_message(deps: Deps, message_id: str) -> None:
             result=status.value,
             reason=reason,
         )
+
+
+async def _claim(
+    deps: Deps, tx: AsyncSession, message_id: str
+) -> tuple[CitizenMessageRow | None, str | None]:
+    """The message if it is still to be sent (and why not to send it, if so)."""
+    postgresql = dialect_of(tx) == "postgresql"
+    query = select(CitizenMessageRow).where(col(CitizenMessageRow.id) == message_id)
+    if postgresql:
+        query = query.with_for_update(skip_locked=True)
+    message = (await tx.exec(query)).first()
+    if message is None or message.status != MessageStatus.PENDING or message.phone is None:
+        return None, None
+    phone = _hash(deps, message.phone)
+    if postgresql:
+        await tx.exec(select(func.pg_advisory_xact_lock(lock_key(f"phone:{phone}"))))
+    opted_out = await tx.get(OptOutRow, phone)
+    sent_last_hour = (
+        await tx.exec(
+            select(func.count())
+            .select_from(CitizenMessageRow)
+            .where(
+                CitizenMessageRow.phone == message.phone,
+                CitizenMessageRow.status == MessageStatus.SENT,
+                col(CitizenMessageRow.sent_at) >= deps.clock() - timedelta(hours=1),
+            )
+        )
+    ).one()
+    reason = reason_not_to_send(
+        opted_out is not None, sent_last_hour, deps.settings.sms_max_per_phone_per_hour
+    )
+    return message, reason
+
+
+async def _send(
+    deps: Deps, message: CitizenMessageRow, reason: str | None
+) -> tuple[MessageStatus, str | None]:
+    if reason is not None:
+        return MessageStatus.SKIPPED, reason
+    assert message.phone is not None  # checked by _claim
+    try:
+        await deps.sms.send(message.phone, message.body, message_id=message.id, kind=message.kind)
+    except ProviderError as error:
+        return MessageStatus.FAILED, str(error)[:200]
+    return MessageStatus.SENT, None
+
+
+async def _store(
+    tx: AsyncSession, message_id: str, status: MessageStatus, reason: str | None, now: datetime
+) -> None:
+    await tx.exec(
+        update(CitizenMessageRow)
+        .where(col(CitizenMessageRow.id) == message_id)
+        .values(status=status, reason=reason, sent_at=now if status == MessageStatus.SENT else None)
+    )
 
 
 async def opt_out(deps: Deps, command: OptOutPhone) -> None:

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 from botram_registry import store
 from botram_registry.deps import Deps
+from botram_runtime.db import take_job_lock
 
 
 async def erase_expired_personal_data(deps: Deps) -> int:
@@ -11,6 +12,8 @@ async def erase_expired_personal_data(deps: Deps) -> int:
     period; returns how many citizens were erased. Events only ever had the pseudonym."""
     cutoff = deps.clock() - timedelta(days=deps.settings.personal_data_retention_days)
     async with deps.db.transaction() as tx:
+        if not await take_job_lock(tx, "registry-retention"):
+            return 0  # another replica sweeps now
         return await store.erase_personal_data(tx, cutoff)
 
 
@@ -19,4 +22,6 @@ async def erase_expired_ticket_notes(deps: Deps) -> int:
     (a note may say more about a citizen than the outcome does); returns how many."""
     cutoff = deps.clock() - timedelta(days=deps.settings.ticket_note_retention_days)
     async with deps.db.transaction() as tx:
+        if not await take_job_lock(tx, "registry-note-retention"):
+            return 0  # another replica sweeps now
         return await store.erase_ticket_notes(tx, cutoff)

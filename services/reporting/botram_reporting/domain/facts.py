@@ -56,6 +56,14 @@ STATUS_BY_EVENT: dict[type, SessionStatus] = {
     SessionClosedV1: SessionStatus.CLOSED,
     SessionCancelledV1: SessionStatus.CANCELLED,
 }
+# A session only moves forward (scheduled, then opened or cancelled, then closed): replicas
+# apply batches in any order, so a late `opened` must not undo a `closed`.
+STATUS_RANK: dict[SessionStatus, int] = {
+    SessionStatus.SCHEDULED: 0,
+    SessionStatus.OPENED: 1,
+    SessionStatus.CANCELLED: 2,
+    SessionStatus.CLOSED: 2,
+}
 SessionEvent = (
     SessionScheduledV1
     | SessionOpenedV1
@@ -163,7 +171,10 @@ class FactBatch:
                 "date": data.date,
                 "status": SessionStatus.SCHEDULED,
             }
-        row["status"] = STATUS_BY_EVENT.get(type(data), row["status"])
+        new = STATUS_BY_EVENT.get(type(data))
+        # A late opening never reopens; a reschedule keeps the status.
+        if new is not None and STATUS_RANK[new] >= STATUS_RANK[row["status"]]:
+            row["status"] = new
         row["date"] = data.date
         self.dirty[FactKind.SESSIONS].add(row["id"])
         return row
