@@ -32,8 +32,9 @@ from botram_registry.domain.check_in import (
     require_open,
     services_to_add,
 )
-from botram_registry.domain.nik import mask_nik
+from botram_registry.domain.nik import RULES_IN_WORDS, InvalidNik, mask_nik, parse_nik
 from botram_registry.domain.queue import place_in_queue
+from botram_registry.domain.screens import NikCheck
 from botram_registry.domain.tickets import TicketSlip, TicketStatus
 from botram_registry.events import AddedTickets, NewCheckIn
 from botram_registry.issuing import CitizenFacts
@@ -333,6 +334,7 @@ async def slip_of(tx: AsyncSession, deps: Deps, ticket: TicketRow) -> TicketSlip
         position=await _place_now(tx, deps, ticket),
         status=TicketStatus(ticket.status),
         transferred_from=ticket.transferred_from,
+        status_code=ticket.status_code,
     )
 
 
@@ -343,3 +345,12 @@ async def _place_now(tx: AsyncSession, deps: Deps, ticket: TicketRow) -> int:
     waiting = await waiting_in(tx, ticket.session_id, ticket.service)
     streak = await priority_streak(tx, ticket.session_id, ticket.service)
     return place_in_queue(waiting, ticket.id, streak, deps.settings.priority_calls_per_regular)
+
+
+def check_nik(deps: Deps, nik: str) -> NikCheck:
+    """A NIK as the check-in would judge it today, the rule it breaks in words (no storage)."""
+    try:
+        parse_nik(nik, today=local_today(deps.clock))
+    except InvalidNik as refused:
+        return NikCheck(valid=False, rule=refused.rule, reason=RULES_IN_WORDS[refused.rule])
+    return NikCheck(valid=True)
