@@ -94,7 +94,8 @@
       v.phone && !/^\+?[0-9]{8,15}$/.test(v.phone) ? "Nomor HP hanya angka, 8 sampai 15 digit." : "");
     flag("sms-consent-error", "sms-consent",
       v.phone && !v.consent ? "Centang persetujuan SMS, atau kosongkan nomor HP." : "");
-    flag("services-error", "services", v.services.length ? "" : "Pilih sedikitnya satu layanan.");
+    flag("services-error", "service-choice", v.services.length ? "" : "Pilih sedikitnya satu layanan.");
+    if (first && first.id === "service-choice") first = first.querySelector("input:not(:disabled)") || first;
     if (!v.nik) flag("field-nik-error", "field-nik", "NIK wajib diisi.");
     else if (nikField.getAttribute("aria-invalid") === "true" && !first) first = nikField;
     if (first) first.focus();
