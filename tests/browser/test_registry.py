@@ -292,3 +292,32 @@ def test_the_display_follows_every_instance_and_reconnects_after_a_restart(
         expect(page.locator("#previous-calls")).to_contain_text(first)
     finally:
         restarted.stop()
+
+
+def test_staff_pages_are_refused_without_the_right_sign_in(
+    registry: LiveService, session_id: str, page: Page
+) -> None:
+    requested: list[str] = []
+    page.on("request", lambda request: requested.append(request.url))
+    for path, needs in (
+        ("/front-desk", "petugas pendaftaran atau operator"),
+        ("/desk", "petugas loket atau operator"),
+    ):
+        page.goto(f"{registry.url}{path}")
+        expect(page.get_by_role("heading", name="Silakan masuk")).to_be_visible()
+        expect(page.locator("#page-content")).to_be_hidden()
+        expect(page.get_by_text(f"Halaman ini untuk {needs}.")).to_be_visible()
+    assert [url for url in requested if "/v1/" in url] == []
+
+    page.goto(registry.link("/front-desk", "desk", agency="dukcapil"))
+    expect(page.locator("#signin-message")).to_have_text(
+        "Anda masuk sebagai petugas loket. Halaman ini memerlukan peran "
+        "petugas pendaftaran atau operator."
+    )
+    expect(page.locator("#page-content")).to_be_hidden()
+
+    # A desk of PMI sees only its agency's services: none at this session.
+    page.goto(registry.link("/desk", "desk", agency="pmi"))
+    expect(page.locator("#desk-services")).to_have_text(
+        "Sesi ini tidak memiliki layanan instansi Anda."
+    )
