@@ -150,7 +150,7 @@ def test_a_small_fair_through_the_pages(
         # The front desk: a bad NIK is refused with its reason, before anything is stored.
         front = page
         front.goto(registry.link("/front-desk", "front-desk"))
-        expect(front.get_by_label("Sesi hari ini")).to_contain_text("Botram Kecamatan sukatani")
+        expect(front.get_by_label("Sesi hari ini")).to_contain_text("Botram Kecamatan Sukatani")
         front.get_by_label("NIK", exact=True).fill(BAD_NIK)
         expect(front.locator("#field-nik-error")).to_have_text(
             "Angka ke-7 sampai ke-12 NIK bukan tanggal lahir yang benar."

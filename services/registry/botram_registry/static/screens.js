@@ -6,9 +6,16 @@
   var botram = window.botram;
   var CHOSEN = "botram.session";
 
+  /* Places are stored as slugs: "cikarang-selatan" -> "Cikarang Selatan". */
+  function named(slug) {
+    return String(slug).split("-").map(function (word) {
+      return word.charAt(0).toUpperCase() + word.slice(1);
+    }).join(" ");
+  }
+
   function placeOf(session) {
-    var where = session.desa ? "Desa " + session.desa + ", Kec. " + session.kecamatan
-      : "Kecamatan " + session.kecamatan;
+    var where = session.desa ? "Desa " + named(session.desa) + ", Kec. " + named(session.kecamatan)
+      : "Kecamatan " + named(session.kecamatan);
     return "Botram " + where + " (" + session.date + ")";
   }
 
