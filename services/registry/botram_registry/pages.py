@@ -55,7 +55,7 @@ async def ticket_page(code: StatusCode, kit: PageKitDep, deps: DepsDep) -> HTMLR
     ticket = await queues.ticket_status(deps, code)
     return kit.render(
         "ticket.html",
-        title=f"Tiket {ticket.number}",
+        title="Tiket antrean",
         ticket=ticket,
         code=code,
         refresh_seconds=deps.settings.ticket_page_refresh_seconds,
