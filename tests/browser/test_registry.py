@@ -325,3 +325,29 @@ def test_staff_pages_are_refused_without_the_right_sign_in(
     expect(page.locator("#desk-services")).to_have_text(
         "Sesi ini tidak memiliki layanan instansi Anda."
     )
+
+    # F2 calls; a ticket another desk finished meanwhile is refused in words.
+    checked_in = httpx.post(
+        f"{registry.url}/v1/sessions/{session_id}/check-ins",
+        json={"nik": SITI["nik"], "name": SITI["name"], "services": ["dukcapil-kk"]},
+        headers=registry.headers("front-desk"),
+        timeout=10,
+    )
+    assert checked_in.status_code == 201, checked_in.text
+    page.goto(registry.link("/desk", "desk", agency="dukcapil"))
+    page.get_by_label("Nama loket").fill("Loket 5")
+    expect(page.locator("#waiting")).to_contain_text("1")
+    page.locator("body").press("F2")
+    expect(page.locator("#serving-number")).to_have_text(checked_in.json()["tickets"][0]["number"])
+    ticket_id = checked_in.json()["tickets"][0]["ticket_id"]
+    finished = httpx.post(
+        f"{registry.url}/v1/tickets/{ticket_id}/complete",
+        json={"outcome": "served", "desk": "Loket 6"},
+        headers=registry.headers("desk", agency="dukcapil"),
+        timeout=10,
+    )
+    assert finished.status_code == 200, finished.text
+    page.get_by_role("button", name="Selesai").click()
+    expect(page.locator("#desk-message")).to_have_text(
+        "Tiket ini sudah ditangani loket lain atau sudah selesai."
+    )

@@ -194,6 +194,16 @@
     deskField.value = saved().desk || "";
     screens.loadSessions(sessionSelect, message, showSession);
   });
+  /* Another sign-in link opened in this tab (signin.js takes it without a reload): a desk of
+     another agency or officer starts afresh. */
+  window.addEventListener("hashchange", function () {
+    window.setTimeout(function () {
+      var now = botram.claims();
+      if (claims && now && (now.agency !== claims.agency || now.sub !== claims.sub)) {
+        window.location.reload();
+      }
+    }, 0);
+  });
   document.addEventListener("botram:signed-out", function () {
     if (stream) stream.close();
     show(null);
