@@ -151,6 +151,7 @@ def test_a_small_fair_through_the_pages(
         front = page
         front.goto(registry.link("/front-desk", "front-desk"))
         expect(front.get_by_label("Sesi hari ini")).to_contain_text("Botram Kecamatan Sukatani")
+        front.get_by_label("Sesi hari ini").select_option(session_id)
         front.get_by_label("NIK", exact=True).fill(BAD_NIK)
         expect(front.locator("#field-nik-error")).to_have_text(
             "Angka ke-7 sampai ke-12 NIK bukan tanggal lahir yang benar."
@@ -199,6 +200,7 @@ def test_a_small_fair_through_the_pages(
         desks = []
         for label in ("Loket 1", "Loket 2"):
             desk = tab(context, registry.link("/desk", "desk", agency="dukcapil"))
+            desk.get_by_label("Sesi hari ini").select_option(session_id)
             expect(desk.locator('#desk-services input[value="dukcapil-kk"]')).to_be_checked()
             desk.get_by_label("Nama loket").fill(label)
             expect(desk.locator("#waiting")).to_contain_text("2")
@@ -322,6 +324,7 @@ def test_staff_pages_are_refused_without_the_right_sign_in(
 
     # A desk of PMI sees only its agency's services: none at this session.
     page.goto(registry.link("/desk", "desk", agency="pmi"))
+    page.get_by_label("Sesi hari ini").select_option(session_id)
     expect(page.locator("#desk-services")).to_have_text(
         "Sesi ini tidak memiliki layanan instansi Anda."
     )
@@ -335,6 +338,7 @@ def test_staff_pages_are_refused_without_the_right_sign_in(
     )
     assert checked_in.status_code == 201, checked_in.text
     page.goto(registry.link("/desk", "desk", agency="dukcapil"))
+    page.get_by_label("Sesi hari ini").select_option(session_id)
     page.get_by_label("Nama loket").fill("Loket 5")
     expect(page.locator("#waiting")).to_contain_text("1")
     page.locator("body").press("F2")

@@ -52,7 +52,7 @@ async def check_nik(body: NikCheckRequest, deps: DepsDep) -> NikCheckResult:
 
 @router.get("/open-sessions", tags=["screens"], dependencies=PUBLIC)
 async def open_sessions(deps: DepsDep) -> list[OpenSessionPublic]:
-    """The sessions open now, each service with who waits and the quota left."""
+    """Today's open sessions, each service with who waits and the quota left."""
     return [_open_session(s) for s in await sessions.open_sessions(deps)]
 
 

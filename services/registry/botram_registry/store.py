@@ -345,10 +345,10 @@ async def issued_by_service(tx: AsyncSession, session_id: str) -> dict[str, tupl
     return {queue.service: (queue.issued, queue.issued - queue.called) for queue in queues}
 
 
-async def opened_sessions(tx: AsyncSession) -> Sequence[SessionRow]:
+async def opened_sessions(tx: AsyncSession, on: dt.date) -> Sequence[SessionRow]:
     statement = (
         select(SessionRow)
-        .where(SessionRow.status == SessionStatus.OPENED)
+        .where(SessionRow.status == SessionStatus.OPENED, SessionRow.date == on)
         .order_by(col(SessionRow.date), col(SessionRow.kecamatan))
     )
     return (await tx.exec(statement)).all()

@@ -41,7 +41,10 @@
   }
 
   function save() {
-    window.sessionStorage.setItem(SETUP, JSON.stringify({ desk: deskField.value, services: chosen() }));
+    window.sessionStorage.setItem(SETUP, JSON.stringify({
+      desk: deskField.value, session: session && session.session_id, agency: claims.agency,
+      services: chosen()
+    }));
   }
 
   function chosen() {
@@ -64,7 +67,9 @@
     });
     if (!ours.length) box.appendChild(screens.element("p", "Sesi ini tidak memiliki layanan instansi Anda."));
     ours.forEach(function (service) {
-      var keep = before.services ? before.services.indexOf(service.code) >= 0 : true;
+      /* What this desk chose at this session before a reload; else all it may serve. */
+      var same = picked && before.session === picked.session_id && before.agency === claims.agency;
+      var keep = same && before.services ? before.services.indexOf(service.code) >= 0 : true;
       screens.checkbox(box, "services", service.code, service.name, { checked: keep });
     });
     var transfer = document.getElementById("transfer-service");

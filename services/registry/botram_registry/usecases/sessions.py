@@ -20,6 +20,7 @@ from botram_registry.domain.screens import OfferedService, OpenSession, quota_le
 from botram_registry.store import SessionRow
 from botram_registry.usecases.display import label_of
 from botram_runtime.bus import RetryLater
+from botram_runtime.clock import local_today
 
 # The status a session has after each lifecycle event.
 STATUS_AFTER: dict[type[BotramEvent], SessionStatus] = {
@@ -77,9 +78,9 @@ def _scheduled(session: SessionRow | None, data: SessionScheduledV1) -> SessionR
 
 
 async def open_sessions(deps: Deps) -> list[OpenSession]:
-    """The sessions open now, with each service offered: who waits and the quota left."""
+    """Today's open sessions, each service offered with who waits and the quota left."""
     async with deps.db.session() as tx:
-        sessions = await store.opened_sessions(tx)
+        sessions = await store.opened_sessions(tx, local_today(deps.clock))
         queues = {s.id: await store.issued_by_service(tx, s.id) for s in sessions}
     return [
         OpenSession(
