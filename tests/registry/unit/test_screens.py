@@ -9,6 +9,9 @@ from botram_registry.domain.screens import (
     quota_left,
     waiting_by_agency,
 )
+from botram_registry.domain.tickets import TicketSlip
+from botram_registry.events import contact_shared, ticket_refs
+from botram_registry.store import CheckInRow
 
 
 def test_a_long_agency_name_is_shown_by_its_slug_in_words() -> None:
@@ -50,3 +53,22 @@ def test_every_nik_rule_has_its_words() -> None:
         except InvalidNik as refused:
             rules.add(refused.rule)
     assert rules == set(RULES_IN_WORDS)
+
+
+def test_the_sms_gets_each_tickets_status_link_on_the_private_subject_only() -> None:
+    check_in = CheckInRow(id="c-1", session_id="s-1", citizen_id="p-1")
+    slip = TicketSlip("t-1", "dukcapil-kk", "dukcapil", "KK-001", 1, status_code="abc")
+
+    with_address = contact_shared(check_in, "081100001111", [slip], "https://botram.example/")
+    without = contact_shared(check_in, "081100001111", [slip], None)
+
+    assert with_address is not None and without is not None
+    assert with_address.private
+    assert with_address.status_links == {"t-1": "https://botram.example/t/abc"}
+    assert without.status_links is None
+    assert "abc" not in checked_in_refs([slip])
+
+
+def checked_in_refs(slips: list[TicketSlip]) -> str:
+    """What the public check-in event says of tickets."""
+    return str([ref.model_dump() for ref in ticket_refs(slips)])

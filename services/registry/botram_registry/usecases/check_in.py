@@ -116,7 +116,7 @@ async def check_in_within(
         tx, deps, session, [TicketOrder(row.id, row.priority, row.services)], now
     )
     new = _news(session, row, identity, admission, citizen.resident, tickets)
-    return _announce(tx, new, command)
+    return _announce(tx, deps, new, command)
 
 
 async def check_in_group(deps: Deps, items: list[PendingCheckIn]) -> list[CheckInResult | None]:
@@ -176,7 +176,7 @@ async def _group_at_session(
         for index, (row, admission), issued in zip(chosen, created, tickets, strict=True):
             item, resident = items[index], citizens[index].resident
             new = _news(session, row, item.identity, admission, resident, issued)
-            results[index] = _announce(tx, new, item.command)
+            results[index] = _announce(tx, deps, new, item.command)
     return results
 
 
@@ -236,10 +236,10 @@ def _news(
     )
 
 
-def _announce(tx: AsyncSession, new: NewCheckIn, command: CheckIn) -> CheckInResult:
+def _announce(tx: AsyncSession, deps: Deps, new: NewCheckIn, command: CheckIn) -> CheckInResult:
     """Stage a new check-in's events (the phone only on the private subject); its result."""
     stage_event(tx, events.checked_in(new))
-    _share_contact(tx, new.check_in, command.phone, new.tickets)
+    _share_contact(tx, deps, new.check_in, command.phone, new.tickets)
     audit.record(
         tx,
         command.actor,
@@ -259,9 +259,15 @@ def _announce(tx: AsyncSession, new: NewCheckIn, command: CheckIn) -> CheckInRes
 
 
 def _share_contact(
-    tx: AsyncSession, check_in: CheckInRow, phone: str | None, tickets: Sequence[TicketSlip]
+    tx: AsyncSession,
+    deps: Deps,
+    check_in: CheckInRow,
+    phone: str | None,
+    tickets: Sequence[TicketSlip],
 ) -> None:
-    event = events.contact_shared(check_in, phone, tickets)
+    """The phone for the notifier (private), with each ticket's status link for the SMS when
+    the registry knows its public address (`BOTRAM_PUBLIC_URL`)."""
+    event = events.contact_shared(check_in, phone, tickets, deps.settings.public_url)
     if event is not None:
         stage_event(tx, event)
 
@@ -288,7 +294,7 @@ async def _add_services(
     added = AddedTickets(session, check_in, identity.pseudonym, "added", tickets, now)
     stage_event(tx, events.tickets_added(added))
     # The phone the citizen gave before, never this request's (attack 2 of issue 11).
-    _share_contact(tx, check_in, await store.phone_of(tx, check_in.citizen_id), tickets)
+    _share_contact(tx, deps, check_in, await store.phone_of(tx, check_in.citizen_id), tickets)
     return new
 
 
