@@ -184,8 +184,11 @@ def test_a_small_fair_through_the_pages(
         # A repeat NIK shows the citizen's tickets instead of failing.
         front.get_by_role("button", name="Warga berikutnya").click()
         check_in(front, SITI, ["dukcapil-kk"])
-        expect(front.locator("#slips-message")).to_contain_text("sudah terdaftar")
-        assert printed_numbers(front, 2) == [siti_kk, siti_jkn]
+        expect(front.locator("#slips-message")).to_have_text(
+            "NIK ini sudah terdaftar di sesi ini. Nomor antrean yang sudah dimiliki warga: "
+            f"{siti_kk}, {siti_jkn}."
+        )
+        assert printed_numbers(front, 0) == []  # no second slip: its link stays the holder's
 
         # The display and Siti's ticket page.
         display = tab(context, f"{registry.url}/display/{session_id}")
@@ -328,6 +331,17 @@ def test_staff_pages_are_refused_without_the_right_sign_in(
     expect(page.locator("#desk-services")).to_have_text(
         "Sesi ini tidak memiliki layanan instansi Anda."
     )
+    # Nor can it call one from its page (a page left over, or tampered with): refused in words.
+    page.get_by_label("Nama loket").fill("Loket 9")
+    page.evaluate(
+        """() => window.screens.checkbox(document.getElementById("desk-services"),
+                   "services", "dukcapil-kk", "Kartu Keluarga (KK)", {checked: true})"""
+    )
+    page.get_by_role("button", name="Panggil berikutnya").click()
+    expect(page.locator("#desk-message")).to_have_text(
+        "Antrean atau tiket ini milik instansi lain: loket Anda tidak dapat menanganinya."
+    )
+    expect(page.locator("#serving")).to_be_hidden()
 
     # F2 calls; a ticket another desk finished meanwhile is refused in words.
     checked_in = httpx.post(

@@ -346,11 +346,8 @@ async def issued_by_service(tx: AsyncSession, session_id: str) -> dict[str, tupl
 
 
 async def opened_sessions(tx: AsyncSession, on: dt.date) -> Sequence[SessionRow]:
-    statement = (
-        select(SessionRow)
-        .where(SessionRow.status == SessionStatus.OPENED, SessionRow.date == on)
-        .order_by(col(SessionRow.date), col(SessionRow.kecamatan))
-    )
+    opened = SessionRow.status == SessionStatus.OPENED
+    statement = select(SessionRow).where(opened, SessionRow.date == on).order_by("kecamatan")
     return (await tx.exec(statement)).all()
 
 

@@ -14,9 +14,8 @@
     "already-queued": "Warga ini sudah mengantre untuk layanan itu.",
     "transfer-same-service": "Pilih layanan lain untuk pengalihan.",
     "quota-full": "Kuota layanan tujuan sudah habis.",
-    "agency-mismatch": "Tiket atau antrean ini milik instansi lain: loket Anda tidak dapat memanggilnya.",
-    "wrong-agency": "Tiket atau antrean ini milik instansi lain: loket Anda tidak dapat memanggilnya.",
-    "other-agency": "Tiket atau antrean ini milik instansi lain: loket Anda tidak dapat memanggilnya.",
+    "agency-required": "Antrean atau tiket ini milik instansi lain: loket Anda tidak dapat menanganinya.",
+    "service-required": "Loket Anda tidak ditugaskan untuk layanan ini.",
     "role-required": "Tindakan ini hanya untuk petugas loket atau operator."
   };
   var DONE = {

@@ -123,9 +123,13 @@
   function showSlips(checkIn, repeat) {
     slips.textContent = "";
     var slipsMessage = document.getElementById("slips-message");
+    /* A repeated NIK: the numbers of the tickets held already (a repeat learns no more than
+       a slip says: no status link), and slips for the services added now, if any. */
+    var held = checkIn.held_numbers || [];
     botram.showAlert(slipsMessage, repeat
-      ? "NIK ini sudah terdaftar di sesi ini. Berikut tiket yang sudah dimiliki warga" +
-        (checkIn.added_services.length ? " (termasuk layanan yang baru ditambahkan)." : ".")
+      ? "NIK ini sudah terdaftar di sesi ini." +
+        (held.length ? " Nomor antrean yang sudah dimiliki warga: " + held.join(", ") + "." : "") +
+        (checkIn.tickets.length ? " Tiket untuk layanan yang baru ditambahkan ada di bawah." : "")
       : "Pendaftaran berhasil. Cetak tiket dan serahkan kepada warga.", repeat ? "info" : "success");
     var loads = checkIn.tickets.map(function (ticket) {
       var code = ticket.status_url ? ticket.status_url.split("/t/").pop() : null;
