@@ -286,6 +286,13 @@ def test_the_display_follows_every_instance_and_reconnects_after_a_restart(
         assert response.status_code == 200, response.text
         return str(response.json()["number"])
 
+    # What the display says aloud (Bahasa Indonesia, the issue's example).
+    spoken = page.evaluate(
+        """() => window.botramDisplay.sentence(
+                   {number: "KTP-012", desk: "Loket 3", agency_label: "Dukcapil"})"""
+    )
+    assert spoken == "Nomor antrean K T P dua belas, silakan ke loket tiga"
+
     first = call(other, "Loket 1")
     expect(page.locator("#latest-call")).to_contain_text(first, timeout=WITHIN_MS)
 
