@@ -381,6 +381,9 @@ class LiveService:
             log_level="warning",
             log_config=None,
             lifespan="on",
+            # As `botram_runtime.serve` (10 s there): open streams (a display's Server-Sent
+            # Events) are cut after this, so a stop does not wait for the browser to leave.
+            timeout_graceful_shutdown=1,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(

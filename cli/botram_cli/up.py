@@ -155,9 +155,15 @@ def up(
             for name in SERVICES:
                 console.print(f"  {name:<10} http://127.0.0.1:{service_port(name)}/docs")
             scheduler = f"http://127.0.0.1:{service_port('scheduler')}"
+            registry = f"http://127.0.0.1:{service_port('registry')}"
             console.print(
                 f"Pages: the planner's calendar {scheduler}/planner; sign in with the link "
                 f".venv/bin/botram token --role planner --link {scheduler}/planner prints"
+            )
+            console.print(
+                f"  front desk {registry}/front-desk, desk {registry}/desk (--role front-desk, "
+                f"--role desk --agency SLUG), display {registry}/display/<session id>, "
+                f"a citizen's ticket {registry}/t/<code> (the ticket's status_url)"
             )
             console.print(
                 "Access tokens: .venv/bin/botram token --role operator "

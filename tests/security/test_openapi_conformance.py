@@ -25,7 +25,14 @@ async def test_every_operation_keeps_to_its_published_schema(
     client = fleet.clients[service]
     document = (await client.get("/openapi.json")).json()
     schema = schemathesis.openapi.from_dict(document)
-    operations = [result.ok() for result in schema.get_all_operations()]
+    # A live stream (the registry's display, text/event-stream) never ends, so it cannot be
+    # answered in full here: the browser tests drive it.
+    operations = [
+        operation
+        for operation in (result.ok() for result in schema.get_all_operations())
+        if "text/event-stream"
+        not in operation.definition.raw.get("responses", {}).get("200", {}).get("content", {})
+    ]
     assert operations
 
     for operation in operations:

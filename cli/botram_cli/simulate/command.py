@@ -106,6 +106,11 @@ async def _run(
             f"Session [bold]{session_id}[/]: {len(plan.citizens)} citizens, "
             f"{len(codes)} services, {params.desks_per_agency} desks per agency, seed {params.seed}"
         )
+        registry = urls["registry"]
+        console.print(
+            f"  watch it: the display {registry}/display/{session_id} · front desk "
+            f"{registry}/front-desk · desks {registry}/desk (sign in: botram token --link)"
+        )
         columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
         with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
             task = progress.add_task("check-ins", total=len(plan.citizens))

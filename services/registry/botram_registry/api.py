@@ -5,7 +5,7 @@ Failures are the use cases' `DomainError`s, which the runtime renders as problem
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from botram_contracts.vocabulary import Outcome
 from botram_registry.deps import DepsDep
@@ -64,7 +64,12 @@ PUBLIC = [Depends(public())]
     },
 )
 async def check_in(
-    session_id: str, body: CheckInRequest, response: Response, deps: DepsDep, actor: FrontDesk
+    session_id: str,
+    body: CheckInRequest,
+    request: Request,
+    response: Response,
+    deps: DepsDep,
+    actor: FrontDesk,
 ) -> CheckInResponse:
     """Check a citizen in and issue a queue ticket per service (idempotent per NIK and session).
 
@@ -73,16 +78,16 @@ async def check_in(
     result = await check_ins.check_in(deps, _check_in_command(session_id, body, actor))
     if not result.created:
         response.status_code = status.HTTP_200_OK
-    return _check_in_response(result)
+    return _check_in_response(result, _status_base(request, deps))
 
 
 @router.post("/sessions/{session_id}/check-ins:batch", tags=["check-in"])
 async def check_in_batch(
-    session_id: str, body: OfflineBatch, deps: DepsDep, actor: FrontDesk
+    session_id: str, body: OfflineBatch, request: Request, deps: DepsDep, actor: FrontDesk
 ) -> OfflineBatchResult:
     """Upload an offline desk's check-ins: a result per item; a replay changes nothing."""
-    command = _batch_command(session_id, body, actor)
-    return _batch_result(await offline.check_in_batch(deps, command))
+    batch = await offline.check_in_batch(deps, _batch_command(session_id, body, actor))
+    return _batch_result(batch, _status_base(request, deps))
 
 
 @router.put("/check-ins/{check_in_id}/contact", tags=["check-in"])
@@ -137,11 +142,11 @@ async def recall(
 
 @router.post("/tickets/{ticket_id}/transfer", tags=["desks"], status_code=status.HTTP_201_CREATED)
 async def transfer(
-    ticket_id: str, body: TransferRequest, deps: DepsDep, actor: DeskOfficer
+    ticket_id: str, body: TransferRequest, request: Request, deps: DepsDep, actor: DeskOfficer
 ) -> TicketPublic:
     """Send a called citizen to another service: a new linked ticket; this one ends as referred."""
     command = Transfer(ticket_id, body.service, desk=body.desk, note=body.note, actor=actor)
-    return _ticket_public(await desks.transfer(deps, command))
+    return _ticket_public(await desks.transfer(deps, command), _status_base(request, deps))
 
 
 @router.get("/tickets/{ticket_id}", tags=["desks"])
@@ -189,7 +194,12 @@ def _batch_command(session_id: str, body: OfflineBatch, actor: Actor) -> UploadO
     )
 
 
-def _ticket_public(ticket: TicketSlip) -> TicketPublic:
+def _status_base(request: Request, deps: DepsDep) -> str:
+    """Where status links point: the configured public address, else the request's."""
+    return (deps.settings.public_url or str(request.base_url)).rstrip("/") + "/t/"
+
+
+def _ticket_public(ticket: TicketSlip, status_base: str) -> TicketPublic:
     return TicketPublic(
         ticket_id=ticket.ticket_id,
         service=ticket.service,
@@ -198,16 +208,17 @@ def _ticket_public(ticket: TicketSlip) -> TicketPublic:
         position=ticket.position,
         status=ticket.status,
         transferred_from=ticket.transferred_from,
+        status_url=status_base + ticket.status_code if ticket.status_code else None,
     )
 
 
-def _check_in_response(result: CheckInResult) -> CheckInResponse:
+def _check_in_response(result: CheckInResult, status_base: str) -> CheckInResponse:
     return CheckInResponse(
         check_in_id=result.check_in_id,
         session_id=result.session_id,
         nik=result.nik,
         priority=result.priority,
-        tickets=[_ticket_public(ticket) for ticket in result.tickets],
+        tickets=[_ticket_public(ticket, status_base) for ticket in result.tickets],
         added_services=list(result.added_services),
         held_numbers=list(result.held_numbers),
     )
@@ -268,14 +279,14 @@ def _queue_status(report: QueueReport) -> QueueStatus:
     )
 
 
-def _batch_result(batch: BatchResult) -> OfflineBatchResult:
+def _batch_result(batch: BatchResult, status_base: str) -> OfflineBatchResult:
     return OfflineBatchResult(
         session_id=batch.session_id,
         results=[
             OfflineResult(
                 client_id=r.client_id,
                 result=r.result,
-                check_in=_check_in_response(r.check_in) if r.check_in else None,
+                check_in=_check_in_response(r.check_in, status_base) if r.check_in else None,
                 problem=(
                     ItemProblem(
                         status=r.problem.status, code=r.problem.code, detail=r.problem.detail

@@ -11,6 +11,7 @@ from botram_registry.domain.check_in import CheckInResult, PendingCheckIn
 from botram_registry.settings import Settings
 from botram_runtime.clock import Clock
 from botram_runtime.db import Database
+from botram_runtime.live import LiveFeed
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,9 @@ class Deps:
     # Group commit of new check-ins (`usecases.check_in.check_in_group`, wired by main);
     # None stores every check-in on its own.
     group_commit: Batcher[PendingCheckIn, CheckInResult | None] | None = None
+    # The registry's own events, live on every instance, for the public display (None: the
+    # display shows the board once, without live updates).
+    live: LiveFeed | None = None
 
 
 async def get_deps(request: Request) -> Deps:

@@ -104,16 +104,27 @@ def tickets_added(added: AddedTickets) -> CitizenTicketsAddedV1:
 
 
 def contact_shared(
-    check_in: CheckInRow, phone: str | None, tickets: Sequence[TicketSlip]
+    check_in: CheckInRow,
+    phone: str | None,
+    tickets: Sequence[TicketSlip],
+    public_url: str | None = None,
 ) -> CitizenContactSharedV1 | None:
-    """The phone, for the notifier only (private subject); None without a phone or tickets."""
+    """The phone, for the notifier only (private subject); None without a phone or tickets.
+    With the registry's public address, each ticket's status link (the code is a secret of
+    the ticket's holder: it travels on the private subject only)."""
     if not (phone and tickets):
         return None
+    links = {
+        t.ticket_id: f"{public_url.rstrip('/')}/t/{t.status_code}"
+        for t in tickets
+        if public_url and t.status_code
+    }
     return CitizenContactSharedV1(
         check_in_id=check_in.id,
         session_id=check_in.session_id,
         phone=phone,
         tickets=ticket_refs(tickets),
+        status_links=links or None,
     )
 
 

@@ -8,7 +8,8 @@ import structlog
 from fastapi import FastAPI
 
 from botram_contracts.reference import load_catalogue
-from botram_registry import api, subscribers
+from botram_contracts.subjects import CITIZEN_EVENTS, SERVICE_EVENTS, TICKET_EVENTS
+from botram_registry import api, pages, screens_api, subscribers
 from botram_registry.batching import Batcher
 from botram_registry.deps import Deps
 from botram_registry.domain.check_in import CheckInResult, PendingCheckIn
@@ -33,16 +34,26 @@ DESCRIPTION = (
 def create_app(settings: Settings | None = None, clock: Clock = system_clock) -> FastAPI:
     settings = settings or Settings()
     runtime = ServiceRuntime(settings, MIGRATIONS, description=DESCRIPTION)
-    deps = Deps(db=runtime.database, clock=clock, catalogue=load_catalogue(), settings=settings)
+    # The display follows check-ins, calls and completions made on any instance.
+    live = runtime.listen((CITIZEN_EVENTS, TICKET_EVENTS, SERVICE_EVENTS))
+    deps = Deps(
+        db=runtime.database,
+        clock=clock,
+        catalogue=load_catalogue(),
+        settings=settings,
+        live=live,
+    )
     if settings.check_in_group_max > 1:
         deps = _with_group_commit(runtime, deps, settings.check_in_group_max)
     subscribers.register(runtime, deps)
     runtime.every(
         settings.retention_sweep_seconds, lambda: _erase_expired(deps), name="retention-sweep"
     )
-    app = runtime.create_app("Botram registry")
+    app = runtime.create_app("Botram registry", pages=Path(__file__).parent)
     app.state.deps = deps
     app.include_router(api.router)
+    app.include_router(screens_api.router)
+    app.include_router(pages.router)
     return app
 
 

@@ -1,6 +1,6 @@
 """HTTP request and response bodies of the registry API."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -42,6 +42,12 @@ class TicketPublic(BaseModel):
     position: int
     status: str = "waiting"
     transferred_from: str | None = None
+    status_url: str | None = Field(
+        default=None,
+        description="The ticket's public status page (its QR code and SMS link): an "
+        "unguessable code, only the ticket number shown there",
+        examples=["https://botram.example/t/5mQd0n1Yf3kH8pQzR2sT4w"],
+    )
 
 
 class CheckInResponse(BaseModel):
@@ -204,3 +210,67 @@ class OfflineResult(BaseModel):
 class OfflineBatchResult(BaseModel):
     session_id: str
     results: list[OfflineResult]
+
+
+class NikCheckRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    nik: str = Field(max_length=32, description="The NIK as typed (never stored)")
+
+
+class NikCheckResult(BaseModel):
+    valid: bool
+    rule: str | None = Field(default=None, description="The rule broken (invalid-nik-<rule>)")
+    reason: str | None = Field(default=None, description="The rule in words (Bahasa Indonesia)")
+
+
+class OfferedServicePublic(BaseModel):
+    code: str
+    name: str
+    agency: str
+    agency_label: str
+    waiting: int
+    quota_left: int | None = Field(description="Tickets that may still be issued; null: no quota")
+
+
+class OpenSessionPublic(BaseModel):
+    session_id: str
+    level: str
+    kecamatan: str
+    desa: str | None
+    date: date
+    services: list[OfferedServicePublic]
+
+
+class TicketStatusPublic(BaseModel):
+    """A ticket as its holder follows it: the number only, never who holds it."""
+
+    number: str
+    service_name: str
+    agency_label: str
+    status: str
+    session_status: str
+    position: int | None = Field(description="Place in the order of calls, while waiting")
+    estimated_wait_seconds: float | None
+    desk: str | None = Field(description="The desk that called it, once called")
+
+
+class DisplayCallPublic(BaseModel):
+    number: str
+    desk: str | None
+    agency_label: str
+    service_name: str
+    recall: bool = False
+
+
+class AgencyWaitingPublic(BaseModel):
+    agency: str
+    agency_label: str
+    waiting: int
+
+
+class DisplaySnapshotPublic(BaseModel):
+    session_id: str
+    session_status: str
+    calls: list[DisplayCallPublic]
+    agencies: list[AgencyWaitingPublic]

@@ -29,6 +29,11 @@ class Settings(ServiceSettings):
     check_in_group_max: int = Field(default=64, ge=1, le=1000)
     # A desk that acted on a service within this window counts as active for wait estimates.
     desk_active_minutes: float = Field(default=30, gt=0)
+    # Where citizens reach this service (the status links of tickets, their QR codes and SMS);
+    # unset: the address the request came to.
+    public_url: str | None = Field(default=None, pattern=r"^https?://[^/?#]+(/[^?#]*)?$")
+    # How often a citizen's ticket page asks for its status again.
+    ticket_page_refresh_seconds: float = Field(default=15, gt=0)
 
     @classmethod
     def secret_fields(cls) -> tuple[str, ...]:

@@ -147,6 +147,9 @@ class TicketRow(ServiceTable, table=True):
     # A transfer ends this ticket and issues one for another service, linked both ways.
     transferred_from: str | None = Field(default=None, max_length=36)
     transferred_to: str | None = Field(default=None, max_length=36)
+    # The unguessable code of the ticket's public status page (`/t/{code}`, the QR code and
+    # the SMS link): the ticket id alone would let anyone follow any ticket.
+    status_code: str | None = Field(default=None, max_length=32, unique=True, index=True)
 
 
 class TicketActionRow(ServiceTable, table=True):
@@ -319,6 +322,33 @@ async def desks_lately(tx: AsyncSession, session_id: str, since: datetime) -> di
     for service, _ in pairs:
         desks[service] = desks.get(service, 0) + 1
     return desks
+
+
+async def ticket_by_status_code(tx: AsyncSession, code: str) -> TicketRow | None:
+    return (await tx.exec(select(TicketRow).where(TicketRow.status_code == code))).first()
+
+
+async def latest_calls(tx: AsyncSession, session_id: str, limit: int) -> Sequence[TicketRow]:
+    """A session's tickets called last (by their latest call), newest first."""
+    statement = (
+        select(TicketRow)
+        .where(TicketRow.session_id == session_id, col(TicketRow.called_at).is_not(None))
+        .order_by(col(TicketRow.called_at).desc(), col(TicketRow.seq).desc())
+        .limit(limit)
+    )
+    return (await tx.exec(statement)).all()
+
+
+async def issued_by_service(tx: AsyncSession, session_id: str) -> dict[str, tuple[int, int]]:
+    """Per service of a session: (tickets issued, tickets still waiting)."""
+    queues = (await tx.exec(select(QueueRow).where(QueueRow.session_id == session_id))).all()
+    return {queue.service: (queue.issued, queue.issued - queue.called) for queue in queues}
+
+
+async def opened_sessions(tx: AsyncSession, on: dt.date) -> Sequence[SessionRow]:
+    opened = SessionRow.status == SessionStatus.OPENED
+    statement = select(SessionRow).where(opened, SessionRow.date == on).order_by("kecamatan")
+    return (await tx.exec(statement)).all()
 
 
 async def erase_phones_of_session(tx: AsyncSession, session_id: str) -> None:

@@ -7,9 +7,10 @@ code:
   dead letters, and the JetStream API calls it makes: declaring the streams it uses, and
   creating, reading and fetching from its own durable consumers (`CONSUMERS`, which
   `ServiceRuntime.subscribe` enforces) and acknowledging their messages;
-- subscribe: only its own inbox (`_INBOX_botram_<service>`), where JetStream delivers what
-  its pull consumers fetch. No service may read another's inbox: only the notifier's
-  carries private events.
+- subscribe: its own inbox (`_INBOX_botram_<service>`), where JetStream delivers what
+  its pull consumers fetch, and the public subjects it listens to live (`LISTENERS`: the
+  registry's public display follows its own calls on every instance). No service may read
+  another's inbox: only the notifier's carries private events.
 The operator's user (`ops`) inspects the public stream and creates agencies' consumers;
 agencies are added by `python -m botram_notifier agency-credentials` (docs/agencies.md).
 
@@ -28,6 +29,7 @@ import nkeys  # type: ignore[import-untyped]  # nkeys ships no type hints
 from botram_contracts.events import EVENT_MODELS
 from botram_contracts.subjects import (
     ALL_EVENTS,
+    CITIZEN_EVENTS,
     DEMAND_EVENTS,
     PRIVATE_CITIZEN_EVENTS,
     PRIVATE_PREFIX,
@@ -82,6 +84,12 @@ CONSUMERS: dict[str, tuple[Consumer, ...]] = {
     ),
 }
 SERVICES = tuple(CONSUMERS)
+# Public subjects a service follows with core NATS subscriptions (`botram_runtime.live`): every
+# instance sees every message, nothing is stored. The registry's display follows its own
+# check-ins, calls and completions, whichever instance made them.
+LISTENERS: dict[str, tuple[str, ...]] = {
+    "registry": (CITIZEN_EVENTS, TICKET_EVENTS, SERVICE_EVENTS),
+}
 # Streams a service purges by subject: the notifier deletes a closed session's private
 # events, and once, private events an older BOTRAM stream still holds.
 PURGES: dict[str, tuple[str, ...]] = {"notifier": (PRIVATE_STREAM_NAME, STREAM_NAME)}
@@ -156,7 +164,7 @@ def service_permissions(service: str) -> Permissions:
     ]
     return {
         "publish": {"allow": publish},
-        "subscribe": {"allow": [f"{service_inbox_prefix(service)}.>"]},
+        "subscribe": {"allow": [f"{service_inbox_prefix(service)}.>", *LISTENERS.get(service, ())]},
     }
 
 

@@ -47,11 +47,12 @@ from botram_runtime.bus import (
     delivery_decoder,
     jetstream_of,
 )
-from botram_runtime.bus_access import consumer_of, service_inbox_prefix, streams_of
+from botram_runtime.bus_access import LISTENERS, consumer_of, service_inbox_prefix, streams_of
 from botram_runtime.db import Database
 from botram_runtime.edge import HttpEdge
 from botram_runtime.inbox import claim_event
 from botram_runtime.inputs import Identifier, Moment
+from botram_runtime.live import LiveFeed
 from botram_runtime.logging import configure_logging
 from botram_runtime.outbox import OutboxRelay
 from botram_runtime.pages import STATIC_PREFIX, PageKit
@@ -247,6 +248,22 @@ class ServiceRuntime:
             title=f"{self.service}/{durable}",
             description=description,
         )(on_events)
+
+    def listen(self, subjects: tuple[str, ...]) -> LiveFeed:
+        """A live feed of `subjects` (core NATS, every instance; see `botram_runtime.live`),
+        subscribed once the bus is up and stopped with the service. The subjects must be the
+        service's in `bus_access.LISTENERS` (its NATS user may subscribe to no other)."""
+        declared = LISTENERS.get(self.service, ())
+        if not set(subjects) <= set(declared):
+            raise LookupError(f"{self.service} listens to {declared} in bus_access, not {subjects}")
+        feed = LiveFeed(subjects)
+
+        @self.on_start
+        async def start() -> None:
+            await feed.start(self.broker.connection)
+
+        self.on_stop(feed.stop)
+        return feed
 
     @property
     def _inbox_prefix(self) -> bytes:

@@ -29,6 +29,14 @@ def test_the_number_message_counts_the_tickets_ahead_at_the_mean_service_time() 
     assert "sekitar 0 menit" in ticket_issued("KK-001", "KK", 1, 10)
 
 
+def test_the_number_message_links_the_tickets_status_page_when_the_registry_sent_it() -> None:
+    link = "https://botram.example/t/5mQd0n1Yf3kH8pQzR2sT4w"
+
+    text = ticket_issued("KK-004", "KK", position=1, mean_service_minutes=10, status_link=link)
+
+    assert text.endswith(f"Balas STOP untuk berhenti. Pantau antrean: {link}")
+
+
 def test_the_turn_near_message_says_how_many_tickets_are_ahead() -> None:
     text = turn_near("KK-004", "Kartu Keluarga (KK)", position=3)
 

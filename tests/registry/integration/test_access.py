@@ -48,6 +48,16 @@ MATRIX = {
     ("POST", "/v1/tickets/{ticket_id}/transfer"): DESK,
     ("GET", "/v1/tickets/{ticket_id}"): DESK,
     ("GET", "/v1/sessions/{session_id}/queue"): PUBLIC,
+    # The screens (contract, "Screens") and the JSON only they use.
+    ("POST", "/v1/nik-checks"): FRONT_DESK,
+    ("GET", "/v1/open-sessions"): PUBLIC,
+    ("GET", "/v1/ticket-status/{code}"): PUBLIC,
+    ("GET", "/v1/sessions/{session_id}/display"): PUBLIC,
+    ("GET", "/front-desk"): PUBLIC,
+    ("GET", "/desk"): PUBLIC,
+    ("GET", "/display/{session_id}"): PUBLIC,
+    ("GET", "/t/{code}"): PUBLIC,
+    ("GET", "/t/{code}/slip"): PUBLIC,
 }
 
 

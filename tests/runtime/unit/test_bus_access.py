@@ -17,6 +17,7 @@ from botram_contracts.subjects import PRIVATE_CITIZEN_EVENTS, subject_template
 from botram_runtime import bus_client
 from botram_runtime.bus_access import (
     CONSUMERS,
+    LISTENERS,
     OPS_USER,
     SERVICES,
     botram_users,
@@ -81,7 +82,8 @@ def test_a_service_reads_only_through_its_own_consumers_on_its_own_inbox(service
     permissions = service_permissions(service)
     others = [s for s in SERVICES if s != service]
 
-    assert permissions["subscribe"]["allow"] == [f"{service_inbox_prefix(service)}.>"]
+    live = list(LISTENERS.get(service, ()))
+    assert permissions["subscribe"]["allow"] == [f"{service_inbox_prefix(service)}.>", *live]
     for consumer in CONSUMERS[service]:
         next_message = f"$JS.API.CONSUMER.MSG.NEXT.{consumer.stream}.{consumer.durable}"
         assert may_publish(permissions, next_message)
@@ -92,6 +94,20 @@ def test_a_service_reads_only_through_its_own_consumers_on_its_own_inbox(service
             assert not may_publish(permissions, f"$JS.API.CONSUMER.CREATE.{stream}.{name}")
     assert not may_publish(permissions, "$JS.API.INFO")
     assert not may_publish(permissions, f"$JS.API.STREAM.DELETE.{STREAM_NAME}")
+
+
+def test_live_listeners_follow_only_public_events_their_service_publishes() -> None:
+    """Core subscriptions (the registry's display) read no private subject, no inbox and no
+    event another service owns."""
+    for service, subjects in LISTENERS.items():
+        for subject in subjects:
+            assert subject.startswith("botram.") and not matches(subject, "botram.private.x")
+            owners = {
+                model.producer
+                for model in EVENT_MODELS.values()
+                if matches(subject, example_subject(model))
+            }
+            assert owners == {service}, (subject, owners)
 
 
 def test_only_the_notifier_reads_or_purges_the_private_stream() -> None:

@@ -107,13 +107,19 @@ def place_name(slug: str) -> str:
 
 
 def ticket_issued(
-    number: str, service_name: str, position: int, mean_service_minutes: float
+    number: str,
+    service_name: str,
+    position: int,
+    mean_service_minutes: float,
+    status_link: str | None = None,
 ) -> str:
-    """The number, and the wait: every ticket ahead takes the service's mean time."""
+    """The number, and the wait: every ticket ahead takes the service's mean time; with the
+    link of the ticket's status page when the registry sent one."""
     minutes = (position - 1) * mean_service_minutes
-    return render(
+    text = render(
         MessageKind.TICKET_ISSUED, number=number, service=service_name, wait_minutes=round(minutes)
     )
+    return f"{text} Pantau antrean: {status_link}" if status_link else text
 
 
 def turn_near(number: str, service_name: str, position: int) -> str:

@@ -93,7 +93,11 @@ async def _contact_shared(deps: Deps, tx: AsyncSession, data: CitizenContactShar
         if ticket.service in deps.catalogue:
             mean_minutes = deps.catalogue.get(ticket.service).mean_service_minutes
         body = messages.ticket_issued(
-            ticket.number, deps.service_name(ticket.service), ticket.position, mean_minutes
+            ticket.number,
+            deps.service_name(ticket.service),
+            ticket.position,
+            mean_minutes,
+            (data.status_links or {}).get(ticket.ticket_id),
         )
         await _queue_message(
             deps,

@@ -26,6 +26,17 @@ PROVINCE_CODES = frozenset(
 )  # fmt: skip
 
 
+# Each rule in words for the front desk (Bahasa Indonesia), by `InvalidNik.rule`.
+RULES_IN_WORDS = {
+    "length": "NIK harus terdiri dari tepat 16 angka.",
+    "province": "Dua angka pertama NIK bukan kode provinsi yang dikenal.",
+    "regency": "Angka ke-3 dan ke-4 NIK (kode kabupaten/kota) tidak boleh 00.",
+    "kecamatan": "Angka ke-5 dan ke-6 NIK (kode kecamatan) tidak boleh 00.",
+    "birth-date": "Angka ke-7 sampai ke-12 NIK bukan tanggal lahir yang benar.",
+    "serial": "Empat angka terakhir NIK tidak boleh 0000.",
+}
+
+
 class InvalidNik(Invalid):
     """A NIK that breaks a rule; `rule` names which one (safe to show: no digits echoed).
 

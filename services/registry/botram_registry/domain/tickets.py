@@ -109,6 +109,8 @@ class TicketSlip:
     position: int
     status: TicketStatus = TicketStatus.WAITING
     transferred_from: str | None = None
+    # The code of its public status page (`/t/{code}`); None for a ticket issued before codes.
+    status_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

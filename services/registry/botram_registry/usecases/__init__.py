@@ -7,4 +7,5 @@
 - `queues`: each service's queue at a session, with estimated waits.
 - `offline`: batches uploaded by offline village desks.
 - `retention`: erasing personal data after the retention period.
+- `display`: the public display of a session, live from the bus.
 """

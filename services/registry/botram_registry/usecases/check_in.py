@@ -32,8 +32,9 @@ from botram_registry.domain.check_in import (
     require_open,
     services_to_add,
 )
-from botram_registry.domain.nik import mask_nik
+from botram_registry.domain.nik import RULES_IN_WORDS, InvalidNik, mask_nik, parse_nik
 from botram_registry.domain.queue import place_in_queue
+from botram_registry.domain.screens import NikCheck
 from botram_registry.domain.tickets import TicketSlip, TicketStatus
 from botram_registry.events import AddedTickets, NewCheckIn
 from botram_registry.issuing import CitizenFacts
@@ -115,7 +116,7 @@ async def check_in_within(
         tx, deps, session, [TicketOrder(row.id, row.priority, row.services)], now
     )
     new = _news(session, row, identity, admission, citizen.resident, tickets)
-    return _announce(tx, new, command)
+    return _announce(tx, deps, new, command)
 
 
 async def check_in_group(deps: Deps, items: list[PendingCheckIn]) -> list[CheckInResult | None]:
@@ -175,7 +176,7 @@ async def _group_at_session(
         for index, (row, admission), issued in zip(chosen, created, tickets, strict=True):
             item, resident = items[index], citizens[index].resident
             new = _news(session, row, item.identity, admission, resident, issued)
-            results[index] = _announce(tx, new, item.command)
+            results[index] = _announce(tx, deps, new, item.command)
     return results
 
 
@@ -235,10 +236,10 @@ def _news(
     )
 
 
-def _announce(tx: AsyncSession, new: NewCheckIn, command: CheckIn) -> CheckInResult:
+def _announce(tx: AsyncSession, deps: Deps, new: NewCheckIn, command: CheckIn) -> CheckInResult:
     """Stage a new check-in's events (the phone only on the private subject); its result."""
     stage_event(tx, events.checked_in(new))
-    _share_contact(tx, new.check_in, command.phone, new.tickets)
+    _share_contact(tx, deps, new.check_in, command.phone, new.tickets)
     audit.record(
         tx,
         command.actor,
@@ -258,9 +259,15 @@ def _announce(tx: AsyncSession, new: NewCheckIn, command: CheckIn) -> CheckInRes
 
 
 def _share_contact(
-    tx: AsyncSession, check_in: CheckInRow, phone: str | None, tickets: Sequence[TicketSlip]
+    tx: AsyncSession,
+    deps: Deps,
+    check_in: CheckInRow,
+    phone: str | None,
+    tickets: Sequence[TicketSlip],
 ) -> None:
-    event = events.contact_shared(check_in, phone, tickets)
+    """The phone for the notifier (private), with each ticket's status link for the SMS when
+    the registry knows its public address (`BOTRAM_PUBLIC_URL`)."""
+    event = events.contact_shared(check_in, phone, tickets, deps.settings.public_url)
     if event is not None:
         stage_event(tx, event)
 
@@ -287,7 +294,7 @@ async def _add_services(
     added = AddedTickets(session, check_in, identity.pseudonym, "added", tickets, now)
     stage_event(tx, events.tickets_added(added))
     # The phone the citizen gave before, never this request's (attack 2 of issue 11).
-    _share_contact(tx, check_in, await store.phone_of(tx, check_in.citizen_id), tickets)
+    _share_contact(tx, deps, check_in, await store.phone_of(tx, check_in.citizen_id), tickets)
     return new
 
 
@@ -333,6 +340,7 @@ async def slip_of(tx: AsyncSession, deps: Deps, ticket: TicketRow) -> TicketSlip
         position=await _place_now(tx, deps, ticket),
         status=TicketStatus(ticket.status),
         transferred_from=ticket.transferred_from,
+        status_code=ticket.status_code,
     )
 
 
@@ -343,3 +351,12 @@ async def _place_now(tx: AsyncSession, deps: Deps, ticket: TicketRow) -> int:
     waiting = await waiting_in(tx, ticket.session_id, ticket.service)
     streak = await priority_streak(tx, ticket.session_id, ticket.service)
     return place_in_queue(waiting, ticket.id, streak, deps.settings.priority_calls_per_regular)
+
+
+def check_nik(deps: Deps, nik: str) -> NikCheck:
+    """A NIK as the check-in would judge it today, the rule it breaks in words (no storage)."""
+    try:
+        parse_nik(nik, today=local_today(deps.clock))
+    except InvalidNik as refused:
+        return NikCheck(valid=False, rule=refused.rule, reason=RULES_IN_WORDS[refused.rule])
+    return NikCheck(valid=True)

@@ -2,9 +2,12 @@
 
 from datetime import timedelta
 
+from botram_contracts.vocabulary import SessionStatus
 from botram_registry import store
 from botram_registry.deps import Deps
 from botram_registry.domain.queue import QueueReport, service_queue
+from botram_registry.domain.screens import TicketStatusView, agency_label
+from botram_registry.domain.tickets import TicketStatus
 from botram_registry.store import SessionRow, TicketRow
 from botram_runtime.errors import NotFound
 
@@ -38,3 +41,30 @@ async def queue_status(deps: Deps, session_id: str) -> QueueReport:
             )
         )
     return QueueReport(session_id=session_id, status=session.status, services=services)
+
+
+async def ticket_status(deps: Deps, code: str) -> TicketStatusView:
+    """A ticket by its status code, as its holder follows it (404 for an unknown code)."""
+    async with deps.db.session() as tx:
+        ticket = await store.ticket_by_status_code(tx, code)
+    if ticket is None:
+        raise NotFound("ticket", "with this status code", code="ticket-not-found")
+    report = await queue_status(deps, ticket.session_id)
+    position = wait = None
+    if ticket.status == TicketStatus.WAITING:
+        queue = next(s for s in report.services if s.service == ticket.service)
+        place = next((p for p in queue.positions if p.number == ticket.number), None)
+        if place is not None:
+            position, wait = place.position, place.estimated_wait_seconds
+    service = deps.catalogue.get(ticket.service)
+    agency = deps.catalogue.agencies.get(ticket.agency)
+    return TicketStatusView(
+        number=ticket.number,
+        service_name=service.name,
+        agency_label=agency_label(ticket.agency, agency.name) if agency else ticket.agency,
+        status=TicketStatus(ticket.status),
+        session_status=SessionStatus(report.status),
+        position=position,
+        estimated_wait_seconds=wait,
+        desk=ticket.desk if ticket.status != TicketStatus.WAITING else None,
+    )

@@ -16,8 +16,11 @@ from botram_contracts.events import (
 from botram_contracts.vocabulary import SessionStatus
 from botram_registry import store
 from botram_registry.deps import Deps
+from botram_registry.domain.screens import OfferedService, OpenSession, quota_left
 from botram_registry.store import SessionRow
+from botram_registry.usecases.display import label_of
 from botram_runtime.bus import RetryLater
+from botram_runtime.clock import local_today
 
 # The status a session has after each lifecycle event.
 STATUS_AFTER: dict[type[BotramEvent], SessionStatus] = {
@@ -72,3 +75,39 @@ def _scheduled(session: SessionRow | None, data: SessionScheduledV1) -> SessionR
     session.date, session.start, session.end = data.date, data.start, data.end
     session.services, session.quotas = list(data.services), dict(data.quotas)
     return session
+
+
+async def open_sessions(deps: Deps) -> list[OpenSession]:
+    """Today's open sessions, each service offered with who waits and the quota left."""
+    async with deps.db.session() as tx:
+        sessions = await store.opened_sessions(tx, local_today(deps.clock))
+        queues = {s.id: await store.issued_by_service(tx, s.id) for s in sessions}
+    return [
+        OpenSession(
+            session_id=session.id,
+            level=session.level,
+            kecamatan=session.kecamatan,
+            desa=session.desa,
+            date=session.date,
+            services=tuple(
+                _offered(
+                    deps, code, session.quotas.get(code), *queues[session.id].get(code, (0, 0))
+                )
+                for code in session.services
+            ),
+        )
+        for session in sessions
+        for counts in [queues[session.id]]
+    ]
+
+
+def _offered(deps: Deps, code: str, quota: int | None, issued: int, waiting: int) -> OfferedService:
+    service = deps.catalogue.get(code)
+    return OfferedService(
+        code=code,
+        name=service.name,
+        agency=service.agency,
+        agency_label=label_of(deps, service.agency),
+        waiting=waiting,
+        quota_left=quota_left(quota, issued),
+    )

@@ -4,6 +4,7 @@ Not a capability of its own: the check-in and the desks' transfer both issue tic
 inside their own transaction.
 """
 
+import secrets
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,6 +19,9 @@ from botram_registry.deps import Deps
 from botram_registry.domain.queue import QueueShape, place_of_arrival
 from botram_registry.domain.tickets import TicketSlip, TicketStatus, check_quota, ticket_number
 from botram_registry.store import SessionRow
+
+# A ticket's status code: 128 random bits, 22 URL-safe characters.
+STATUS_CODE_BYTES = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,7 @@ async def issue_tickets(
             shapes[code] = shapes[code].joined_by(order.priority)
             ticket_id = str(uuid4())
             number = ticket_number(service.ticket_prefix, seq)
+            status_code = secrets.token_urlsafe(STATUS_CODE_BYTES)
             rows.append(
                 {
                     "id": ticket_id,
@@ -93,6 +98,7 @@ async def issue_tickets(
                     "recalls": 0,
                     "transferred_from": transferred_from,
                     "transferred_to": None,
+                    "status_code": status_code,
                 }
             )
             tickets.append(
@@ -103,6 +109,7 @@ async def issue_tickets(
                     number=number,
                     position=position,
                     transferred_from=transferred_from,
+                    status_code=status_code,
                 )
             )
         slips.append(tickets)

@@ -172,6 +172,14 @@ class CitizenContactSharedV1(BotramEvent):
     session_id: str
     phone: str = Field(pattern=r"^\+?[0-9]{8,15}$")
     tickets: list[TicketRef]
+    status_links: dict[str, str] | None = Field(
+        default=None,
+        description=(
+            "Per ticket id, the ticket's public status page (an unguessable code: a secret "
+            "of the ticket's holder, so only on this private subject), for the SMS; absent "
+            "when the registry has no public address configured"
+        ),
+    )
 
 
 class _TicketEvent(BotramEvent):
