@@ -114,7 +114,7 @@ async def list_deliveries(
     subscription_id: str,
     deps: DepsDep,
     actor: Subscriber,
-    status: Literal["pending", "delivered", "failed"] | None = None,
+    status: Literal["pending", "delivered", "failed", "held"] | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
 ) -> list[DeliveryPublic]:
     """A subscription's deliveries with every attempt; `status=failed` is the dead letter."""

@@ -82,7 +82,7 @@ class DeliveryPublic(BaseModel):
     subscription_id: str
     event_id: str
     event_type: str
-    status: Literal["pending", "delivered", "failed"]
+    status: Literal["pending", "delivered", "failed", "held"]
     attempts: int
     next_attempt_at: datetime | None
     last_status_code: int | None

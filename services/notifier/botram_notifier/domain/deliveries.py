@@ -1,7 +1,9 @@
 """Webhook deliveries: their states, what an endpoint's answer means, retries, auto-disable.
 
 A delivery is one event for one subscription. It is `pending` until an attempt delivers it
-(`delivered`) or it is given up (`failed`: the dead letter, listed and replayable). Retries
+(`delivered`) or it is given up (`failed`: the dead letter, listed and replayable). An event
+for a disabled subscription is kept as `held` and becomes `pending` when the subscription is
+enabled again, so nothing is lost while an endpoint is away. Retries
 follow a schedule (like Svix: first attempt at once, then growing delays, with jitter), a
 `Retry-After` can only postpone them, and a subscription that keeps failing is disabled.
 """
@@ -20,6 +22,7 @@ class DeliveryStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     FAILED = "failed"  # the dead letter: listed and replayable
+    HELD = "held"  # its subscription is disabled: sent once it is enabled again
 
 
 # The moves a delivery may make: an attempt settles it, an operator replays a dead letter.
@@ -27,7 +30,21 @@ TRANSITIONS: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
     DeliveryStatus.PENDING: frozenset({DeliveryStatus.DELIVERED, DeliveryStatus.FAILED}),
     DeliveryStatus.FAILED: frozenset({DeliveryStatus.PENDING}),
     DeliveryStatus.DELIVERED: frozenset(),
+    DeliveryStatus.HELD: frozenset({DeliveryStatus.PENDING}),
 }
+
+
+def initial_status(subscription_enabled: bool) -> DeliveryStatus:
+    """A new delivery is attempted at once, or held while its subscription is disabled."""
+    return DeliveryStatus.PENDING if subscription_enabled else DeliveryStatus.HELD
+
+
+def sent_on_enable(status: DeliveryStatus, last_error: str | None) -> bool:
+    """Enabling a subscription sends what was kept for it: the held deliveries and those
+    given up only because the subscription was disabled when their attempt came."""
+    return status == DeliveryStatus.HELD or (
+        status == DeliveryStatus.FAILED and last_error == SUBSCRIPTION_DISABLED
+    )
 
 
 class AttemptOutcome(StrEnum):

@@ -1,0 +1,69 @@
+"""What an agency's integration lives through: a disabled subscription keeps its events."""
+
+from typing import Any
+
+import httpx
+from nats.aio.client import Client as NatsClient
+
+from helpers import eventually, publish_event, session_issuer
+
+COMPLETED = "botram.service.completed.v1"
+AGENCY = "bpjs-kesehatan"
+Receiver = Any  # the `receiver` fixture (tests/notifier/conftest.py)
+Completed = Any  # the `completed` fixture
+
+
+async def subscribe(client: httpx.AsyncClient, url: str) -> dict[str, Any]:
+    response = await client.post(
+        "/v1/subscriptions",
+        json={"url": url, "event_types": [COMPLETED]},
+        headers=session_issuer().headers("agency", agency=AGENCY),
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def deliveries(client: httpx.AsyncClient, subscription_id: str) -> list[dict[str, Any]]:
+    response = await client.get(f"/v1/subscriptions/{subscription_id}/deliveries")
+    assert response.status_code == 200, response.text
+    found: list[dict[str, Any]] = response.json()
+    return found
+
+
+async def test_events_while_disabled_are_held_and_each_delivered_exactly_once_on_enable(
+    notifier: httpx.AsyncClient, nc: NatsClient, receiver: Receiver, completed: Completed
+) -> None:
+    receiver.answer(410)
+    subscription = await subscribe(notifier, receiver.url)
+    path = f"/v1/subscriptions/{subscription['id']}"
+    gone = await publish_event(nc, completed(ticket_id="t-0"), "registry")
+
+    async def disabled() -> bool:
+        return (await notifier.get(path)).json()["enabled"] is False
+
+    await eventually(disabled, within=15)
+    while_disabled = [
+        await publish_event(nc, completed(ticket_id=f"t-{n}"), "registry") for n in range(1, 7)
+    ]
+
+    async def all_held() -> list[dict[str, Any]] | None:
+        held = [d for d in await deliveries(notifier, subscription["id"]) if d["status"] == "held"]
+        return held if len(held) == 6 else None
+
+    held = await eventually(all_held, within=15)
+    assert receiver.count() == 1  # nothing was sent while disabled
+    assert {d["event_id"] for d in held} == {str(e.id) for e in while_disabled}
+
+    enabled = await notifier.post(f"{path}/enable")
+    assert enabled.status_code == 200, enabled.text
+
+    async def all_sent() -> bool:
+        return receiver.count() == 7
+
+    await eventually(all_sent, within=15)
+    sent = [r.headers["webhook-id"] for r in receiver.requests[1:]]
+    assert sorted(sent) == sorted(str(e.id) for e in while_disabled)  # each exactly once
+    assert str(gone.id) not in sent  # the endpoint said 410 to that one: replay sends it
+    statuses = {d["event_id"]: d["status"] for d in await deliveries(notifier, subscription["id"])}
+    assert statuses == {str(gone.id): "failed"} | {str(e.id): "delivered" for e in while_disabled}
