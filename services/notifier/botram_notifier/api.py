@@ -1,6 +1,6 @@
 """Notifier HTTP routes: parse the body into a command, call a use case, map the result."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response, status
 
@@ -21,16 +21,19 @@ from botram_notifier.domain.subscriptions import (
     SetEnabled,
 )
 from botram_notifier.schemas import (
+    AgencyPublic,
     DeliveryPublic,
+    EventTypePublic,
     OptOut,
     ReplayRequest,
     ReplayResult,
     SecretRotated,
+    ServicePublic,
     SubscriptionCreate,
     SubscriptionCreated,
     SubscriptionPublic,
 )
-from botram_notifier.usecases import deliveries, sending, subscriptions
+from botram_notifier.usecases import catalogue, deliveries, sending, subscriptions
 from botram_runtime.access import allow
 from botram_runtime.actors import Actor, Role
 from botram_runtime.inputs import Slug
@@ -69,10 +72,31 @@ async def list_subscriptions(
     return [SubscriptionPublic.of(row) for row in rows]
 
 
-@router.get("/event-types", tags=["webhooks"], dependencies=SIGNED_IN)
-async def event_types() -> list[str]:
-    """The event types an agency may subscribe to."""
-    return subscriptions.event_types()
+@router.get("/agencies", tags=["catalogue"], dependencies=SIGNED_IN)
+async def list_agencies(deps: DepsDep) -> list[AgencyPublic]:
+    """Every agency that staffs desks (the `agency` of subscriptions and tokens)."""
+    return [AgencyPublic.model_validate(a.model_dump()) for a in catalogue.agencies(deps)]
+
+
+@router.get("/agencies/{agency}/services", tags=["catalogue"], dependencies=SIGNED_IN)
+async def list_agency_services(agency: Slug, deps: DepsDep) -> list[ServicePublic]:
+    """An agency's services (the `services` of a subscription)."""
+    services = catalogue.agency_services(deps, agency)
+    return [ServicePublic.model_validate(s, from_attributes=True) for s in services]
+
+
+@router.get("/event-types", tags=["catalogue"], dependencies=SIGNED_IN)
+async def event_types() -> list[EventTypePublic]:
+    """The event types an agency may subscribe to: subject pattern, schema link, sample."""
+    return [
+        EventTypePublic.model_validate(e, from_attributes=True) for e in catalogue.event_types()
+    ]
+
+
+@router.get("/schemas/{event_type}", tags=["catalogue"], dependencies=SIGNED_IN)
+async def event_schema(event_type: Slug) -> dict[str, Any]:
+    """The JSON Schema of an event type (the CloudEvent with its typed data)."""
+    return catalogue.event_schema(event_type)
 
 
 @router.get("/subscriptions/{subscription_id}", tags=["webhooks"])

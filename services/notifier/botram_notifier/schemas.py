@@ -132,3 +132,27 @@ class OptOut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     phone: str = Field(pattern=r"^\+?[0-9]{8,15}$")
+
+
+class AgencyPublic(BaseModel):
+    slug: str = Field(examples=["bpjs-kesehatan"])
+    name: str
+
+
+class ServicePublic(BaseModel):
+    code: str = Field(examples=["bpjs-kesehatan-pendaftaran"])
+    agency: str
+    name: str
+    ticket_prefix: str
+    desa_eligible: bool
+
+
+class EventTypePublic(BaseModel):
+    type: str = Field(examples=["botram.service.completed.v1"])
+    subject: str = Field(
+        description="The NATS subject pattern; {field} tokens are the event's fields",
+        examples=["botram.service.completed.v1.{agency}.{service}"],
+    )
+    schema_url: str = Field(description="Its JSON Schema (this service, same token)")
+    description: str
+    sample: dict[str, Any] = Field(description="A sample CloudEvent of this type")

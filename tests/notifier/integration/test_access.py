@@ -45,6 +45,9 @@ MATRIX: dict[tuple[str, str], str | set[str]] = COMMON | {
     ("GET", "/v1/subscriptions"): SUBSCRIBERS,
     # Not among the contract's public routes: any signed-in role.
     ("GET", "/v1/event-types"): set(ALL_ROLES),
+    ("GET", "/v1/agencies"): set(ALL_ROLES),
+    ("GET", "/v1/agencies/{agency}/services"): set(ALL_ROLES),
+    ("GET", "/v1/schemas/{event_type}"): set(ALL_ROLES),
     ("GET", "/v1/subscriptions/{subscription_id}"): SUBSCRIBERS,
     ("POST", "/v1/subscriptions/{subscription_id}/rotate-secret"): SUBSCRIBERS,
     ("POST", "/v1/subscriptions/{subscription_id}/enable"): SUBSCRIBERS,

@@ -3,9 +3,11 @@
 from typing import Any
 
 import httpx
+import jsonschema
+import pytest
 from nats.aio.client import Client as NatsClient
 
-from helpers import eventually, publish_event, session_issuer
+from helpers import assert_problem, eventually, publish_event, session_issuer
 
 COMPLETED = "botram.service.completed.v1"
 AGENCY = "bpjs-kesehatan"
@@ -67,3 +69,52 @@ async def test_events_while_disabled_are_held_and_each_delivered_exactly_once_on
     assert str(gone.id) not in sent  # the endpoint said 410 to that one: replay sends it
     statuses = {d["event_id"]: d["status"] for d in await deliveries(notifier, subscription["id"])}
     assert statuses == {str(gone.id): "failed"} | {str(e.id): "delivered" for e in while_disabled}
+
+
+async def test_the_catalogue_lists_agencies_their_services_and_event_types_with_samples(
+    notifier: httpx.AsyncClient,
+) -> None:
+    headers = session_issuer().headers("agency", agency=AGENCY)
+
+    agencies = (await notifier.get("/v1/agencies", headers=headers)).json()
+    services = (await notifier.get(f"/v1/agencies/{AGENCY}/services", headers=headers)).json()
+    types = (await notifier.get("/v1/event-types", headers=headers)).json()
+    unknown = await notifier.get("/v1/agencies/bpjs/services", headers=headers)
+
+    assert {"slug": AGENCY, "name": "BPJS Kesehatan"} in agencies
+    assert services and all(s["code"].startswith(f"{AGENCY}-") for s in services)
+    body = assert_problem(unknown, 404, "agency-not-found")
+    assert AGENCY in body["valid"] and AGENCY in body["detail"]
+    completed = next(t for t in types if t["type"] == COMPLETED)
+    assert completed["subject"] == "botram.service.completed.v1.{agency}.{service}"
+    assert completed["sample"]["type"] == COMPLETED
+    assert not any(t["type"].startswith("botram.citizen.") for t in types)
+    schema = await notifier.get(completed["schema_url"], headers=headers)
+    assert schema.status_code == 200
+    jsonschema.validate(
+        completed["sample"], schema.json(), format_checker=jsonschema.FormatChecker()
+    )
+    private = await notifier.get("/v1/schemas/botram.citizen.contact_shared.v1", headers=headers)
+    assert private.status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "listed"),
+    [
+        ({"agency": "bpjs"}, "unknown-agency", "bpjs-kesehatan"),
+        ({"services": ["bpjs-kesehatan-x"]}, "unknown-service", "bpjs-kesehatan-pendaftaran"),
+        ({"event_types": ["botram.x.v1"]}, "unknown-event-type", COMPLETED),
+    ],
+)
+async def test_a_refused_subscription_lists_the_valid_values(
+    notifier: httpx.AsyncClient, body: dict[str, Any], code: str, listed: str
+) -> None:
+    response = await notifier.post(
+        "/v1/subscriptions",
+        json={"url": "http://127.0.0.1:9/", "event_types": [COMPLETED]} | body,
+        headers=session_issuer().headers("agency", agency=AGENCY)
+        | ({} if "agency" not in body else session_issuer().headers("operator")),
+    )
+
+    problem = assert_problem(response, 422, code)
+    assert listed in problem["valid"] and listed in problem["detail"]

@@ -118,8 +118,13 @@ def check_subscription_scope(
     service_agency: Mapping[str, str],
 ) -> None:
     """Refuse unknown agencies, unknown or unreadable event types, another agency's services."""
-    if agency not in set(agencies):
-        raise Invalid(f"Unknown agency {agency!r}.", code="unknown-agency")
+    known = sorted(agencies)
+    if agency not in known:
+        raise Invalid(
+            f"Unknown agency {agency!r}; valid: {', '.join(known)}.",
+            code="unknown-agency",
+            valid=known,
+        )
     allowed = set(agency_event_types())
     for event_type in event_types:
         if event_type in EVENT_MODELS and event_type not in allowed:
@@ -127,16 +132,23 @@ def check_subscription_scope(
                 f"Event type {event_type!r} is not readable by agencies; "
                 f"allowed: {', '.join(sorted(allowed))}.",
                 code="event-type-forbidden",
+                valid=sorted(allowed),
             )
         if event_type not in allowed:
             raise Invalid(
                 f"Unknown event type {event_type!r}; allowed: {', '.join(sorted(allowed))}.",
                 code="unknown-event-type",
+                valid=sorted(allowed),
             )
     for service in services or ():
         owner = service_agency.get(service)
         if owner is None:
-            raise Invalid(f"Unknown service {service!r}.", code="unknown-service")
+            own = sorted(code for code, of in service_agency.items() if of == agency)
+            raise Invalid(
+                f"Unknown service {service!r}; services of {agency}: {', '.join(own)}.",
+                code="unknown-service",
+                valid=own,
+            )
         if owner != agency:
             raise Forbidden(
                 f"Service {service!r} belongs to {owner!r}, not to {agency!r}.",

@@ -20,7 +20,6 @@ from botram_notifier.domain.subscriptions import (
     GetSubscription,
     RotateSecret,
     SetEnabled,
-    agency_event_types,
     check_new_subscription,
     disabled_by,
 )
@@ -29,11 +28,6 @@ from botram_runtime import audit
 from botram_runtime.actors import Actor
 
 log = structlog.get_logger(__name__)
-
-
-def event_types() -> list[str]:
-    """The event types an agency may subscribe to."""
-    return agency_event_types()
 
 
 async def create_subscription(deps: Deps, command: CreateSubscription) -> SubscriptionRow:
