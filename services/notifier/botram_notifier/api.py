@@ -18,6 +18,7 @@ from botram_notifier.domain.subscriptions import (
     FindSubscriptions,
     GetSubscription,
     RotateSecret,
+    SendTestEvent,
     SetEnabled,
 )
 from botram_notifier.schemas import (
@@ -32,8 +33,10 @@ from botram_notifier.schemas import (
     SubscriptionCreate,
     SubscriptionCreated,
     SubscriptionPublic,
+    TestEventRequest,
+    TestEventResult,
 )
-from botram_notifier.usecases import catalogue, deliveries, sending, subscriptions
+from botram_notifier.usecases import catalogue, deliveries, sandbox, sending, subscriptions
 from botram_runtime.access import allow
 from botram_runtime.actors import Actor, Role
 from botram_runtime.inputs import Slug
@@ -131,6 +134,18 @@ async def disable_subscription(
     """Stop delivering to a subscription."""
     command = SetEnabled(actor, subscription_id, enabled=False)
     return SubscriptionPublic.of(await subscriptions.set_enabled(deps, command))
+
+
+@router.post("/subscriptions/{subscription_id}/test", tags=["webhooks"])
+async def send_test_event(
+    subscription_id: str, deps: DepsDep, actor: Subscriber, body: TestEventRequest | None = None
+) -> TestEventResult:
+    """The sandbox: send a signed sample event to the endpoint now and report its answer
+    (enabled or not; not recorded as a delivery; the CloudEvent carries `sandbox: true`)."""
+    event_type = body.event_type if body else None
+    command = SendTestEvent(actor, subscription_id, event_type)
+    sent = await sandbox.send_test_event(deps, command)
+    return TestEventResult.model_validate(sent, from_attributes=True)
 
 
 @router.get("/subscriptions/{subscription_id}/deliveries", tags=["webhooks"])

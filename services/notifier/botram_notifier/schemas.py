@@ -156,3 +156,22 @@ class EventTypePublic(BaseModel):
     schema_url: str = Field(description="Its JSON Schema (this service, same token)")
     description: str
     sample: dict[str, Any] = Field(description="A sample CloudEvent of this type")
+
+
+class TestEventRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_type: Slug | None = Field(
+        default=None,
+        examples=["botram.service.completed.v1"],
+        description="The sample to send (default: the subscription's first event type)",
+    )
+
+
+class TestEventResult(BaseModel):
+    event_id: str = Field(description="The `webhook-id` (and CloudEvent id) that was sent")
+    event_type: str
+    delivered: bool = Field(description="The endpoint answered 2xx")
+    status_code: int | None = Field(description="None: no answer (network error, timeout)")
+    latency_ms: float
+    error: str | None

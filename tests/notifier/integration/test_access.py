@@ -53,6 +53,7 @@ MATRIX: dict[tuple[str, str], str | set[str]] = COMMON | {
     ("POST", "/v1/subscriptions/{subscription_id}/enable"): SUBSCRIBERS,
     ("POST", "/v1/subscriptions/{subscription_id}/disable"): SUBSCRIBERS,
     ("GET", "/v1/subscriptions/{subscription_id}/deliveries"): SUBSCRIBERS,
+    ("POST", "/v1/subscriptions/{subscription_id}/test"): SUBSCRIBERS,
     ("POST", "/v1/subscriptions/{subscription_id}/replay"): SUBSCRIBERS,
     ("GET", "/v1/deliveries/{delivery_id}"): SUBSCRIBERS,
     ("POST", "/v1/deliveries/{delivery_id}/retry"): SUBSCRIBERS,

@@ -6,6 +6,7 @@ import httpx
 import jsonschema
 import pytest
 from nats.aio.client import Client as NatsClient
+from standardwebhooks import Webhook
 
 from helpers import assert_problem, eventually, publish_event, session_issuer
 
@@ -118,3 +119,29 @@ async def test_a_refused_subscription_lists_the_valid_values(
 
     problem = assert_problem(response, 422, code)
     assert listed in problem["valid"] and listed in problem["detail"]
+
+
+async def test_the_sandbox_sends_a_signed_sample_as_structured_cloudevents(
+    notifier: httpx.AsyncClient, receiver: Receiver
+) -> None:
+    subscription = await subscribe(notifier, receiver.url)
+    headers = session_issuer().headers("agency", agency=AGENCY)
+    path = f"/v1/subscriptions/{subscription['id']}/test"
+
+    sent = await notifier.post(path, headers=headers)
+    ticket = await notifier.post(
+        path, json={"event_type": "botram.ticket.called.v1"}, headers=headers
+    )
+    refused = await notifier.post(path, json={"event_type": "botram.x.v1"}, headers=headers)
+
+    assert sent.status_code == 200 and sent.json()["delivered"] is True, sent.text
+    assert ticket.json()["delivered"] is True
+    assert COMPLETED in assert_problem(refused, 422, "unknown-event-type")["valid"]
+    first, second = receiver.requests
+    assert first.headers["content-type"].startswith("application/cloudevents+json")
+    assert first.headers["user-agent"].startswith("Botram-Webhooks/")
+    event = Webhook(subscription["secret"]).verify(first.body, first.headers)
+    assert event["type"] == COMPLETED and event["sandbox"] is True
+    assert event["id"] == sent.json()["event_id"] == first.headers["webhook-id"]
+    assert second.json()["data"]["agency"] == AGENCY
+    assert await deliveries(notifier, subscription["id"]) == []  # no delivery recorded

@@ -68,6 +68,31 @@ class RotateSecret:
     subscription_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class SendTestEvent:
+    """The sandbox: send a signed sample event of a type (default: the subscription's first)
+    to a subscription's endpoint, now, whether or not it is enabled; nothing is recorded as a
+    delivery."""
+
+    actor: Actor
+    subscription_id: str
+    event_type: str | None = None
+
+
+def sandbox_event_type(requested: str | None, subscribed: list[str]) -> str:
+    """The type of a sandbox event: one agencies may read (the subscription's first if none)."""
+    if requested is None:
+        return subscribed[0]
+    allowed = agency_event_types()
+    if requested not in allowed:
+        raise Invalid(
+            f"Unknown event type {requested!r}; allowed: {', '.join(allowed)}.",
+            code="unknown-event-type",
+            valid=allowed,
+        )
+    return requested
+
+
 def disabled_by(actor: Actor) -> str:
     """Why a subscription was disabled by hand: an operator, or the agency itself."""
     return DISABLED_BY_OPERATOR if actor.has(Role.OPERATOR) else DISABLED_BY_AGENCY
