@@ -12,13 +12,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import structlog
-from fastapi import Depends, FastAPI, Query, Response
+from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse
 from faststream.middlewares import AckPolicy
 from faststream.nats import ConsumerConfig, DeliverPolicy, JStream, PullSub
 from faststream.specification import AsyncAPI
-from faststream.specification.asyncapi.site import get_asyncapi_html
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -33,6 +32,7 @@ from botram_contracts.subjects import subject_template
 from botram_runtime import audit
 from botram_runtime.access import allow, public, routes_without_a_rule
 from botram_runtime.actors import Role
+from botram_runtime.api_docs import add_swagger_ui, asyncapi_page
 from botram_runtime.asyncapi import exact_document
 from botram_runtime.auth import JwksFile, JwksUrl, KeySource, TokenVerifier
 from botram_runtime.bus import (
@@ -329,8 +329,15 @@ class ServiceRuntime:
         static files at `/static/` (public, cached for a year: their URLs carry a hash).
         """
         app = FastAPI(
-            title=title, version=version, description=self.description, lifespan=self._lifespan
+            title=title,
+            version=version,
+            description=self.description,
+            lifespan=self._lifespan,
+            # Served with local assets instead (api_docs.py): no CDN on an intranet.
+            docs_url=None,
+            redoc_url=None,
         )
+        add_swagger_ui(app)
         app.state.runtime = self
         app.state.pages = PageKit(self.settings, pages)
         app.mount(STATIC_PREFIX, app.state.pages.static_files(), name="static")
@@ -456,6 +463,7 @@ class ServiceRuntime:
             dependencies=[Depends(public())],
             response_class=HTMLResponse,
         )
-        async def asyncapi_html() -> HTMLResponse:
-            """The AsyncAPI document, rendered."""
-            return HTMLResponse(get_asyncapi_html(self.asyncapi().to_specification()))
+        async def asyncapi_html(request: Request) -> HTMLResponse:
+            """The AsyncAPI document, rendered (local assets only)."""
+            document = exact_document(self.asyncapi().to_specification().to_jsonable())
+            return asyncapi_page(request, f"Botram {self.service}", document)
