@@ -2,7 +2,7 @@
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from botram_notifier.deps import DepsDep
 from botram_notifier.domain.deliveries import (
@@ -49,6 +49,11 @@ Subscriber = Annotated[Actor, Depends(allow(Role.AGENCY, Role.OPERATOR))]
 OptOutRecorder = Annotated[Actor, Depends(allow(Role.FRONT_DESK, Role.OPERATOR))]
 # Not on the contract's list of public routes: any signed-in role may read it.
 SIGNED_IN = [Depends(allow(*Role))]
+NEXT_PAGE_HEADER = {
+    "description": 'The next page (RFC 8288): `</v1/...?cursor=...>; rel="next"`; absent on '
+    "the last page",
+    "schema": {"type": "string"},
+}
 
 
 @router.post("/subscriptions", status_code=status.HTTP_201_CREATED, tags=["webhooks"])
@@ -148,21 +153,30 @@ async def send_test_event(
     return TestEventResult.model_validate(sent, from_attributes=True)
 
 
-@router.get("/subscriptions/{subscription_id}/deliveries", tags=["webhooks"])
+@router.get(
+    "/subscriptions/{subscription_id}/deliveries",
+    tags=["webhooks"],
+    responses={200: {"headers": {"Link": NEXT_PAGE_HEADER}}},
+)
 async def list_deliveries(
     subscription_id: str,
+    request: Request,
+    response: Response,
     deps: DepsDep,
     actor: Subscriber,
     status: Literal["pending", "delivered", "failed", "held"] | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> list[DeliveryPublic]:
-    """A subscription's deliveries with every attempt; `status=failed` is the dead letter."""
+    """A subscription's deliveries with every attempt, newest first; `status=failed` is the
+    dead letter. More than `limit`: the `Link` header names the next page (`rel="next"`)."""
     wanted = DeliveryStatus(status) if status else None
-    command = FindDeliveries(actor, subscription_id, wanted, limit)
-    return [
-        DeliveryPublic.of(row, attempts)
-        for row, attempts in await deliveries.list_deliveries(deps, command)
-    ]
+    command = FindDeliveries(actor, subscription_id, wanted, limit, cursor)
+    found = await deliveries.list_deliveries(deps, command)
+    if found.next_cursor:
+        next_page = request.url.include_query_params(cursor=found.next_cursor)
+        response.headers["link"] = f'<{next_page.path}?{next_page.query}>; rel="next"'
+    return [DeliveryPublic.of(row, attempts) for row, attempts in found.items]
 
 
 @router.post("/subscriptions/{subscription_id}/replay", tags=["webhooks"])

@@ -22,7 +22,9 @@ class SubscriptionCreate(BaseModel):
             "(naming another is refused with 403)"
         ),
     )
-    url: str = Field(min_length=1, max_length=2000, examples=["https://hooks.bpjs-kesehatan.go.id/botram"])
+    url: str = Field(
+        min_length=1, max_length=2000, examples=["https://hooks.bpjs-kesehatan.go.id/botram"]
+    )
     event_types: list[Slug] = Field(
         min_length=1, max_length=MAX_ITEMS, examples=[["botram.service.completed.v1"]]
     )

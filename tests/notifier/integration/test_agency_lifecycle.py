@@ -68,8 +68,14 @@ async def test_events_while_disabled_are_held_and_each_delivered_exactly_once_on
     sent = [r.headers["webhook-id"] for r in receiver.requests[1:]]
     assert sorted(sent) == sorted(str(e.id) for e in while_disabled)  # each exactly once
     assert str(gone.id) not in sent  # the endpoint said 410 to that one: replay sends it
-    statuses = {d["event_id"]: d["status"] for d in await deliveries(notifier, subscription["id"])}
-    assert statuses == {str(gone.id): "failed"} | {str(e.id): "delivered" for e in while_disabled}
+    expected = {str(gone.id): "failed"} | {str(e.id): "delivered" for e in while_disabled}
+
+    async def recorded() -> bool:
+        found = await deliveries(notifier, subscription["id"])
+        return {d["event_id"]: d["status"] for d in found} == expected
+
+    await eventually(recorded, within=15)
+    assert receiver.count() == 7  # and nothing more was sent
 
 
 async def test_the_catalogue_lists_agencies_their_services_and_event_types_with_samples(
@@ -145,3 +151,34 @@ async def test_the_sandbox_sends_a_signed_sample_as_structured_cloudevents(
     assert event["id"] == sent.json()["event_id"] == first.headers["webhook-id"]
     assert second.json()["data"]["agency"] == AGENCY
     assert await deliveries(notifier, subscription["id"]) == []  # no delivery recorded
+
+
+async def test_deliveries_are_listed_newest_first_a_page_at_a_time_with_a_cursor(
+    notifier: httpx.AsyncClient, nc: NatsClient, receiver: Receiver, completed: Completed
+) -> None:
+    subscription = await subscribe(notifier, receiver.url)
+    published = []
+    for n in range(5):  # one after the other: their deliveries are created in this order
+        published.append(await publish_event(nc, completed(ticket_id=f"t-{n}"), "registry"))
+
+        async def staged(count: int = n + 1) -> bool:
+            return len(await deliveries(notifier, subscription["id"])) == count
+
+        await eventually(staged, within=15)
+
+    seen: list[str] = []
+    url: str | None = f"/v1/subscriptions/{subscription['id']}/deliveries?limit=2"
+    pages = 0
+    while url is not None and pages < 10:
+        response = await notifier.get(url)
+        assert response.status_code == 200, response.text
+        seen += [d["event_id"] for d in response.json()]
+        url = response.links.get("next", {}).get("url")
+        pages += 1
+
+    assert pages == 3
+    assert seen == [str(e.id) for e in reversed(published)]  # newest first, each once
+    forged = await notifier.get(
+        f"/v1/subscriptions/{subscription['id']}/deliveries", params={"cursor": "bm9wZQ"}
+    )
+    assert_problem(forged, 422, "invalid-cursor")

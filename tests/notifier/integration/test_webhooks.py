@@ -362,7 +362,7 @@ async def test_a_malformed_event_goes_to_the_dead_letter_subject_with_the_reason
     [
         ({"agency": "kpu"}, 422, "unknown-agency"),
         ({"event_types": ["botram.ticket.teleported.v1"]}, 422, "unknown-event-type"),
-        ({"event_types": []}, 422, "unknown-event-type"),
+        ({"event_types": []}, 422, "invalid-request"),  # the schema says minItems 1
         ({"event_types": ["botram.citizen.checked_in.v1"]}, 403, "event-type-forbidden"),
         ({"event_types": ["botram.citizen.contact_shared.v1"]}, 403, "event-type-forbidden"),
         ({"event_types": ["botram.demand.ranked.v1"]}, 403, "event-type-forbidden"),

@@ -8,6 +8,8 @@ follow a schedule (like Svix: first attempt at once, then growing delays, with j
 `Retry-After` can only postpone them, and a subscription that keeps failing is disabled.
 """
 
+import base64
+import json
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +17,7 @@ from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
 from botram_runtime.actors import Actor
-from botram_runtime.errors import Conflict
+from botram_runtime.errors import Conflict, Invalid
 
 
 class DeliveryStatus(StrEnum):
@@ -62,12 +64,33 @@ SUBSCRIPTION_DISABLED = "subscription disabled"
 
 @dataclass(frozen=True, slots=True)
 class FindDeliveries:
-    """A subscription's deliveries (of one status when given), oldest first."""
+    """A page of a subscription's deliveries (of one status when given), newest first;
+    `cursor` (from the previous page) continues after that page's last delivery."""
 
     actor: Actor
     subscription_id: str
     status: DeliveryStatus | None = None
     limit: int = 100
+    cursor: str | None = None
+
+
+def encode_cursor(created_at: datetime, delivery_id: str) -> str:
+    """An opaque position in a newest-first listing: after this delivery."""
+    raw = json.dumps([created_at.isoformat(), delivery_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The delivery a cursor points after; a cursor Botram did not make is refused."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, delivery_id = json.loads(raw)
+        return datetime.fromisoformat(created_at), str(delivery_id)
+    except (ValueError, TypeError, UnicodeDecodeError) as error:
+        raise Invalid(
+            "The cursor is not one a listing returned; start again without it.",
+            code="invalid-cursor",
+        ) from error
 
 
 @dataclass(frozen=True, slots=True)
