@@ -1,5 +1,7 @@
-"""What an agency's integration lives through: a disabled subscription keeps its events."""
+"""What an agency's integration lives through: the catalogue, the sandbox, a disabled
+subscription that keeps its events, deliveries a page at a time, bounded metric labels."""
 
+import re
 from typing import Any
 
 import httpx
@@ -182,3 +184,7 @@ async def test_deliveries_are_listed_newest_first_a_page_at_a_time_with_a_cursor
         f"/v1/subscriptions/{subscription['id']}/deliveries", params={"cursor": "bm9wZQ"}
     )
     assert_problem(forged, 422, "invalid-cursor")
+    metrics = (await notifier.get("/metrics")).text
+    handlers = set(re.findall(r'handler="([^"]+)"', metrics))
+    assert "botram.service.completed.v1.*.*" in handlers  # by pattern, never by agency
+    assert not any("bpjs" in handler for handler in handlers), handlers
