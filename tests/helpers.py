@@ -544,6 +544,9 @@ def issue_credentials(agency: str, sealed_nats: SealedNats) -> str:
     assert result.returncode == 0, result.stderr
     seed = result.stdout.strip()
     assert seed.startswith("SU"), result.stderr
+    # It names the files it wrote (the registry of keys, the config's accounts block).
+    for written in ("agencies.json", "nats.conf"):
+        assert str(sealed_nats.directory / written) in result.stderr, result.stderr
     return seed
 
 

@@ -59,8 +59,12 @@ def agency_credentials(argv: list[str]) -> int:
         seed = nats_accounts.create_credentials(
             args.agency, args.dir, set(load_catalogue().agencies)
         )
+        written = [args.dir / nats_accounts.REGISTRY_FILE] + [
+            args.dir / name for name in nats_accounts.CONFIG_FILES if (args.dir / name).exists()
+        ]
         print(
-            f"Created NATS credentials and consumers for {args.agency} ({args.dir}).",
+            f"Created the durable consumers of {args.agency} on stream BOTRAM and its NATS key: "
+            f"wrote {', '.join(str(path) for path in written)} (the accounts block).",
             file=sys.stderr,
         )
         print(
