@@ -194,7 +194,7 @@ def subject_pattern(subject: str) -> str:
 class _PatternMetrics(NatsMetricsSettingsProvider):
     """FastStream's NATS metrics, labelled by subject pattern (bounded label values)."""
 
-    def get_consume_attrs_from_message(self, msg: "StreamMessage[Msg]") -> ConsumeAttrs:
+    def get_consume_attrs_from_message(self, msg: StreamMessage[Msg]) -> ConsumeAttrs:
         attrs = super().get_consume_attrs_from_message(msg)
         attrs["destination_name"] = subject_pattern(attrs["destination_name"])
         return attrs
@@ -204,7 +204,7 @@ class _PatternMetrics(NatsMetricsSettingsProvider):
 
 
 class _BatchPatternMetrics(BatchNatsMetricsSettingsProvider):
-    def get_consume_attrs_from_message(self, msg: "StreamMessage[list[Msg]]") -> ConsumeAttrs:
+    def get_consume_attrs_from_message(self, msg: StreamMessage[list[Msg]]) -> ConsumeAttrs:
         attrs = super().get_consume_attrs_from_message(msg)
         attrs["destination_name"] = subject_pattern(attrs["destination_name"])
         return attrs
