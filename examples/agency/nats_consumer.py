@@ -64,7 +64,7 @@ async def main() -> None:
     try:
         await asyncio.gather(*(consume(js, durable, stopping) for durable in CONSUMERS))
     finally:
-        await nc.drain()
+        await nc.close()  # acks are already sent: nothing to drain
 
 
 if __name__ == "__main__":
