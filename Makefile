@@ -72,6 +72,11 @@ check-schemas: install ## Fail when committed schemas or AsyncAPI documents are 
 	$(VENV)/bin/botram schemas --check
 	$(VENV)/bin/botram asyncapi --check
 
+.PHONY: check-asyncapi
+check-asyncapi: ## Validate docs/asyncapi/ with the official @asyncapi/parser (npm, pinned)
+	cd .ci/asyncapi && npm ci --no-audit --no-fund --ignore-scripts --silent
+	node .ci/asyncapi/validate.mjs docs/asyncapi
+
 .PHONY: lock
 lock: $(UV) ## Re-resolve uv.lock after changing dependencies
 	$(UV) lock --python $(PYTHON)

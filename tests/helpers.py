@@ -526,6 +526,33 @@ class SealedNats:
         )
 
 
+def agency_credentials(sealed_nats: SealedNats, *args: str) -> "subprocess.CompletedProcess[str]":
+    """The shipped command, run as the operator runs it: connected as the `ops` user."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("BOTRAM_")}
+    env |= {"BOTRAM_NATS_URL": sealed_nats.url, "BOTRAM_NATS_NKEY_SEED": sealed_nats.seeds["ops"]}
+    command = [sys.executable, "-m", "botram_notifier", "agency-credentials", *args]
+    return subprocess.run(
+        [*command, "--dir", str(sealed_nats.directory)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env=env,
+    )
+
+
+def issue_credentials(agency: str, sealed_nats: SealedNats) -> str:
+    """Issue an agency's credentials; the command prints the seed on stdout."""
+    result = agency_credentials(sealed_nats, agency)
+    assert result.returncode == 0, result.stderr
+    seed = result.stdout.strip()
+    assert seed.startswith("SU"), result.stderr
+    # It names the files it wrote (the registry of keys, the config's accounts block).
+    for written in ("agencies.json", "nats.conf"):
+        assert str(sealed_nats.directory / written) in result.stderr, result.stderr
+    return seed
+
+
 async def permission_violations(errors: list[str], count: int = 1) -> list[str]:
     """The permission violations a client was told of, waiting (bounded) for `count` of them."""
     for _ in range(100):

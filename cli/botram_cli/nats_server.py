@@ -23,6 +23,7 @@ from types import TracebackType
 from botram_runtime.bus_access import (
     OPS_USER,
     SERVICES,
+    agency_users,
     botram_users,
     new_user_seed,
     render_accounts,
@@ -58,12 +59,13 @@ def nats_server_binary() -> str:
     return found
 
 
-def ensure_user_seeds(directory: Path) -> dict[str, bytes]:
-    """Each Botram user's nkey seed, `<directory>/<user>.nk` (owner-only), created once."""
+def ensure_user_seeds(directory: Path, extra: tuple[str, ...] = ()) -> dict[str, bytes]:
+    """Each Botram user's nkey seed (and `extra` users'), `<directory>/<user>.nk`
+    (owner-only), created once."""
     directory.mkdir(parents=True, exist_ok=True)
     directory.chmod(0o700)
     seeds = {}
-    for user in (*SERVICES, OPS_USER):
+    for user in (*SERVICES, OPS_USER, *extra):
         path = directory / f"{user}.nk"
         if not path.exists():
             # Created owner-only from the start: the seed is never readable by anyone else.
@@ -98,6 +100,7 @@ class EmbeddedNatsServer:
         port: int | None = None,
         host: str = "127.0.0.1",
         user_keys: dict[str, str] | None = None,
+        agency_keys: dict[str, str] | None = None,
     ) -> None:
         self.host = host
         self.port = port or free_port(host)
@@ -105,6 +108,8 @@ class EmbeddedNatsServer:
         self.store_dir = Path(store_dir)
         # user -> public nkey: only these users may connect (None: anyone may).
         self.user_keys = user_keys
+        # agency -> public nkey: agencies' users (direct NATS access), with `user_keys` only.
+        self.agency_keys = agency_keys or {}
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -122,7 +127,7 @@ class EmbeddedNatsServer:
             store_dir=self.store_dir / "jetstream",
         )
         if self.user_keys is not None:
-            users = botram_users(self.user_keys)
+            users = botram_users(self.user_keys) + agency_users(self.agency_keys)
             text += render_accounts(users, generated_by="`botram up`") + "\n"
         config.write_text(text)
         output = open(log_file, "ab") if log_file else subprocess.DEVNULL  # noqa: SIM115

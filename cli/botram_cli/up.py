@@ -10,6 +10,7 @@ The embedded server admits no anonymous client: each service connects as its own
 be without credentials.
 """
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -20,12 +21,18 @@ from pathlib import Path
 from typing import IO, Annotated
 
 import httpx
+import nats
 import typer
 from rich.console import Console
 
 from botram_cli.nats_server import EmbeddedNatsServer, ensure_user_seeds, port_is_free
 from botram_cli.tokens import ensure_key_pair
-from botram_runtime.bus_access import public_key
+from botram_runtime.bus_access import (
+    OPS_USER,
+    agency_inbox_prefix,
+    ensure_agency_consumers,
+    public_key,
+)
 
 SERVICES = {"scheduler": 8001, "registry": 8002, "notifier": 8003, "reporting": 8004}
 COLOURS = {
@@ -35,6 +42,10 @@ COLOURS = {
     "reporting": "yellow",
     "nats": "blue",
 }
+# The test agency of a laptop (docs/agencies.md, "A test agency on a laptop"): its NATS user
+# on the embedded server, seed in ./var/nats/users/agency-<slug>.nk, and its consumers.
+TEST_AGENCY = "bpjs-kesehatan"
+TEST_AGENCY_USER = f"agency-{TEST_AGENCY}"
 DEFAULT_NATS_PORT = 4222
 READY_TIMEOUT_SECONDS = 60.0
 # Client settings of a server of one's own: the embedded server's users replace them.
@@ -110,6 +121,30 @@ def _wait_ready(processes: dict[str, subprocess.Popen[bytes]]) -> bool:
     return not pending
 
 
+def _test_agency(nats_url: str, ops_seed: bytes, users: Path) -> None:
+    """The test agency's durable consumers (as the operator), once the stream exists."""
+
+    async def create() -> None:
+        nc = await nats.connect(
+            nats_url, nkeys_seed_str=ops_seed.decode(), allow_reconnect=False, connect_timeout=5
+        )
+        try:
+            await ensure_agency_consumers(nc.jetstream(timeout=5), TEST_AGENCY)
+        finally:
+            await nc.close()
+
+    try:
+        asyncio.run(create())
+    except Exception as error:
+        console.print(f"[red]the test agency's consumers were not created: {error!r}[/]")
+        return
+    console.print(
+        f"[blue]nats[/] | test agency {TEST_AGENCY}: seed {users / f'{TEST_AGENCY_USER}.nk'}, "
+        f"consumers {TEST_AGENCY}-tickets, -services, -sessions, inbox prefix "
+        f"{agency_inbox_prefix(TEST_AGENCY)} (docs/agencies.md)"
+    )
+
+
 def up(
     var_dir: Annotated[
         Path, typer.Option(help="Where SQLite files and the NATS store live")
@@ -121,11 +156,13 @@ def up(
     nats_url = os.environ.get("BOTRAM_NATS_URL")
     if not nats_url:
         port = DEFAULT_NATS_PORT if port_is_free(DEFAULT_NATS_PORT) else None
-        seeds = ensure_user_seeds(var_dir / "nats" / "users")
+        seeds = ensure_user_seeds(var_dir / "nats" / "users", (TEST_AGENCY_USER,))
+        agency_seed = seeds.pop(TEST_AGENCY_USER)
         nats = EmbeddedNatsServer(
             var_dir / "nats",
             port=port,
             user_keys={user: public_key(seed) for user, seed in seeds.items()},
+            agency_keys={TEST_AGENCY: public_key(agency_seed)},
         )
         if port is None:
             console.print(f"port {DEFAULT_NATS_PORT} is taken: embedded NATS uses {nats.port}")
@@ -151,6 +188,8 @@ def up(
     signal.signal(signal.SIGTERM, _stop)
     try:
         if _wait_ready(processes):
+            if nats is not None:
+                _test_agency(nats.url, seeds[OPS_USER], var_dir / "nats" / "users")
             console.print("[bold green]Botram is ready[/]")
             for name in SERVICES:
                 console.print(f"  {name:<10} http://127.0.0.1:{service_port(name)}/docs")

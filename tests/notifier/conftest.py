@@ -2,17 +2,26 @@
 
 import json
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractAsyncContextManager, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import httpx
 import pytest
+from nats.aio.client import Client as NatsClient
 
+from botram_cli.nats_server import EmbeddedNatsServer
 from botram_contracts.events import ServiceCompletedV1, TicketCalledV1, WaitingTicketRef
+from botram_notifier.main import create_app
+from botram_notifier.settings import Settings
+from helpers import running
 
-PSEUDONYM = "a" * 64  # a citizen's pseudonym, as the registry publishes it
+PSEUDONYM = "a" * 64
+Start = Callable[
+    ..., AbstractAsyncContextManager[httpx.AsyncClient]
+]  # a citizen's pseudonym, as the registry publishes it
 
 
 @dataclass
@@ -148,3 +157,27 @@ def called() -> Callable[..., TicketCalledV1]:
     """`called(ticket_id, number, service=..., agency=..., up_next=...)`: a desk calls a
     ticket (`up_next`: who the registry says comes next; None as older registries)."""
     return _called
+
+
+@pytest.fixture
+def start(nats_server: EmbeddedNatsServer, nc: NatsClient, database_url: str) -> Start:
+    """Start a notifier on the test database (again and again: a restart keeps the data)."""
+
+    def start_notifier(**overrides: Any) -> AbstractAsyncContextManager[httpx.AsyncClient]:
+        options: dict[str, Any] = dict(
+            nats_url=nats_server.url,
+            database_url=database_url,
+            notifier_retry_schedule="0.2,0.2,0.2",
+            webhook_jitter=0,
+            webhook_poll_seconds=0.1,
+            webhook_timeout_seconds=5,
+        )
+        return running(create_app(Settings(**(options | overrides))))
+
+    return start_notifier
+
+
+@pytest.fixture
+async def notifier(start: Start) -> AsyncIterator[httpx.AsyncClient]:
+    async with start() as client:
+        yield client

@@ -16,6 +16,7 @@ from botram_contracts.reference import load_catalogue
 from botram_notifier.adapters import nats_accounts
 from botram_notifier.main import create_app
 from botram_notifier.settings import Settings
+from botram_runtime.bus_access import ensure_agency_consumers
 from botram_runtime.serve import run_service
 
 
@@ -51,7 +52,7 @@ def agency_credentials(argv: list[str]) -> int:
         try:
             nats_accounts.check_agency(args.agency, set(load_catalogue().agencies))
             # The consumers first: if NATS refuses, no key is handed out.
-            asyncio.run(_on_bus(settings, nats_accounts.ensure_consumers, args.agency))
+            asyncio.run(_on_bus(settings, ensure_agency_consumers, args.agency))
         except ValueError as error:
             parser.error(str(error))
         except Exception as error:
@@ -59,8 +60,12 @@ def agency_credentials(argv: list[str]) -> int:
         seed = nats_accounts.create_credentials(
             args.agency, args.dir, set(load_catalogue().agencies)
         )
+        written = [args.dir / nats_accounts.REGISTRY_FILE] + [
+            args.dir / name for name in nats_accounts.CONFIG_FILES if (args.dir / name).exists()
+        ]
         print(
-            f"Created NATS credentials and consumers for {args.agency} ({args.dir}).",
+            f"Created the durable consumers of {args.agency} on stream BOTRAM and its NATS key: "
+            f"wrote {', '.join(str(path) for path in written)} (the accounts block).",
             file=sys.stderr,
         )
         print(

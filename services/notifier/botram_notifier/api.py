@@ -1,8 +1,8 @@
 """Notifier HTTP routes: parse the body into a command, call a use case, map the result."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 
 from botram_notifier.deps import DepsDep
 from botram_notifier.domain.deliveries import (
@@ -18,19 +18,25 @@ from botram_notifier.domain.subscriptions import (
     FindSubscriptions,
     GetSubscription,
     RotateSecret,
+    SendTestEvent,
     SetEnabled,
 )
 from botram_notifier.schemas import (
+    AgencyPublic,
     DeliveryPublic,
+    EventTypePublic,
     OptOut,
     ReplayRequest,
     ReplayResult,
     SecretRotated,
+    ServicePublic,
     SubscriptionCreate,
     SubscriptionCreated,
     SubscriptionPublic,
+    TestEventRequest,
+    TestEventResult,
 )
-from botram_notifier.usecases import deliveries, sending, subscriptions
+from botram_notifier.usecases import catalogue, deliveries, sandbox, sending, subscriptions
 from botram_runtime.access import allow
 from botram_runtime.actors import Actor, Role
 from botram_runtime.inputs import Slug
@@ -43,6 +49,11 @@ Subscriber = Annotated[Actor, Depends(allow(Role.AGENCY, Role.OPERATOR))]
 OptOutRecorder = Annotated[Actor, Depends(allow(Role.FRONT_DESK, Role.OPERATOR))]
 # Not on the contract's list of public routes: any signed-in role may read it.
 SIGNED_IN = [Depends(allow(*Role))]
+NEXT_PAGE_HEADER = {
+    "description": 'The next page (RFC 8288): `</v1/...?cursor=...>; rel="next"`; absent on '
+    "the last page",
+    "schema": {"type": "string"},
+}
 
 
 @router.post("/subscriptions", status_code=status.HTTP_201_CREATED, tags=["webhooks"])
@@ -69,10 +80,31 @@ async def list_subscriptions(
     return [SubscriptionPublic.of(row) for row in rows]
 
 
-@router.get("/event-types", tags=["webhooks"], dependencies=SIGNED_IN)
-async def event_types() -> list[str]:
-    """The event types an agency may subscribe to."""
-    return subscriptions.event_types()
+@router.get("/agencies", tags=["catalogue"], dependencies=SIGNED_IN)
+async def list_agencies(deps: DepsDep) -> list[AgencyPublic]:
+    """Every agency that staffs desks (the `agency` of subscriptions and tokens)."""
+    return [AgencyPublic.model_validate(a.model_dump()) for a in catalogue.agencies(deps)]
+
+
+@router.get("/agencies/{agency}/services", tags=["catalogue"], dependencies=SIGNED_IN)
+async def list_agency_services(agency: Slug, deps: DepsDep) -> list[ServicePublic]:
+    """An agency's services (the `services` of a subscription)."""
+    services = catalogue.agency_services(deps, agency)
+    return [ServicePublic.model_validate(s, from_attributes=True) for s in services]
+
+
+@router.get("/event-types", tags=["catalogue"], dependencies=SIGNED_IN)
+async def event_types() -> list[EventTypePublic]:
+    """The event types an agency may subscribe to: subject pattern, schema link, sample."""
+    return [
+        EventTypePublic.model_validate(e, from_attributes=True) for e in catalogue.event_types()
+    ]
+
+
+@router.get("/schemas/{event_type}", tags=["catalogue"], dependencies=SIGNED_IN)
+async def event_schema(event_type: Slug) -> dict[str, Any]:
+    """The JSON Schema of an event type (the CloudEvent with its typed data)."""
+    return catalogue.event_schema(event_type)
 
 
 @router.get("/subscriptions/{subscription_id}", tags=["webhooks"])
@@ -109,21 +141,42 @@ async def disable_subscription(
     return SubscriptionPublic.of(await subscriptions.set_enabled(deps, command))
 
 
-@router.get("/subscriptions/{subscription_id}/deliveries", tags=["webhooks"])
+@router.post("/subscriptions/{subscription_id}/test", tags=["webhooks"])
+async def send_test_event(
+    subscription_id: str, deps: DepsDep, actor: Subscriber, body: TestEventRequest | None = None
+) -> TestEventResult:
+    """The sandbox: send a signed sample event to the endpoint now and report its answer
+    (enabled or not; not recorded as a delivery; the CloudEvent carries `sandbox: true`)."""
+    event_type = body.event_type if body else None
+    command = SendTestEvent(actor, subscription_id, event_type)
+    sent = await sandbox.send_test_event(deps, command)
+    return TestEventResult.model_validate(sent, from_attributes=True)
+
+
+@router.get(
+    "/subscriptions/{subscription_id}/deliveries",
+    tags=["webhooks"],
+    responses={200: {"headers": {"Link": NEXT_PAGE_HEADER}}},
+)
 async def list_deliveries(
     subscription_id: str,
+    request: Request,
+    response: Response,
     deps: DepsDep,
     actor: Subscriber,
-    status: Literal["pending", "delivered", "failed"] | None = None,
+    status: Literal["pending", "delivered", "failed", "held"] | None = None,
     limit: int = Query(default=100, ge=1, le=1000),
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> list[DeliveryPublic]:
-    """A subscription's deliveries with every attempt; `status=failed` is the dead letter."""
+    """A subscription's deliveries with every attempt, newest first; `status=failed` is the
+    dead letter. More than `limit`: the `Link` header names the next page (`rel="next"`)."""
     wanted = DeliveryStatus(status) if status else None
-    command = FindDeliveries(actor, subscription_id, wanted, limit)
-    return [
-        DeliveryPublic.of(row, attempts)
-        for row, attempts in await deliveries.list_deliveries(deps, command)
-    ]
+    command = FindDeliveries(actor, subscription_id, wanted, limit, cursor)
+    found = await deliveries.list_deliveries(deps, command)
+    if found.next_cursor:
+        next_page = request.url.include_query_params(cursor=found.next_cursor)
+        response.headers["link"] = f'<{next_page.path}?{next_page.query}>; rel="next"'
+    return [DeliveryPublic.of(row, attempts) for row, attempts in found.items]
 
 
 @router.post("/subscriptions/{subscription_id}/replay", tags=["webhooks"])

@@ -22,9 +22,11 @@ class SubscriptionCreate(BaseModel):
             "(naming another is refused with 403)"
         ),
     )
-    url: str = Field(max_length=2000, examples=["https://hooks.bpjs-kesehatan.go.id/botram"])
+    url: str = Field(
+        min_length=1, max_length=2000, examples=["https://hooks.bpjs-kesehatan.go.id/botram"]
+    )
     event_types: list[Slug] = Field(
-        max_length=MAX_ITEMS, examples=[["botram.service.completed.v1"]]
+        min_length=1, max_length=MAX_ITEMS, examples=[["botram.service.completed.v1"]]
     )
     services: list[Slug] | None = Field(
         default=None,
@@ -82,7 +84,7 @@ class DeliveryPublic(BaseModel):
     subscription_id: str
     event_id: str
     event_type: str
-    status: Literal["pending", "delivered", "failed"]
+    status: Literal["pending", "delivered", "failed", "held"]
     attempts: int
     next_attempt_at: datetime | None
     last_status_code: int | None
@@ -132,3 +134,46 @@ class OptOut(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     phone: str = Field(pattern=r"^\+?[0-9]{8,15}$")
+
+
+class AgencyPublic(BaseModel):
+    slug: str = Field(examples=["bpjs-kesehatan"])
+    name: str
+
+
+class ServicePublic(BaseModel):
+    code: str = Field(examples=["bpjs-kesehatan-pendaftaran"])
+    agency: str
+    name: str
+    ticket_prefix: str
+    desa_eligible: bool
+
+
+class EventTypePublic(BaseModel):
+    type: str = Field(examples=["botram.service.completed.v1"])
+    subject: str = Field(
+        description="The NATS subject pattern; {field} tokens are the event's fields",
+        examples=["botram.service.completed.v1.{agency}.{service}"],
+    )
+    schema_url: str = Field(description="Its JSON Schema (this service, same token)")
+    description: str
+    sample: dict[str, Any] = Field(description="A sample CloudEvent of this type")
+
+
+class TestEventRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    event_type: Slug | None = Field(
+        default=None,
+        examples=["botram.service.completed.v1"],
+        description="The sample to send (default: the subscription's first event type)",
+    )
+
+
+class TestEventResult(BaseModel):
+    event_id: str = Field(description="The `webhook-id` (and CloudEvent id) that was sent")
+    event_type: str
+    delivered: bool = Field(description="The endpoint answered 2xx")
+    status_code: int | None = Field(description="None: no answer (network error, timeout)")
+    latency_ms: float
+    error: str | None

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from botram_contracts.vocabulary import Level, SessionStatus
 from botram_runtime.access import allow, public
 from botram_runtime.actors import Actor, Role
-from botram_runtime.inputs import Day, PlainText
+from botram_runtime.inputs import MAX_OFFSET, Day, PlainText
 from botram_scheduler.deps import DepsDep
 from botram_scheduler.domain.generation import Action, GenerateSchedule, GenerationResult
 from botram_scheduler.domain.sessions import (
@@ -71,7 +71,7 @@ async def list_sessions(
     desa: Annotated[PlainText | None, Query(max_length=80)] = None,
     status: SessionStatus | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> SessionPage:
     """Sessions in a date range, filtered by level, kecamatan, desa and status, by date."""
     command = FindSessions(

@@ -1,11 +1,12 @@
 """HTTP request and response bodies of the scheduler API."""
 
 import datetime as dt
-from datetime import datetime, time
+from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from botram_contracts.vocabulary import Level, SessionStatus
+from botram_contracts.wallclock import WallClock, WallClockInput
 from botram_runtime.inputs import Day, Paragraph, PlainText, Slug
 from botram_scheduler.domain.generation import Action
 from botram_scheduler.domain.rotation import Policy
@@ -21,8 +22,8 @@ class SessionCreate(BaseModel):
     kecamatan: PlainText = Field(min_length=1, max_length=80, examples=["Sukatani"])
     desa: PlainText | None = Field(default=None, max_length=80, examples=["Ciantra"])
     date: Day
-    start: time | None = None
-    end: time | None = None
+    start: WallClockInput | None = None
+    end: WallClockInput | None = None
     venue: PlainText | None = Field(default=None, max_length=200)
     services: list[Slug] | None = Field(
         default=None,
@@ -43,8 +44,8 @@ class Reschedule(Reason):
     """Another date (and times) for a session that has not opened."""
 
     date: Day
-    start: time | None = None
-    end: time | None = None
+    start: WallClockInput | None = None
+    end: WallClockInput | None = None
 
 
 class SessionPublic(BaseModel):
@@ -55,8 +56,8 @@ class SessionPublic(BaseModel):
     kecamatan: str
     desa: str | None
     date: dt.date
-    start: time
-    end: time
+    start: WallClock
+    end: WallClock
     venue: str | None
     services: list[str]
     quotas: dict[str, int]
@@ -108,8 +109,8 @@ class GeneratedSession(BaseModel):
     kecamatan: str
     desa: str | None
     date: dt.date
-    start: time
-    end: time
+    start: WallClock
+    end: WallClock
     venue: str | None
     services: list[str]
     ranking_id: str | None

@@ -12,7 +12,7 @@ raises, silently dropping it on a transient database error):
 import functools
 import math
 from collections import Counter
-from collections.abc import Awaitable, Callable, Collection, Iterator
+from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -21,9 +21,15 @@ from typing import Any
 import nats.errors
 import structlog
 from faststream.exceptions import NackMessage, RejectMessage
+from faststream.message.message import StreamMessage
 from faststream.nats import NatsBroker, NatsMessage
 from faststream.nats.message import NatsBatchMessage
-from faststream.nats.prometheus import NatsPrometheusMiddleware
+from faststream.nats.prometheus.provider import (
+    BatchNatsMetricsSettingsProvider,
+    NatsMetricsSettingsProvider,
+)
+from faststream.prometheus import ConsumeAttrs
+from faststream.prometheus.middleware import PrometheusMiddleware
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from prometheus_client import CollectorRegistry
@@ -36,7 +42,7 @@ from botram_contracts.events import (
     UnknownEventType,
     decode_event,
 )
-from botram_contracts.subjects import dead_letter_subject, is_private
+from botram_contracts.subjects import dead_letter_subject, is_private, subject_template
 from botram_runtime import bus_client
 from botram_runtime.bus_access import service_inbox_prefix
 from botram_runtime.settings import ServiceSettings
@@ -156,10 +162,59 @@ def create_broker(settings: ServiceSettings, registry: CollectorRegistry) -> Nat
         reconnect_time_wait=1,
         connect_timeout=3,
         allow_reconnect=True,
-        middlewares=[NatsPrometheusMiddleware(registry=registry, app_name=f"botram-{service}")],
+        middlewares=[
+            PrometheusMiddleware(
+                settings_provider_factory=_metrics_by_pattern,
+                registry=registry,
+                app_name=f"botram-{service}",
+            )
+        ],
         graceful_timeout=10.0,
         log_level=10,  # FastStream's per-message lines at DEBUG: they cost throughput at INFO
     )
+
+
+# Each event type's subjects, as a NATS filter: `botram.session.opened.v1.*.*`.
+_SUBJECT_PATTERNS = {
+    subject_template(model, lambda _: "").rstrip("."): subject_template(model, lambda _: "*")
+    for model in EVENT_MODELS.values()
+}
+
+
+def subject_pattern(subject: str) -> str:
+    """The pattern a concrete subject belongs to, for metric labels: one label per event
+    type (`botram.ticket.called.v1.*.*`), never per agency, service or session."""
+    for prefix, pattern in _SUBJECT_PATTERNS.items():
+        if subject.startswith(prefix + "."):
+            return pattern
+    tokens = subject.split(".")
+    return subject if len(tokens) <= 3 else ".".join([*tokens[:3], ">"])
+
+
+class _PatternMetrics(NatsMetricsSettingsProvider):
+    """FastStream's NATS metrics, labelled by subject pattern (bounded label values)."""
+
+    def get_consume_attrs_from_message(self, msg: StreamMessage[Msg]) -> ConsumeAttrs:
+        attrs = super().get_consume_attrs_from_message(msg)
+        attrs["destination_name"] = subject_pattern(attrs["destination_name"])
+        return attrs
+
+    def get_publish_destination_name_from_cmd(self, cmd: Any) -> str:
+        return subject_pattern(super().get_publish_destination_name_from_cmd(cmd))
+
+
+class _BatchPatternMetrics(BatchNatsMetricsSettingsProvider):
+    def get_consume_attrs_from_message(self, msg: StreamMessage[list[Msg]]) -> ConsumeAttrs:
+        attrs = super().get_consume_attrs_from_message(msg)
+        attrs["destination_name"] = subject_pattern(attrs["destination_name"])
+        return attrs
+
+    def get_publish_destination_name_from_cmd(self, cmd: Any) -> str:
+        return subject_pattern(super().get_publish_destination_name_from_cmd(cmd))
+
+
+def _metrics_by_pattern(msg: Any) -> NatsMetricsSettingsProvider | BatchNatsMetricsSettingsProvider:
+    return _BatchPatternMetrics() if isinstance(msg, Sequence) else _PatternMetrics()
 
 
 def jetstream_of(broker: NatsBroker) -> JetStreamContext:

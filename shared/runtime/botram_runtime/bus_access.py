@@ -25,6 +25,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import nkeys  # type: ignore[import-untyped]  # nkeys ships no type hints
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 
 from botram_contracts.events import EVENT_MODELS
 from botram_contracts.subjects import (
@@ -37,6 +39,7 @@ from botram_contracts.subjects import (
     SERVICE_EVENTS,
     SESSION_EVENTS,
     TICKET_EVENTS,
+    agency_ticket_subjects,
     dead_letter_subject,
     subject_template,
 )
@@ -257,3 +260,71 @@ def render_accounts(users: Iterable[NatsUser], *, generated_by: str) -> str:
         "    jetstream: enabled\n"
         "    users: [\n" + "\n".join(lines) + f"\n    ]\n  }}\n}}\n{END_MARKER}"
     )
+
+
+# --- agencies (direct NATS access, docs/agencies.md) ----------------------------------------
+
+
+def agency_inbox_prefix(agency: str) -> str:
+    """The reply-subject prefix an agency's client must use (`inbox_prefix=` in nats-py)."""
+    return f"_INBOX_{agency}"
+
+
+def agency_consumers(agency: str) -> dict[str, str]:
+    """The durable consumers Botram keeps for an agency: name -> its only filter."""
+    tickets, services = agency_ticket_subjects(agency)
+    return {
+        f"{agency}-tickets": tickets,
+        f"{agency}-services": services,
+        f"{agency}-sessions": SESSION_EVENTS,
+    }
+
+
+def agency_permissions(agency: str) -> Permissions:
+    """An agency may read, fetch from and ack its own consumers, subscribe to its own subjects
+    and the sessions', and receive replies on its own inbox; nothing else."""
+    publish = []
+    for name in agency_consumers(agency):
+        publish += [
+            # Reading its own consumer's state: NATS clients (Go, JavaScript, the CLI) look a
+            # consumer up before fetching from it.
+            f"{API}.CONSUMER.INFO.{STREAM_NAME}.{name}",
+            f"{API}.CONSUMER.MSG.NEXT.{STREAM_NAME}.{name}",
+            f"$JS.ACK.{STREAM_NAME}.{name}.>",
+        ]
+    return {
+        "publish": {"allow": publish},
+        "subscribe": {
+            "allow": [
+                *agency_ticket_subjects(agency),
+                SESSION_EVENTS,
+                f"{agency_inbox_prefix(agency)}.>",
+            ],
+            # Belt and braces: never the people, never the private subjects or other inboxes.
+            "deny": [CITIZEN_EVENTS, f"{PRIVATE_PREFIX}.>", "_INBOX.>"],
+        },
+    }
+
+
+def agency_users(keys: dict[str, str]) -> list[NatsUser]:
+    """One user per agency (agency slug -> its public nkey)."""
+    return [
+        NatsUser(f"agency {agency}", key, agency_permissions(agency))
+        for agency, key in sorted(keys.items())
+    ]
+
+
+async def ensure_agency_consumers(js: JetStreamContext, agency: str) -> None:
+    """The agency's durable pull consumers, from the start of the stream (idempotent)."""
+    for name, subject in agency_consumers(agency).items():
+        await js.add_consumer(
+            STREAM_NAME,
+            ConsumerConfig(
+                name=name,
+                durable_name=name,
+                filter_subject=subject,
+                deliver_policy=DeliverPolicy.ALL,
+                ack_policy=AckPolicy.EXPLICIT,
+                description=f"Botram events for agency {agency} (direct NATS access)",
+            ),
+        )

@@ -77,5 +77,8 @@ Moment = Annotated[AwareDatetime, AfterValidator(_sane_moment)]
 Slug = Annotated[str, Field(min_length=1, max_length=80, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 # An opaque identifier from the URL or a body (a UUID here, but never assumed to be one).
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+# How far into a listing a page starts: bounded so the database never sees an integer it
+# cannot hold (SQLite and PostgreSQL take 64-bit signed integers).
+MAX_OFFSET = 1_000_000
 # Lists in a request are short: a check-in names a few services, a subscription a few types.
 MAX_ITEMS = 100

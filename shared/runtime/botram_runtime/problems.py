@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from botram_runtime.access import api_routes, rule_of
 from botram_runtime.errors import DomainError
 
 PROBLEM_JSON = "application/problem+json"
@@ -132,9 +133,15 @@ def document_problems(app: FastAPI) -> None:
         for unused in ("HTTPValidationError", "ValidationError"):
             components.pop(unused, None)
         components["Problem"] = PROBLEM_SCHEMA
-        for path_item in schema.get("paths", {}).values():
-            for operation in path_item.values():
+        protected = {
+            (method.lower(), path)
+            for method, path, route in api_routes(app)
+            if (rule := rule_of(route)) is not None and not rule.public
+        }
+        for path, path_item in schema.get("paths", {}).items():
+            for method, operation in path_item.items():
                 responses = operation.setdefault("responses", {})
+                _declare_errors(responses, protected=(method, path) in protected, path=path)
                 if "422" in responses:
                     responses["422"] = {
                         "description": "The request is invalid (problem+json)",
@@ -149,6 +156,20 @@ def document_problems(app: FastAPI) -> None:
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+# The errors an operation can answer, declared where they apply (besides 422 and `default`).
+_ERRORS = {
+    "401": "No token, or an invalid or expired one (problem+json, `WWW-Authenticate: Bearer`)",
+    "403": "The token's role (or agency) may not do this (problem+json)",
+    "404": "Not found, or not the caller's to see (problem+json)",
+}
+
+
+def _declare_errors(responses: dict[str, Any], *, protected: bool, path: str) -> None:
+    wanted = (["401", "403"] if protected else []) + (["404"] if "{" in path else [])
+    for status in wanted:
+        responses.setdefault(status, {"description": _ERRORS[status], "content": _PROBLEM_CONTENT})
 
 
 def _wall_clock_times(node: Any) -> None:

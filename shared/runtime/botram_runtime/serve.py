@@ -9,6 +9,7 @@ from typing import TypeVar
 import uvicorn
 from fastapi import FastAPI
 
+from botram_runtime.asyncapi import exact_document
 from botram_runtime.settings import ServiceSettings
 
 USAGE = "usage: python -m botram_<service> [serve | asyncapi]"
@@ -32,7 +33,7 @@ def run_service(settings: SettingsT, create_app: Callable[[SettingsT], FastAPI])
     command = sys.argv[1] if len(sys.argv) > 1 else "serve"
     app = create_app(settings)
     if command == "asyncapi":
-        document = app.state.runtime.asyncapi().to_specification().to_jsonable()
+        document = exact_document(app.state.runtime.asyncapi().to_specification().to_jsonable())
         print(json.dumps(document, indent=2, sort_keys=True))
     elif command == "serve":
         tune_garbage_collector()

@@ -1,9 +1,10 @@
 """The event contracts: envelope, models, subjects, schemas."""
 
 import json
-from datetime import date, time
+from datetime import UTC, date, time, timedelta, timezone
 from uuid import UUID
 
+import jsonschema
 import pytest
 
 from botram_contracts.events import (
@@ -189,3 +190,17 @@ def test_committed_json_schemas_match_the_models(request: pytest.FixtureRequest)
     committed = {p.name: p.read_text() for p in directory.glob("*.json")}
 
     assert committed == rendered, "schemas are stale: run `make schemas`"
+
+
+def test_session_times_are_wib_wall_clock_and_validate_with_format_checking() -> None:
+    schema = json.loads(render_schemas()["botram.session.scheduled.v1.json"])
+    zoned = scheduled(
+        start=time(1, 30, tzinfo=UTC), end=time(14, tzinfo=timezone(timedelta(hours=7)))
+    )
+    body = json.loads(encode_event(make_event(zoned, "scheduler")))
+
+    assert (body["data"]["start"], body["data"]["end"]) == ("08:30:00", "14:00:00")
+    jsonschema.validate(body, schema, format_checker=jsonschema.FormatChecker())
+    body["data"]["start"] = "8 pagi"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(body, schema, format_checker=jsonschema.FormatChecker())

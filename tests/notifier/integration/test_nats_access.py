@@ -7,9 +7,6 @@ its own subjects.
 """
 
 import asyncio
-import os
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
@@ -29,7 +26,13 @@ from botram_contracts.events import (
     decode_event,
 )
 from botram_runtime.stream import STREAM_NAME, ensure_streams
-from helpers import SealedNats, permission_violations, publish_event
+from helpers import (
+    SealedNats,
+    agency_credentials,
+    issue_credentials,
+    permission_violations,
+    publish_event,
+)
 
 AGENCY = "bpjs-kesehatan"
 OWN_SERVICE = "bpjs-kesehatan-pendaftaran"
@@ -42,30 +45,6 @@ OWN_CONSUMERS = {
 
 Completed = Callable[..., ServiceCompletedV1]
 Called = Callable[..., TicketCalledV1]
-
-
-def agency_credentials(sealed_nats: SealedNats, *args: str) -> "subprocess.CompletedProcess[str]":
-    """The shipped command, run as the operator runs it: connected as the `ops` user."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("BOTRAM_")}
-    env |= {"BOTRAM_NATS_URL": sealed_nats.url, "BOTRAM_NATS_NKEY_SEED": sealed_nats.seeds["ops"]}
-    command = [sys.executable, "-m", "botram_notifier", "agency-credentials", *args]
-    return subprocess.run(
-        [*command, "--dir", str(sealed_nats.directory)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-        env=env,
-    )
-
-
-def issue_credentials(agency: str, sealed_nats: SealedNats) -> str:
-    """Issue an agency's credentials; the command prints the seed on stdout."""
-    result = agency_credentials(sealed_nats, agency)
-    assert result.returncode == 0, result.stderr
-    seed = result.stdout.strip()
-    assert seed.startswith("SU"), result.stderr
-    return seed
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from botram_contracts.samples import agency_sample_types
 from botram_notifier.domain.deliveries import (
     AttemptOutcome,
     classify,
@@ -95,6 +96,7 @@ def test_agencies_may_read_ticket_service_and_session_events_only() -> None:
 
     assert "botram.service.completed.v1" in types and "botram.session.opened.v1" in types
     assert not any(t.startswith(("botram.citizen.", "botram.demand.")) for t in types)
+    assert types == agency_sample_types()  # each has its sample in the catalogue and docs
 
 
 def test_an_agency_may_not_name_another_agencys_service() -> None:

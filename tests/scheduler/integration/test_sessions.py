@@ -159,3 +159,34 @@ async def test_readiness_reports_the_bus_and_the_database(scheduler: httpx.Async
 
     assert response.status_code == 200
     assert response.json()["checks"] == {"database": True, "bus": True}
+
+
+async def test_a_time_with_an_offset_is_converted_to_wib_and_announced_without_one(
+    scheduler: httpx.AsyncClient, nc: NatsClient, clock: FakeClock
+) -> None:
+    response = await scheduler.post(
+        "/v1/sessions", json=sukatani_today(clock, start="01:30:00Z", end="14:00:00+07:00")
+    )
+
+    assert response.status_code == 201, response.text
+    assert (response.json()["start"], response.json()["end"]) == ("08:30:00", "14:00:00")
+    [event] = await session_events(nc, 1)
+    assert event.model_dump(mode="json")["data"]["start"] == "08:30:00"
+
+
+async def test_an_end_before_the_start_across_offsets_is_refused_not_a_500(
+    scheduler: httpx.AsyncClient, clock: FakeClock
+) -> None:
+    response = await scheduler.post(
+        "/v1/sessions", json=sukatani_today(clock, start="09:00:00+07:00", end="01:00:00Z")
+    )
+
+    assert_problem(response, 422)
+
+
+async def test_an_offset_beyond_what_a_database_holds_is_a_422(
+    scheduler: httpx.AsyncClient,
+) -> None:
+    response = await scheduler.get("/v1/sessions", params={"offset": 2**63})
+
+    assert_problem(response, 422)

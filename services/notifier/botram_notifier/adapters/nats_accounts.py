@@ -26,21 +26,14 @@ from pathlib import Path
 
 import nats
 from nats.js import JetStreamContext
-from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 
-from botram_contracts.subjects import (
-    CITIZEN_EVENTS,
-    PRIVATE_PREFIX,
-    SESSION_EVENTS,
-    agency_ticket_subjects,
-)
 from botram_runtime.bus_access import (
     BEGIN_MARKER,
     END_MARKER,
     OPS_INBOX_PREFIX,
-    NatsUser,
-    Permissions,
+    agency_consumers,
+    agency_users,
     botram_users,
     new_user_seed,
     public_key,
@@ -57,47 +50,9 @@ DEFAULT_DIR = Path("deploy/nats")
 GENERATED_BY = "`python -m botram_notifier agency-credentials` from agencies.json"
 
 
-def inbox_prefix(agency: str) -> str:
-    """The reply-subject prefix an agency's client must use (`inbox_prefix=` in nats-py)."""
-    return f"_INBOX_{agency}"
-
-
-def agency_consumers(agency: str) -> dict[str, str]:
-    """The durable consumers Botram keeps for an agency: name -> its only filter."""
-    tickets, services = agency_ticket_subjects(agency)
-    return {
-        f"{agency}-tickets": tickets,
-        f"{agency}-services": services,
-        f"{agency}-sessions": SESSION_EVENTS,
-    }
-
-
-def agency_permissions(agency: str) -> Permissions:
-    publish = []
-    for name in agency_consumers(agency):
-        publish += [
-            # Reading its own consumer's state: NATS clients (Go, JavaScript, the CLI) look a
-            # consumer up before fetching from it.
-            f"$JS.API.CONSUMER.INFO.{STREAM_NAME}.{name}",
-            f"$JS.API.CONSUMER.MSG.NEXT.{STREAM_NAME}.{name}",
-            f"$JS.ACK.{STREAM_NAME}.{name}.>",
-        ]
-    return {
-        "publish": {"allow": publish},
-        "subscribe": {
-            "allow": [*agency_ticket_subjects(agency), SESSION_EVENTS, f"{inbox_prefix(agency)}.>"],
-            # Belt and braces: never the people, never the private subjects or other inboxes.
-            "deny": [CITIZEN_EVENTS, f"{PRIVATE_PREFIX}.>", "_INBOX.>"],
-        },
-    }
-
-
 def accounts_block(agencies: dict[str, str]) -> str:
     """The accounts block: the services, the operator and one user per agency."""
-    users = botram_users() + [
-        NatsUser(f"agency {agency}", key, agency_permissions(agency))
-        for agency, key in sorted(agencies.items())
-    ]
+    users = botram_users() + agency_users(agencies)
     return render_accounts(users, generated_by=GENERATED_BY)
 
 
@@ -134,22 +89,6 @@ async def operator_jetstream(settings: ServiceSettings) -> AsyncIterator[JetStre
         yield nc.jetstream(timeout=5)
     finally:
         await nc.close()
-
-
-async def ensure_consumers(js: JetStreamContext, agency: str) -> None:
-    """The agency's durable pull consumers, from the start of the stream (idempotent)."""
-    for name, subject in agency_consumers(agency).items():
-        await js.add_consumer(
-            STREAM_NAME,
-            ConsumerConfig(
-                name=name,
-                durable_name=name,
-                filter_subject=subject,
-                deliver_policy=DeliverPolicy.ALL,
-                ack_policy=AckPolicy.EXPLICIT,
-                description=f"Botram events for agency {agency} (direct NATS access)",
-            ),
-        )
 
 
 async def delete_consumers(js: JetStreamContext, agency: str) -> None:

@@ -7,6 +7,7 @@ import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from importlib.metadata import version
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -15,6 +16,9 @@ from standardwebhooks import Webhook
 from botram_notifier.domain.subscriptions import check_addresses
 from botram_runtime.errors import DomainError, Invalid
 
+# Structured-mode CloudEvents over HTTP (CloudEvents HTTP binding, 3.1), and who is calling.
+CONTENT_TYPE = "application/cloudevents+json; charset=utf-8"
+USER_AGENT = f"Botram-Webhooks/{version('botram-notifier')}"
 SECRET_PREFIX = "whsec_"
 SECRET_BYTES = 32  # 256-bit HMAC key, as Standard Webhooks recommends (24-64 bytes)
 
@@ -89,7 +93,8 @@ class WebhookSender:
             response = await self._client.post(
                 target,
                 content=body,
-                headers=headers | {"content-type": "application/json", "host": parts.netloc},
+                headers=headers
+                | {"content-type": CONTENT_TYPE, "user-agent": USER_AGENT, "host": parts.netloc},
                 extensions={"sni_hostname": parts.hostname} if parts.scheme == "https" else {},
             )
         except DomainError as refused:

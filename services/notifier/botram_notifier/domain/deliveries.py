@@ -1,11 +1,15 @@
 """Webhook deliveries: their states, what an endpoint's answer means, retries, auto-disable.
 
 A delivery is one event for one subscription. It is `pending` until an attempt delivers it
-(`delivered`) or it is given up (`failed`: the dead letter, listed and replayable). Retries
+(`delivered`) or it is given up (`failed`: the dead letter, listed and replayable). An event
+for a disabled subscription is kept as `held` and becomes `pending` when the subscription is
+enabled again, so nothing is lost while an endpoint is away. Retries
 follow a schedule (like Svix: first attempt at once, then growing delays, with jitter), a
 `Retry-After` can only postpone them, and a subscription that keeps failing is disabled.
 """
 
+import base64
+import json
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,13 +17,14 @@ from email.utils import parsedate_to_datetime
 from enum import StrEnum
 
 from botram_runtime.actors import Actor
-from botram_runtime.errors import Conflict
+from botram_runtime.errors import Conflict, Invalid
 
 
 class DeliveryStatus(StrEnum):
     PENDING = "pending"
     DELIVERED = "delivered"
     FAILED = "failed"  # the dead letter: listed and replayable
+    HELD = "held"  # its subscription is disabled: sent once it is enabled again
 
 
 # The moves a delivery may make: an attempt settles it, an operator replays a dead letter.
@@ -27,7 +32,21 @@ TRANSITIONS: dict[DeliveryStatus, frozenset[DeliveryStatus]] = {
     DeliveryStatus.PENDING: frozenset({DeliveryStatus.DELIVERED, DeliveryStatus.FAILED}),
     DeliveryStatus.FAILED: frozenset({DeliveryStatus.PENDING}),
     DeliveryStatus.DELIVERED: frozenset(),
+    DeliveryStatus.HELD: frozenset({DeliveryStatus.PENDING}),
 }
+
+
+def initial_status(subscription_enabled: bool) -> DeliveryStatus:
+    """A new delivery is attempted at once, or held while its subscription is disabled."""
+    return DeliveryStatus.PENDING if subscription_enabled else DeliveryStatus.HELD
+
+
+def sent_on_enable(status: DeliveryStatus, last_error: str | None) -> bool:
+    """Enabling a subscription sends what was kept for it: the held deliveries and those
+    given up only because the subscription was disabled when their attempt came."""
+    return status == DeliveryStatus.HELD or (
+        status == DeliveryStatus.FAILED and last_error == SUBSCRIPTION_DISABLED
+    )
 
 
 class AttemptOutcome(StrEnum):
@@ -45,12 +64,33 @@ SUBSCRIPTION_DISABLED = "subscription disabled"
 
 @dataclass(frozen=True, slots=True)
 class FindDeliveries:
-    """A subscription's deliveries (of one status when given), oldest first."""
+    """A page of a subscription's deliveries (of one status when given), newest first;
+    `cursor` (from the previous page) continues after that page's last delivery."""
 
     actor: Actor
     subscription_id: str
     status: DeliveryStatus | None = None
     limit: int = 100
+    cursor: str | None = None
+
+
+def encode_cursor(created_at: datetime, delivery_id: str) -> str:
+    """An opaque position in a newest-first listing: after this delivery."""
+    raw = json.dumps([created_at.isoformat(), delivery_id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """The delivery a cursor points after; a cursor Botram did not make is refused."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        created_at, delivery_id = json.loads(raw)
+        return datetime.fromisoformat(created_at), str(delivery_id)
+    except (ValueError, TypeError, UnicodeDecodeError) as error:
+        raise Invalid(
+            "The cursor is not one a listing returned; start again without it.",
+            code="invalid-cursor",
+        ) from error
 
 
 @dataclass(frozen=True, slots=True)

@@ -68,6 +68,31 @@ class RotateSecret:
     subscription_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class SendTestEvent:
+    """The sandbox: send a signed sample event of a type (default: the subscription's first)
+    to a subscription's endpoint, now, whether or not it is enabled; nothing is recorded as a
+    delivery."""
+
+    actor: Actor
+    subscription_id: str
+    event_type: str | None = None
+
+
+def sandbox_event_type(requested: str | None, subscribed: list[str]) -> str:
+    """The type of a sandbox event: one agencies may read (the subscription's first if none)."""
+    if requested is None:
+        return subscribed[0]
+    allowed = agency_event_types()
+    if requested not in allowed:
+        raise Invalid(
+            f"Unknown event type {requested!r}; allowed: {', '.join(allowed)}.",
+            code="unknown-event-type",
+            valid=allowed,
+        )
+    return requested
+
+
 def disabled_by(actor: Actor) -> str:
     """Why a subscription was disabled by hand: an operator, or the agency itself."""
     return DISABLED_BY_OPERATOR if actor.has(Role.OPERATOR) else DISABLED_BY_AGENCY
@@ -118,8 +143,13 @@ def check_subscription_scope(
     service_agency: Mapping[str, str],
 ) -> None:
     """Refuse unknown agencies, unknown or unreadable event types, another agency's services."""
-    if agency not in set(agencies):
-        raise Invalid(f"Unknown agency {agency!r}.", code="unknown-agency")
+    known = sorted(agencies)
+    if agency not in known:
+        raise Invalid(
+            f"Unknown agency {agency!r}; valid: {', '.join(known)}.",
+            code="unknown-agency",
+            valid=known,
+        )
     allowed = set(agency_event_types())
     for event_type in event_types:
         if event_type in EVENT_MODELS and event_type not in allowed:
@@ -127,16 +157,23 @@ def check_subscription_scope(
                 f"Event type {event_type!r} is not readable by agencies; "
                 f"allowed: {', '.join(sorted(allowed))}.",
                 code="event-type-forbidden",
+                valid=sorted(allowed),
             )
         if event_type not in allowed:
             raise Invalid(
                 f"Unknown event type {event_type!r}; allowed: {', '.join(sorted(allowed))}.",
                 code="unknown-event-type",
+                valid=sorted(allowed),
             )
     for service in services or ():
         owner = service_agency.get(service)
         if owner is None:
-            raise Invalid(f"Unknown service {service!r}.", code="unknown-service")
+            own = sorted(code for code, of in service_agency.items() if of == agency)
+            raise Invalid(
+                f"Unknown service {service!r}; services of {agency}: {', '.join(own)}.",
+                code="unknown-service",
+                valid=own,
+            )
         if owner != agency:
             raise Forbidden(
                 f"Service {service!r} belongs to {owner!r}, not to {agency!r}.",

@@ -4,9 +4,11 @@ An agency sees only its own subscriptions' deliveries (another agency's answer 4
 domain/ownership.py); an operator sees them all. Retries and replays are audited.
 """
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import structlog
+from sqlalchemy import and_, or_
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,6 +21,8 @@ from botram_notifier.domain.deliveries import (
     RetryDelivery,
     check_replay,
     check_retry,
+    decode_cursor,
+    encode_cursor,
 )
 from botram_notifier.domain.ownership import check_owner
 from botram_notifier.store import (
@@ -39,21 +43,44 @@ log = structlog.get_logger(__name__)
 History = tuple[DeliveryRow, list[AttemptRow]]
 
 
-async def list_deliveries(deps: Deps, command: FindDeliveries) -> list[History]:
-    """A subscription's deliveries, oldest first; `status=failed` is its dead letter."""
+@dataclass(frozen=True)
+class DeliveriesFound:
+    """A page of deliveries, newest first, and the cursor of the next page (None: the last)."""
+
+    items: list[History]
+    next_cursor: str | None
+
+
+async def list_deliveries(deps: Deps, command: FindDeliveries) -> DeliveriesFound:
+    """A subscription's deliveries, newest first, a page at a time; `status=failed` is its
+    dead letter."""
     async with deps.db.session() as tx:
         await owned_subscription(tx, command.actor, command.subscription_id)
         query = (
             select(DeliveryRow)
             .where(DeliveryRow.subscription_id == command.subscription_id)
-            .order_by(col(DeliveryRow.created_at))
-            .limit(command.limit)
+            .order_by(col(DeliveryRow.created_at).desc(), col(DeliveryRow.id).desc())
+            .limit(command.limit + 1)
         )
         if command.status:
             query = query.where(DeliveryRow.status == command.status)
-        deliveries = list((await tx.exec(query)).all())
-        attempts = await attempts_of(tx, [d.id for d in deliveries])
-    return [(d, attempts.get(d.id, [])) for d in deliveries]
+        if command.cursor:
+            created_at, delivery_id = decode_cursor(command.cursor)
+            query = query.where(
+                or_(
+                    col(DeliveryRow.created_at) < created_at,
+                    and_(
+                        col(DeliveryRow.created_at) == created_at,
+                        col(DeliveryRow.id) < delivery_id,
+                    ),
+                )
+            )
+        found = list((await tx.exec(query)).all())
+        page = found[: command.limit]
+        attempts = await attempts_of(tx, [d.id for d in page])
+    more = len(found) > command.limit
+    next_cursor = encode_cursor(page[-1].created_at, page[-1].id) if more else None
+    return DeliveriesFound([(d, attempts.get(d.id, [])) for d in page], next_cursor)
 
 
 async def get_delivery(deps: Deps, command: GetDelivery) -> History:

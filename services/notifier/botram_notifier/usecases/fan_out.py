@@ -1,13 +1,14 @@
-"""Intake: a consumed event becomes one webhook delivery per matching enabled subscription."""
+"""Intake: a consumed event becomes one webhook delivery per matching subscription (held while
+the subscription is disabled, sent when it is enabled again)."""
 
 from typing import Any
 
-from sqlmodel import col, select
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botram_contracts.events import CloudEvent
 from botram_notifier.deps import Deps
-from botram_notifier.domain.deliveries import DeliveryStatus
+from botram_notifier.domain.deliveries import initial_status
 from botram_notifier.domain.subscriptions import subscription_matches
 from botram_notifier.store import DeliveryRow, SubscriptionRow, new_id
 from botram_runtime.bus import delivered_payload
@@ -15,16 +16,15 @@ from botram_runtime.db import upsert_insert
 
 
 async def fan_out(deps: Deps, tx: AsyncSession, event: CloudEvent[Any]) -> int:
-    """Stage one delivery per matching enabled subscription (in the consumer's transaction).
+    """Stage one delivery per matching subscription (in the consumer's transaction); a disabled
+    subscription's is held until it is enabled again.
 
     The delivery carries the event's bytes exactly as they arrived, so an agency receives the
     fields this version of the notifier does not know too. Returns how many were staged.
     """
     payload = delivered_payload()
     data = event.data.model_dump(mode="json")
-    subscriptions = (
-        await tx.exec(select(SubscriptionRow).where(col(SubscriptionRow.enabled)))
-    ).all()
+    subscriptions = (await tx.exec(select(SubscriptionRow))).all()
     now = deps.clock()
     staged = 0
     for subscription in subscriptions:
@@ -47,7 +47,7 @@ async def fan_out(deps: Deps, tx: AsyncSession, event: CloudEvent[Any]) -> int:
                 event_type=event.type,
                 agency=subscription.agency,
                 payload=payload,
-                status=DeliveryStatus.PENDING,
+                status=initial_status(subscription.enabled),
                 attempts=0,
                 retries_done=0,
                 next_attempt_at=now,

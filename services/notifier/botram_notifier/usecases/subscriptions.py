@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botram_notifier.adapters.webhook_sender import new_secret
 from botram_notifier.deps import Deps
+from botram_notifier.domain.deliveries import DeliveryStatus, sent_on_enable
 from botram_notifier.domain.ownership import check_owner, listing_agencies
 from botram_notifier.domain.subscriptions import (
     CreateSubscription,
@@ -19,20 +20,14 @@ from botram_notifier.domain.subscriptions import (
     GetSubscription,
     RotateSecret,
     SetEnabled,
-    agency_event_types,
     check_new_subscription,
     disabled_by,
 )
-from botram_notifier.store import SubscriptionRow, load_subscription
+from botram_notifier.store import DeliveryRow, SubscriptionRow, load_subscription
 from botram_runtime import audit
 from botram_runtime.actors import Actor
 
 log = structlog.get_logger(__name__)
-
-
-def event_types() -> list[str]:
-    """The event types an agency may subscribe to."""
-    return agency_event_types()
 
 
 async def create_subscription(deps: Deps, command: CreateSubscription) -> SubscriptionRow:
@@ -97,21 +92,53 @@ async def rotate_secret(deps: Deps, command: RotateSecret) -> SubscriptionRow:
 
 
 async def set_enabled(deps: Deps, command: SetEnabled) -> SubscriptionRow:
-    """Enable a subscription (its failing clock starts again), or stop delivering to it."""
+    """Enable a subscription (its failing clock starts again, what was held for it is sent),
+    or stop delivering to it (its events are held meanwhile)."""
     action = "enable_subscription" if command.enabled else "disable_subscription"
+    released = 0
     async with deps.db.transaction() as tx:
         row = await owned_subscription(tx, command.actor, command.subscription_id)
+        was_enabled = row.enabled
         row.enabled = command.enabled
         row.disabled_reason = None if command.enabled else disabled_by(command.actor)
         row.failing_since = None
         tx.add(row)
+        if command.enabled and not was_enabled:
+            released = await _release_held(deps, tx, row.id)
         audit.record(tx, command.actor, action, subscription_id=row.id, agency=row.agency)
     log.info(
         "subscription_enabled" if command.enabled else "subscription_disabled",
         subscription_id=row.id,
         agency=row.agency,
+        released=released,
     )
     return row
+
+
+async def _release_held(deps: Deps, tx: AsyncSession, subscription_id: str) -> int:
+    """Queue what was kept while the subscription was disabled, oldest first; how many."""
+    kept = (
+        await tx.exec(
+            select(DeliveryRow)
+            .where(
+                col(DeliveryRow.subscription_id) == subscription_id,
+                col(DeliveryRow.status).in_([DeliveryStatus.HELD, DeliveryStatus.FAILED]),
+            )
+            .order_by(col(DeliveryRow.created_at))
+        )
+    ).all()
+    now = deps.clock()
+    released = 0
+    for delivery in kept:
+        if not sent_on_enable(delivery.status, delivery.last_error):
+            continue
+        delivery.status = DeliveryStatus.PENDING
+        delivery.retries_done = 0
+        delivery.next_attempt_at = now
+        delivery.finished_at = None
+        tx.add(delivery)
+        released += 1
+    return released
 
 
 async def owned_subscription(

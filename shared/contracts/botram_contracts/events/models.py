@@ -6,13 +6,13 @@ its own type and subject, published beside v1 until consumers have moved.
 
 from datetime import date as Date
 from datetime import datetime
-from datetime import time as Time
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StringConstraints
 
 from botram_contracts.events.envelope import EventData
 from botram_contracts.vocabulary import Level, Outcome
+from botram_contracts.wallclock import WallClock
 
 Slug = Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+(-[a-z0-9]+)*$", max_length=80)]
 Sex = Literal["F", "M"]
@@ -48,8 +48,8 @@ class SessionScheduledV1(_SessionRef):
 
     event_type = "botram.session.scheduled.v1"
 
-    start: Time
-    end: Time
+    start: WallClock
+    end: WallClock
     venue: str | None = None
     services: list[Slug]
     quotas: dict[str, int] = Field(default_factory=dict, description="Tickets per service")
@@ -64,8 +64,8 @@ class SessionRescheduledV1(_SessionRef):
     event_type = "botram.session.rescheduled.v1"
 
     previous_date: Date
-    start: Time | None = None
-    end: Time | None = None
+    start: WallClock | None = None
+    end: WallClock | None = None
     reason: str
 
 
