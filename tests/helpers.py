@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from datetime import time as Time
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ from botram_contracts.events import (
     MSG_ID_HEADER,
     BotramEvent,
     CloudEvent,
+    SessionOpenedV1,
+    SessionScheduledV1,
     decode_event,
     encode_event,
     make_event,
@@ -51,6 +54,7 @@ from botram_runtime.bus_access import (
     public_key,
     service_inbox_prefix,
 )
+from botram_runtime.clock import local_today, system_clock
 from botram_runtime.settings import EMBEDDED_ISSUER
 
 
@@ -81,6 +85,27 @@ async def eventually(
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {within}s")
         await asyncio.sleep(interval)
+
+
+async def bounded(operation: Awaitable[Any], within: float, what: str) -> Any:
+    """Await `operation` for at most `within` seconds; past that, fail naming every task
+    still running, with its stack (a hang names its task instead of stalling the suite)."""
+    task = asyncio.ensure_future(operation)
+    done, _ = await asyncio.wait({task}, timeout=within)
+    if not done:
+        task.cancel()
+        pytest.fail(f"{what} took over {within}s; tasks:\n{dump_tasks()}")
+    return task.result()
+
+
+def dump_tasks() -> str:
+    """Every asyncio task of the running loop and where it waits."""
+    lines = []
+    for task in asyncio.all_tasks():
+        frames = task.get_stack(limit=8)
+        where = " <- ".join(f"{f.f_code.co_name}:{f.f_lineno}" for f in frames) or "-"
+        lines.append(f"  {task.get_name()}: {where}")
+    return "\n".join(sorted(lines))
 
 
 # The roles of the default client of `running()`: an organiser's staff, not a desk or an agency
@@ -561,3 +586,113 @@ async def permission_violations(errors: list[str], count: int = 1) -> list[str]:
             return found
         await asyncio.sleep(0.05)
     return [e for e in errors if "permissions violation" in e.lower()]
+
+
+# The fault suite (tests/faults): services as processes, a session to check citizens into.
+FAULTS_SESSION = "faults-session"
+FAULTS_SERVICES = ["dukcapil-kk", "bpjs-kesehatan-pendaftaran"]
+READY_WITHIN = 90.0
+
+
+@dataclass
+class ServiceProcess:
+    """`python -m botram_<name>` on a port of its own, which a test may kill and restart."""
+
+    name: str
+    directory: Path
+    environment: dict[str, str]
+    port: int = field(default_factory=free_port)
+    popen: "subprocess.Popen[bytes] | None" = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log(self) -> Path:
+        return self.directory / f"{self.name}.log"
+
+    def start(self) -> "ServiceProcess":
+        environment = self.environment | {"BOTRAM_HTTP_PORT": str(self.port)}
+        with self.log.open("ab") as log:
+            self.popen = subprocess.Popen(
+                [sys.executable, "-m", f"botram_{self.name}"],
+                env=environment,
+                cwd=self.directory,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        return self
+
+    def wait_ready(self, within: float = READY_WITHIN) -> None:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            assert self.popen is not None and self.popen.poll() is None, self.tail()
+            try:
+                if httpx.get(f"{self.url}/readyz", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise AssertionError(f"{self.name} not ready within {within}s\n{self.tail()}")
+
+    def kill(self) -> None:
+        """kill -9: no shutdown at all."""
+        assert self.popen is not None
+        os.kill(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(timeout=10)
+
+    def stop(self, timeout: float = 20.0) -> float:
+        """SIGTERM; how long the process took to exit."""
+        if self.popen is None or self.popen.poll() is not None:
+            return 0.0
+        started = time.monotonic()
+        self.popen.terminate()
+        try:
+            self.popen.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.popen.kill()
+            self.popen.wait(timeout=10)
+            raise AssertionError(f"{self.name} ignored SIGTERM for {timeout}s") from None
+        return time.monotonic() - started
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
+
+
+async def open_session(nats_url: str, registry: ServiceProcess) -> None:
+    """Announce an opened session (as the scheduler would) and wait for the registry."""
+    common = {
+        "session_id": FAULTS_SESSION,
+        "level": "kecamatan",
+        "kecamatan": "sukatani",
+        "date": local_today(system_clock),
+    }
+    nc = await nats.connect(nats_url)
+    try:
+        scheduled = SessionScheduledV1(
+            **common, start=Time(0), end=Time(23), services=FAULTS_SERVICES
+        )
+        await publish_event(nc, scheduled, "scheduler")
+        await publish_event(nc, SessionOpenedV1(**common, opened_at=system_clock()), "scheduler")
+    finally:
+        await nc.close()
+    async with httpx.AsyncClient(base_url=registry.url, headers=staff()) as client:
+        for _ in range(300):
+            response = await client.get(f"/v1/sessions/{FAULTS_SESSION}/queue")
+            if response.status_code == 200 and response.json()["status"] == "opened":
+                return
+            await asyncio.sleep(0.1)
+    raise AssertionError("the registry never saw the session open")
+
+
+def staff() -> dict[str, str]:
+    return session_issuer().headers("front-desk", "operator")
+
+
+def nik(index: int) -> str:
+    """A distinct valid NIK per index (birth date and serial vary)."""
+    serial = index % 9999 + 1
+    day = (index // 9999) % 28 + 1
+    month = (index // (9999 * 28)) % 12 + 1
+    return f"321605{day:02d}{month:02d}90{serial:04d}"

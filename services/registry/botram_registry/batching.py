@@ -7,9 +7,11 @@ lookup, one statement per table) is paid once per batch instead of once per requ
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from contextlib import suppress
 from typing import Generic, TypeVar
 
+from botram_runtime.consumers import stop_task
+
+STOP_GRACE_SECONDS = 5.0
 Item = TypeVar("Item")
 Result = TypeVar("Result")
 
@@ -29,16 +31,19 @@ class Batcher(Generic[Item, Result]):
         self._pending: list[tuple[Item, asyncio.Future[Result]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     async def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="group-commit")
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = STOP_GRACE_SECONDS) -> None:
+        """Store what is queued, then stop; bounded by `grace` (its callers then see a
+        cancelled request, as when they go away)."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+        self._stopping = True
+        self._wake.set()
+        await stop_task(task, grace)
         for _, future in self._pending:  # their callers see a cancelled request
             future.cancel()
         self._pending.clear()
@@ -53,7 +58,7 @@ class Batcher(Generic[Item, Result]):
         return await future
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping or self._pending:
             await self._wake.wait()
             self._wake.clear()
             while self._pending:

@@ -16,6 +16,7 @@ from nats.js.errors import NotFoundError
 
 from botram_runtime.bus_access import consumer_of, service_inbox_prefix
 from botram_runtime.bus_client import connect_options
+from botram_runtime.consumers import stop_task
 from botram_runtime.settings import ServiceSettings
 
 FETCH_TIMEOUT_SECONDS = 2.0
@@ -55,10 +56,8 @@ class StreamReplay:
                     pending = asyncio.create_task(self._fetch(min(batch, total - read)))
                 yield [message.data for message in messages]
         finally:
-            if pending is not None:
-                pending.cancel()
-                with suppress(asyncio.CancelledError):
-                    await pending
+            if pending is not None:  # a fetch nobody wants: cancelled, waited for boundedly
+                await stop_task(pending, 0.0)
 
 
 @asynccontextmanager

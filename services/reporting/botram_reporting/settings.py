@@ -11,7 +11,7 @@ class Settings(ServiceSettings):
     database_url: str | None = database_url_field("reporting")
     # One transaction per fetched batch, a handful of statements whatever its size.
     reporting_batch_size: int = Field(default=500, gt=0, le=10_000)
-    # How long a batch may take to fill. FastStream's pull loop (0.7.8) keeps fetching until
+    # How long a batch may take to fill. The pull loop (botram_runtime.consumers) fetches until
     # it holds `reporting_batch_size` events or this time has passed, so below ~batch_size /
     # timeout events/s this is the latency added to a report (0.5 s made freshness p99 ~1.1 s);
     # when reporting lags, nats-py's first no-wait request fills the batch at once. Idle, the

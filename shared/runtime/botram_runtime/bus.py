@@ -1,12 +1,14 @@
 """The event bus side every service shares: broker, decoding, and the delivery policy.
 
-Policy for every consumer (FastStream's default would *term* a message when the handler
-raises, silently dropping it on a transient database error):
-- handled, or a duplicate          -> ack
+Policy for every consumer; each message ends in exactly one of ack, dead letter or nak:
+- handled, or a duplicate          -> ack (after the commit)
 - unknown type or version          -> counted and acked (tolerant reader)
-- malformed (never valid)          -> published to `botram.dlq.<service>` (a private event:
-                                      `botram.private.dlq.<service>`) with the reason, then term
-- `RetryLater` or any other error  -> nak with a delay: redelivered, nothing lost
+- malformed (never valid), or      -> stored on `botram.dlq.<service>` (a private event:
+  `PermanentEventError`, or failed    `botram.private.dlq.<service>`) with the reason, then
+  on its `max_deliver`-th delivery    term; a dead letter the stream did not store naks instead
+- `RetryLater` or any other error  -> nak with a growing delay: redelivered, nothing lost
+The messages come from `consumers.PullLoop`; FastStream's broker only connects (and
+describes the consumers in AsyncAPI).
 """
 
 import functools
@@ -16,11 +18,10 @@ from collections.abc import Awaitable, Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import nats.errors
 import structlog
-from faststream.exceptions import NackMessage, RejectMessage
 from faststream.message.message import StreamMessage
 from faststream.nats import NatsBroker, NatsMessage
 from faststream.nats.message import NatsBatchMessage
@@ -51,6 +52,13 @@ from botram_runtime.stream import stream_for
 log = structlog.get_logger(__name__)
 
 DEFAULT_RETRY_DELAY_SECONDS = 2.0
+# Deliveries of a well-formed event before it goes to the dead letter (BOTRAM_MAX_DELIVER).
+DEFAULT_MAX_DELIVER = 10
+# JetStream's own limit is a few deliveries higher: a message whose last delivery was never
+# settled (a crash, a dead letter not stored) still gets redelivered; past it JetStream
+# gives up and says so in a MAX_DELIVERIES advisory, which is counted.
+MAX_DELIVER_HEADROOM = 5
+DEAD_LETTER_TIMEOUT_SECONDS = 2.0
 # Durable pull consumers (they scale across instances, unlike durable push ones): how many
 # messages one fetch asks for, and how long it waits for them.
 PULL_BATCH = 100
@@ -250,108 +258,230 @@ EventHandler = Callable[[CloudEvent[Any]], Awaitable[None]]
 BatchHandler = Callable[[list[CloudEvent[Any]]], Awaitable[Collection[str]]]
 
 
+@dataclass(frozen=True, slots=True)
+class Ack:
+    """Applied (or a duplicate, or a type this version ignores): acknowledge."""
+
+
+@dataclass(frozen=True, slots=True)
+class Nak:
+    """Not applied yet: redeliver after `delay` seconds."""
+
+    delay: float
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """Never applicable: park it on the dead letter with `reason`, then terminate it."""
+
+    reason: str
+
+
+Outcome = Ack | Nak | DeadLetter
+
+
 class EventConsumer:
-    """Applies Botram's delivery policy around one handler of decoded events."""
+    """Applies Botram's delivery policy around one handler of decoded events.
+
+    Every message it is handed ends in exactly one of: acked after its effect committed;
+    dead-lettered (stored on the dead letter first, then terminated; a dead letter that
+    cannot be stored naks instead); nakked with back-off. A well-formed event that failed on
+    its `max_deliver`-th delivery is dead-lettered with its last error.
+    """
 
     def __init__(
         self,
         *,
         service: str,
         consumer: str,
-        broker: NatsBroker,
+        jetstream: Callable[[], JetStreamContext],
         metrics: ConsumerMetrics,
+        max_deliver: int = DEFAULT_MAX_DELIVER,
     ) -> None:
         self.service = service
         self.consumer = consumer
-        self._broker = broker
+        self._jetstream = jetstream
         self._metrics = metrics
+        self.max_deliver = max_deliver
 
-    async def __call__(self, delivery: Delivery, handler: EventHandler) -> None:
+    async def __call__(self, delivery: Delivery, handler: EventHandler) -> Outcome:
+        """What to do with one delivery, once `handler` has applied it (or failed to)."""
         try:
             event = decode_event(delivery.payload)
         except UnknownEventType as unknown:
             self._count(unknown.event.type, "unknown_type")
-            return
+            return Ack()
         except EventDecodeError as error:
-            await self.dead_letter(delivery, str(error))
             self._count(MALFORMED_LABEL, "dead_letter")
-            raise RejectMessage() from error
+            return DeadLetter(str(error))
         try:
             await handler(event)
-        except RetryLater as later:
-            self._count(event.type, "retry")
-            log.info("event_retry", consumer=self.consumer, type=event.type, reason=str(later))
-            raise NackMessage(
-                delay=_backoff(later.delay_seconds, delivery.num_delivered)
-            ) from later
         except PermanentEventError as error:
-            await self.dead_letter(delivery, str(error))
             self._count(event.type, "dead_letter")
-            raise RejectMessage() from error
+            return DeadLetter(str(error))
         except Exception as error:
-            self._count(event.type, "error")
-            log.exception("event_failed", consumer=self.consumer, type=event.type, id=str(event.id))
-            raise NackMessage(
-                delay=_backoff(DEFAULT_RETRY_DELAY_SECONDS, delivery.num_delivered)
-            ) from error
+            return self._failed(delivery, event.type, error, str(event.id))
         self._count(event.type, "ok")
+        return Ack()
 
-    async def batch(self, deliveries: list[Delivery], handler: BatchHandler) -> None:
+    async def messages(
+        self, messages: list[Msg], handler: EventHandler, loop: "PullLoopLike"
+    ) -> None:
+        """Settle fetched messages one by one, in order; release the rest when stopping."""
+        for index, message in enumerate(messages):
+            if loop.stopping:
+                await loop.release(messages[index:])
+                return
+            delivery = _delivery(message)
+            with delivered_payload_is(delivery.payload):
+                outcome = await self(delivery, handler)
+            await self.settle(message, delivery, outcome)
+
+    async def batch(self, messages: list[Msg], handler: BatchHandler) -> None:
         """The delivery policy for one fetched batch, applied by `handler` in one transaction.
 
-        Malformed messages go to the dead letter and unknown types are counted; both are then
-        acked with the batch. If the handler fails, the whole batch is nak'ed and redelivered:
-        the handler's idempotent claims make the retry apply each event exactly once.
+        Malformed messages go to the dead letter and unknown types are acked. If the handler
+        fails, the batch is split in halves, each applied on its own, down to the one event
+        that fails: its batch-mates are applied and acked, it alone is nakked (or, on its
+        last delivery, dead-lettered). The handler's idempotent claims make a retry apply
+        each event exactly once.
         """
-        events: list[CloudEvent[Any]] = []
-        for delivery in deliveries:
+        decoded: list[tuple[Msg, Delivery, CloudEvent[Any]]] = []
+        for message in messages:
+            delivery = _delivery(message)
             try:
-                events.append(decode_event(delivery.payload))
+                event = decode_event(delivery.payload)
             except UnknownEventType as unknown:
                 self._count(unknown.event.type, "unknown_type")
+                await self.settle(message, delivery, Ack())
+                continue
             except EventDecodeError as error:
-                await self.dead_letter(delivery, str(error))
                 self._count(MALFORMED_LABEL, "dead_letter")
-        if not events:
+                await self.settle(message, delivery, DeadLetter(str(error)))
+                continue
+            decoded.append((message, delivery, event))
+        await self._apply_batch(decoded, handler)
+
+    async def _apply_batch(
+        self, batch: list[tuple[Msg, Delivery, CloudEvent[Any]]], handler: BatchHandler
+    ) -> None:
+        if not batch:
             return
-        attempt = max(d.num_delivered for d in deliveries)
+        events = [event for _, _, event in batch]
         try:
             duplicates = await handler(events)
-        except RetryLater as later:
-            log.info("batch_retry", consumer=self.consumer, size=len(events), reason=str(later))
-            raise NackMessage(delay=_backoff(later.delay_seconds, attempt)) from later
         except Exception as error:
-            for event in events:
-                self._count(event.type, "error")
-            log.exception("batch_failed", consumer=self.consumer, size=len(events))
-            raise NackMessage(delay=_backoff(DEFAULT_RETRY_DELAY_SECONDS, attempt)) from error
+            if len(batch) > 1:
+                log.info("batch_split", consumer=self.consumer, size=len(batch))
+                middle = len(batch) // 2
+                await self._apply_batch(batch[:middle], handler)
+                await self._apply_batch(batch[middle:], handler)
+                return
+            ((message, delivery, event),) = batch
+            if isinstance(error, PermanentEventError):
+                self._count(event.type, "dead_letter")
+                outcome: Outcome = DeadLetter(str(error))
+            else:
+                outcome = self._failed(delivery, event.type, error, str(event.id))
+            await self.settle(message, delivery, outcome)
+            return
         results = Counter(
             (event.type, "duplicate" if str(event.id) in duplicates else "ok") for event in events
         )
         for (event_type, result), count in results.items():
             self._metrics.count(self.consumer, event_type, result, count)
+        for message, delivery, _ in batch:
+            await self.settle(message, delivery, Ack())
+
+    def _failed(
+        self, delivery: Delivery, event_type: str, error: Exception, event_id: str
+    ) -> Outcome:
+        """A well-formed event that failed: retry later, or give up on its last delivery."""
+        if delivery.num_delivered >= self.max_deliver:
+            self._count(event_type, "dead_letter")
+            log.warning(
+                "event_gave_up",
+                consumer=self.consumer,
+                type=event_type,
+                id=event_id,
+                deliveries=delivery.num_delivered,
+                error=type(error).__name__,
+            )
+            # The error's type only: its text may quote personal data.
+            return DeadLetter(
+                f"failed {delivery.num_delivered} deliveries; last error: {type(error).__name__}"
+            )
+        if isinstance(error, RetryLater):
+            self._count(event_type, "retry")
+            log.info("event_retry", consumer=self.consumer, type=event_type, reason=str(error))
+            return Nak(_backoff(error.delay_seconds, delivery.num_delivered))
+        self._count(event_type, "error")
+        log.warning(
+            "event_failed",
+            consumer=self.consumer,
+            type=event_type,
+            id=event_id,
+            error=type(error).__name__,
+            exc_info=error,
+        )
+        return Nak(_backoff(DEFAULT_RETRY_DELAY_SECONDS, delivery.num_delivered))
+
+    async def settle(self, message: Msg, delivery: Delivery, outcome: Outcome) -> None:
+        """Ack, nak or (once the dead letter holds it) terminate one message.
+
+        An ack or nak the bus does not take only delays the message: JetStream redelivers
+        it after AckWait, and the consumer's claims make the repeat harmless.
+        """
+        try:
+            if isinstance(outcome, Ack):
+                await message.ack()
+            elif isinstance(outcome, Nak):
+                await message.nak(delay=outcome.delay)
+            else:
+                try:
+                    await self.dead_letter(delivery, outcome.reason)
+                except Exception as error:  # not stored: keep the message, try again later
+                    log.warning("dead_letter_failed", consumer=self.consumer, error=repr(error))
+                    await message.nak(
+                        delay=_backoff(DEFAULT_RETRY_DELAY_SECONDS, delivery.num_delivered)
+                    )
+                    return
+                await message.term()
+        except Exception as error:
+            log.info("settle_failed", consumer=self.consumer, error=repr(error))
 
     async def dead_letter(self, delivery: Delivery, reason: str) -> None:
         """Park a message on the service's dead-letter subject, with the reason in headers.
 
-        A private event's dead letter stays private: `botram.private.dlq.<service>`, in the
-        private stream.
+        Raises when the stream did not store it (no PubAck, a full stream). A private
+        event's dead letter stays private: `botram.private.dlq.<service>`, in the private
+        stream.
         """
         log.warning("event_dead_lettered", consumer=self.consumer, reason=reason)
         subject = dead_letter_subject(self.service, private=is_private(delivery.subject))
-        await self._broker.publish(
-            delivery.payload,
+        await self._jetstream().publish(
             subject,
+            delivery.payload,
+            timeout=DEAD_LETTER_TIMEOUT_SECONDS,
+            stream=stream_for(subject),
             headers={
                 DLQ_REASON_HEADER: reason[:500],
                 DLQ_SUBJECT_HEADER: delivery.subject,
                 DLQ_CONSUMER_HEADER: self.consumer,
             },
-            stream=stream_for(subject),
         )
 
     def _count(self, event_type: str, result: str) -> None:
         self._metrics.count(self.consumer, event_type, result)
+
+
+class PullLoopLike(Protocol):
+    """What the settling of a fetched batch asks of its pull loop (`consumers.PullLoop`)."""
+
+    @property
+    def stopping(self) -> bool: ...
+
+    async def release(self, messages: list[Msg]) -> None: ...
 
 
 def _backoff(base: float, attempt: int) -> float:

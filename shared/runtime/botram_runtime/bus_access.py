@@ -8,9 +8,10 @@ code:
   creating, reading and fetching from its own durable consumers (`CONSUMERS`, which
   `ServiceRuntime.subscribe` enforces) and acknowledging their messages;
 - subscribe: its own inbox (`_INBOX_botram_<service>`), where JetStream delivers what
-  its pull consumers fetch, and the public subjects it listens to live (`LISTENERS`: the
-  registry's public display follows its own calls on every instance). No service may read
-  another's inbox: only the notifier's carries private events.
+  its pull consumers fetch, the MAX_DELIVERIES advisories of its own consumers, and the
+  public subjects it listens to live (`LISTENERS`: the registry's public display follows its
+  own calls on every instance). No service may read another's inbox: only the notifier's
+  carries private events.
 The operator's user (`ops`) inspects the public stream and creates agencies' consumers;
 agencies are added by `python -m botram_notifier agency-credentials` (docs/agencies.md).
 
@@ -116,6 +117,11 @@ def service_inbox_prefix(service: str) -> str:
     return f"_INBOX_botram_{service}"
 
 
+def max_deliveries_subject(stream: str, durable: str) -> str:
+    """Where JetStream announces a message it stopped redelivering to a consumer."""
+    return f"$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.{stream}.{durable}"
+
+
 def produced_subjects(service: str) -> list[str]:
     """Filters of every subject the service's events are published on."""
     return [
@@ -167,7 +173,13 @@ def service_permissions(service: str) -> Permissions:
     ]
     return {
         "publish": {"allow": publish},
-        "subscribe": {"allow": [f"{service_inbox_prefix(service)}.>", *LISTENERS.get(service, ())]},
+        "subscribe": {
+            "allow": [
+                f"{service_inbox_prefix(service)}.>",
+                *(max_deliveries_subject(c.stream, c.durable) for c in consumers),
+                *LISTENERS.get(service, ()),
+            ]
+        },
     }
 
 

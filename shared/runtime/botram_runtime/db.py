@@ -35,6 +35,12 @@ STAGED_EVENTS = "botram.staged_events"
 SERVICE_INFO = "botram.service"
 
 
+def postgres_timeouts(statement: float | None, lock: float | None) -> dict[str, str]:
+    """PostgreSQL's `statement_timeout` and `lock_timeout` settings, in milliseconds."""
+    settings = {"statement_timeout": statement, "lock_timeout": lock}
+    return {name: str(int(value * 1000)) for name, value in settings.items() if value}
+
+
 class Database:
     """One service's database: an async engine and its sessions."""
 
@@ -46,6 +52,8 @@ class Database:
         echo: bool = False,
         sqlite_inline: bool = True,
         wal_checkpoint_seconds: float = CHECKPOINT_INTERVAL_SECONDS,
+        statement_timeout: float | None = None,
+        lock_timeout: float | None = None,
     ) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
@@ -63,6 +71,10 @@ class Database:
                 self._checkpointer = WalCheckpointer(path, wal_checkpoint_seconds)
         elif not self.is_sqlite:
             options |= {"pool_pre_ping": True, "pool_size": 10, "max_overflow": 10}
+            # Applied by the server to every connection of the pool, from its first statement.
+            timeouts = postgres_timeouts(statement_timeout, lock_timeout)
+            if timeouts:
+                options["connect_args"] = {"server_settings": timeouts}
         self.engine: AsyncEngine = create_async_engine(self.url, **options)
         if self.is_sqlite:
             # Inline connections wait for the write lock asynchronously (sqlite_inline), never

@@ -8,7 +8,6 @@ publish retried after a lost ack or a crash is dropped by the stream's duplicate
 
 import asyncio
 from collections.abc import Callable, Sequence
-from contextlib import suppress
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from botram_contracts.events import MSG_ID_HEADER, BotramEvent, CloudEvent, encode_event, make_event
 from botram_contracts.events.envelope import utc_now
 from botram_contracts.subjects import is_private
+from botram_runtime.consumers import sleep_unless, stop_task
 from botram_runtime.db import SERVICE_INFO, STAGED_EVENTS, Database
 
 log = structlog.get_logger(__name__)
@@ -125,6 +125,7 @@ class OutboxRelay:
         self._on_published = on_published
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self.last_error: str | None = None
 
     def notify(self) -> None:
@@ -132,36 +133,54 @@ class OutboxRelay:
         self._wake.set()
 
     def start(self) -> None:
+        self._stopping.clear()
         self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+    async def stop(self, grace: float = 10.0) -> bool:
+        """Stop within `grace` seconds: the batch in flight finishes, then one last flush
+        publishes what was committed meanwhile (unless the bus is failing). Bounded: never
+        a bare cancel-and-await on a task awaiting nats-py; returns whether it ended in time.
+        """
+        self._stopping.set()
+        self._wake.set()
+        stopped = await stop_task(self._task, grace)
+        self._task = None
+        return stopped
 
     async def _run(self) -> None:
         backoff = self._poll_seconds
         purge_due = utc_now()
-        while True:
+        failing = False
+        while not self._stopping.is_set():
             try:
                 published = await self.publish_pending()
                 self.last_error = None
+                failing = False
                 backoff = self._poll_seconds
                 if published == self._batch_size:
                     continue  # more are waiting: no sleep
                 if utc_now() >= purge_due:
                     await self.purge_published()
                     purge_due = utc_now() + timedelta(hours=1)
-            except asyncio.CancelledError:
-                raise
             except Exception as error:  # the bus or the database is down: keep the rows, retry
                 self.last_error = type(error).__name__
+                failing = True
                 log.warning("outbox_publish_failed", error=repr(error), retry_in=backoff)
                 backoff = min(backoff * 2, 30.0)
             self._wake.clear()
-            with suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=backoff)
+            if self._stopping.is_set():
+                break
+            await sleep_unless(self._wake, backoff)
+        if not failing:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        """Publish what is left at stop (the caller bounds the time it may take)."""
+        try:
+            while await self.publish_pending() == self._batch_size:
+                pass
+        except Exception as error:  # kept in the outbox: published at the next start
+            log.warning("outbox_flush_failed", error=repr(error))
 
     async def publish_pending(self) -> int:
         """Publish one batch of unpublished events in order; return how many were published.

@@ -15,9 +15,10 @@ import structlog
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import HTMLResponse, JSONResponse
-from faststream.middlewares import AckPolicy
+from faststream.middlewares import AckPolicy as FastStreamAckPolicy
 from faststream.nats import ConsumerConfig, DeliverPolicy, JStream, PullSub
 from faststream.specification import AsyncAPI
+from nats.aio.msg import Msg
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
@@ -36,6 +37,7 @@ from botram_runtime.api_docs import add_swagger_ui, asyncapi_page
 from botram_runtime.asyncapi import exact_document
 from botram_runtime.auth import JwksFile, JwksUrl, KeySource, TokenVerifier
 from botram_runtime.bus import (
+    MAX_DELIVER_HEADROOM,
     PULL_BATCH,
     PULL_TIMEOUT_SECONDS,
     BatchHandler,
@@ -44,11 +46,25 @@ from botram_runtime.bus import (
     EventConsumer,
     batch_delivery_decoder,
     create_broker,
-    delivered_payload_is,
     delivery_decoder,
     jetstream_of,
 )
-from botram_runtime.bus_access import LISTENERS, consumer_of, service_inbox_prefix, streams_of
+from botram_runtime.bus_access import (
+    LISTENERS,
+    consumer_of,
+    max_deliveries_subject,
+    service_inbox_prefix,
+    streams_of,
+)
+from botram_runtime.consumers import (
+    MessagesHandler,
+    Periodic,
+    PullLoop,
+    consumer_config,
+    run_bounded,
+    sleep_unless,
+    stop_task,
+)
 from botram_runtime.db import Database
 from botram_runtime.edge import HttpEdge
 from botram_runtime.inbox import claim_event
@@ -68,6 +84,8 @@ PUBLIC = [Depends(public())]
 # A subscriber's use case: apply one event inside the transaction that also claimed it.
 TxHandler = Callable[[AsyncSession, CloudEvent[Any]], Awaitable[None]]
 BUS_RETRY_MAX_SECONDS = 10.0
+# At shutdown, how long a connection attempt in progress may take before it is cancelled.
+BUS_CONNECT_STOP_SECONDS = 1.0
 
 
 class RouteWithoutRule(RuntimeError):
@@ -105,12 +123,29 @@ class ServiceRuntime:
             settings.resolved_database_url(),
             service=self.service,
             sqlite_inline=settings.sqlite_inline,
+            statement_timeout=settings.db_statement_timeout,
+            lock_timeout=settings.db_lock_timeout,
         )
         self.broker = create_broker(settings, self.registry)
         self.consumer_metrics = ConsumerMetrics(self.registry)
+        self._pull_loops: list[PullLoop] = []
+        self._periodic: list[Periodic] = []
+        self._stopping = asyncio.Event()
         self.events_published = Counter(
             "botram_outbox_published_total",
             "Events this service published from its outbox",
+            registry=self.registry,
+        )
+        self.max_deliveries = Counter(
+            "botram_consumer_max_deliveries_total",
+            "Messages JetStream stopped redelivering to this service's consumers (advisories)",
+            ["consumer"],
+            registry=self.registry,
+        )
+        self.bus_errors = Counter(
+            "botram_consumer_fetch_errors_total",
+            "Fetches from the bus that failed (then retried with back-off), by error",
+            ["consumer", "error"],
             registry=self.registry,
         )
         self.outbox_pending = Gauge(
@@ -164,7 +199,11 @@ class ServiceRuntime:
     def consumer(self, name: str) -> EventConsumer:
         """The delivery policy for one durable consumer of this service."""
         return EventConsumer(
-            service=self.service, consumer=name, broker=self.broker, metrics=self.consumer_metrics
+            service=self.service,
+            consumer=name,
+            jetstream=lambda: jetstream_of(self.broker),
+            metrics=self.consumer_metrics,
+            max_deliver=self.settings.max_deliver,
         )
 
     def subscribe(
@@ -196,9 +235,13 @@ class ServiceRuntime:
             if after_commit is not None:
                 after_commit()
 
-        async def on_event(delivery: Delivery) -> None:
-            with delivered_payload_is(delivery.payload):
-                await consume(delivery, apply)
+        async def on_messages(messages: list[Msg], loop: PullLoop) -> None:
+            await consume.messages(messages, apply, loop)
+
+        self._add_pull_loop(stream, durable, (subject,), on_messages, PULL_BATCH, fill=False)
+
+        async def on_event(delivery: Delivery) -> None:  # documentation only (AsyncAPI)
+            """Never called: `PullLoop` consumes."""
 
         on_event.__doc__ = description
         self.broker.subscriber(
@@ -208,7 +251,7 @@ class ServiceRuntime:
             deliver_policy=DeliverPolicy.ALL,
             pull_sub=PullSub(batch_size=PULL_BATCH, timeout=PULL_TIMEOUT_SECONDS),
             inbox_prefix=self._inbox_prefix,
-            ack_policy=AckPolicy.ACK,
+            ack_policy=FastStreamAckPolicy.MANUAL,
             decoder=delivery_decoder,
             title=f"{self.service}/{durable}",
             description=description,
@@ -232,8 +275,21 @@ class ServiceRuntime:
         stream = self._declared_stream(durable, tuple(subjects))
         consume = self.consumer(durable)
 
-        async def on_events(deliveries: list[Delivery]) -> None:
-            await consume.batch(deliveries, handler)
+        async def on_messages(messages: list[Msg], _loop: PullLoop) -> None:
+            await consume.batch(messages, handler)
+
+        self._add_pull_loop(
+            stream,
+            durable,
+            tuple(subjects),
+            on_messages,
+            batch_size,
+            fill=True,
+            fetch_timeout=batch_timeout_seconds,
+        )
+
+        async def on_events(deliveries: list[Delivery]) -> None:  # documentation only
+            """Never called: `PullLoop` consumes."""
 
         on_events.__doc__ = description
         self.broker.subscriber(
@@ -244,7 +300,7 @@ class ServiceRuntime:
             deliver_policy=DeliverPolicy.ALL,
             pull_sub=PullSub(batch_size=batch_size, timeout=batch_timeout_seconds, batch=True),
             inbox_prefix=self._inbox_prefix,
-            ack_policy=AckPolicy.ACK,
+            ack_policy=FastStreamAckPolicy.MANUAL,
             decoder=batch_delivery_decoder,
             title=f"{self.service}/{durable}",
             description=description,
@@ -265,6 +321,39 @@ class ServiceRuntime:
 
         self.on_stop(feed.stop)
         return feed
+
+    def _add_pull_loop(
+        self,
+        stream: str,
+        durable: str,
+        subjects: tuple[str, ...],
+        handle: MessagesHandler,
+        batch_size: int,
+        *,
+        fill: bool,
+        fetch_timeout: float = PULL_TIMEOUT_SECONDS,
+    ) -> None:
+        """Botram's own pull loop for a durable consumer (FastStream's subscriber declared
+        beside it only describes it in AsyncAPI: the broker is connected, never started)."""
+        config = consumer_config(
+            durable,
+            subjects,
+            max_deliver=self.settings.max_deliver + MAX_DELIVER_HEADROOM,
+            ack_wait=self.settings.ack_wait,
+        )
+        self._pull_loops.append(
+            PullLoop(
+                jetstream=lambda: jetstream_of(self.broker),
+                stream=stream,
+                config=config,
+                batch_size=batch_size,
+                fetch_timeout=fetch_timeout,
+                inbox_prefix=self._inbox_prefix,
+                handle=handle,
+                fill=fill,
+                on_bus_error=lambda error: self.bus_errors.labels(durable, error).inc(),
+            )
+        )
 
     @property
     def _inbox_prefix(self) -> bytes:
@@ -295,29 +384,10 @@ class ServiceRuntime:
     def every(self, seconds: float, job: Hook, *, name: str) -> None:
         """Run `job` now and then every `seconds` while the service runs (after migrations).
 
-        A failing run is logged and the next one tries again; stopping the service cancels it.
+        A failing run is logged and the next one tries again. Stopping the service sets a
+        flag: a run in progress finishes (within the shutdown grace), no other starts.
         """
-        task: asyncio.Task[None] | None = None
-
-        async def forever() -> None:
-            while True:
-                try:
-                    await job()
-                except Exception as error:
-                    log.warning("periodic_job_failed", job=name, error=repr(error))
-                await asyncio.sleep(seconds)
-
-        @self.after_migrate
-        async def start() -> None:
-            nonlocal task
-            task = asyncio.create_task(forever(), name=name)
-
-        @self.on_stop
-        async def stop() -> None:
-            if task is not None:
-                task.cancel()
-                with suppress(asyncio.CancelledError):
-                    await task
+        self._periodic.append(Periodic(name, seconds, job))
 
     def on_stop(self, hook: Hook) -> Hook:
         self._on_stop.append(hook)
@@ -383,29 +453,57 @@ class ServiceRuntime:
         await self.database.migrate(self._migrations, **self._migration_attributes)
         for hook in self._after_migrate:
             await hook()
+        self._stopping.clear()
+        for job in self._periodic:
+            job.start()
         self._bus_task = asyncio.create_task(self._connect_bus(), name="bus-connect")
         log.info("service_started", port=self.settings.http_port, env=self.settings.env.value)
         try:
             yield
         finally:
-            self._bus_task.cancel()
-            with suppress(asyncio.CancelledError):
-                await self._bus_task
-            for hook in reversed(self._on_stop):
-                await hook()
-            await self.relay.stop()
-            if self.bus_started:
-                try:
-                    await self.broker.stop()
-                except Exception as error:  # e.g. NATS is down and the client is reconnecting
-                    log.warning("bus_stop_failed", error=repr(error))
-            await self.database.dispose()
-            log.info("service_stopped")
+            await self.shutdown()
+
+    async def shutdown(self) -> None:
+        """Stop within `shutdown_grace` seconds, whatever hangs (SIGTERM, the end of a test).
+
+        In order: stop fetching (each consumer settles the message in hand and hands back
+        the rest with a nak), stop periodic jobs, run the services' stop hooks, flush the
+        outbox relay, drain the bus connection, close the database. Every wait is bounded
+        by what is left of the grace; a step that overruns is cancelled and logged.
+        """
+        clock = asyncio.get_running_loop().time
+        deadline = clock() + self.settings.shutdown_grace
+
+        def left() -> float:
+            return max(deadline - clock(), 0.0)
+
+        self._stopping.set()
+        for loop in self._pull_loops:
+            loop.request_stop()
+        for job in self._periodic:
+            job.request_stop()
+        await stop_task(self._bus_task, min(left(), BUS_CONNECT_STOP_SECONDS))
+        await asyncio.gather(
+            *(loop.stop(left()) for loop in self._pull_loops),
+            *(job.stop(left()) for job in self._periodic),
+        )
+        for hook in reversed(self._on_stop):
+            await run_bounded(hook(), left(), name=f"on-stop-{getattr(hook, '__name__', 'hook')}")
+        await self.relay.stop(left())
+        if self.bus_started:
+            # Drain: what nats-py still buffers (acks, naks) goes out before the close.
+            await run_bounded(self.broker.stop(), left(), name="bus-stop")
+            self.bus_started = False
+        await self.database.dispose()
+        log.info("service_stopped", overran=clock() > deadline)
 
     async def _connect_bus(self) -> None:
-        """Connect to NATS, retrying until it answers, then start consuming and relaying."""
+        """Connect to NATS, retrying until it answers, then start consuming and relaying.
+
+        The broker is connected, never started: Botram's `PullLoop`s consume.
+        """
         delay = 0.5
-        while True:
+        while not self._stopping.is_set():
             try:
                 await self.broker.connect()
                 await ensure_streams(
@@ -413,19 +511,37 @@ class ServiceRuntime:
                     streams_of(self.service),
                     self.settings.stream_options(),
                 )
-                await self.broker.start()
+                await self._watch_max_deliveries()
                 break
             except asyncio.CancelledError:
                 raise
             except Exception as error:
                 log.warning("bus_unavailable", error=repr(error), retry_in=delay)
-                await asyncio.sleep(delay)
+                await sleep_unless(self._stopping, delay)
                 delay = min(delay * 2, BUS_RETRY_MAX_SECONDS)
+        if self._stopping.is_set():
+            return
         self.bus_started = True
+        for loop in self._pull_loops:
+            loop.start()
         self.relay.start()
         for hook in self._on_start:
             await hook()
         log.info("bus_connected")
+
+    async def _watch_max_deliveries(self) -> None:
+        """Count JetStream's MAX_DELIVERIES advisories of this service's consumers: a message
+        it stopped redelivering (the dead letter should have taken it first)."""
+        for loop in self._pull_loops:
+            durable = loop.durable
+
+            async def advisory(_message: Msg, durable: str = durable) -> None:
+                self.max_deliveries.labels(durable).inc()
+                log.warning("max_deliveries_reached", consumer=durable)
+
+            await self.broker.connection.subscribe(
+                max_deliveries_subject(loop.stream, durable), cb=advisory
+            )
 
     def _add_standard_routes(self, app: FastAPI) -> None:
         @app.get("/healthz", tags=["operations"], dependencies=PUBLIC)

@@ -96,6 +96,19 @@ class ServiceSettings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     outbox_poll_seconds: float = Field(default=1.0, gt=0)
     outbox_batch_size: int = Field(default=500, gt=0)
+    # Deliveries of a well-formed event that keeps failing before it goes to the dead letter
+    # with its last error (docs/operations.md, "Failure modes").
+    max_deliver: int = Field(default=10, ge=2, le=1000)
+    # Seconds JetStream waits for a consumer's answer before it delivers a message again
+    # (to another instance, or to this one once it resumes: a paused or frozen process).
+    ack_wait: float = Field(default=30.0, ge=1, le=3600)
+    # SIGTERM: stop fetching, settle or hand back what is held, flush the outbox relay, close
+    # the bus and the database, all within this many seconds.
+    shutdown_grace: float = Field(default=10.0, gt=0, le=300)
+    # PostgreSQL: no statement runs, and no lock is waited for, longer than this (seconds);
+    # a stuck lock answers an error instead of holding a request forever.
+    db_statement_timeout: float = Field(default=30.0, gt=0, le=3600)
+    db_lock_timeout: float = Field(default=10.0, gt=0, le=3600)
     # The streams (botram_runtime.stream, docs/scaling.md): replicas (3 on a 3-node NATS
     # cluster), the public stream's room in bytes, the server tags its replicas go on (a new
     # stream; JSON list). Start-up creates a missing stream with these and only ever raises an

@@ -22,9 +22,13 @@ from typing import Any
 
 import aiosqlite
 
+from botram_runtime.consumers import sleep_unless, stop_task
+
 LOCK_WAIT_SECONDS = 10.0
 # How often the WAL is checkpointed (when something was committed since the last time).
 CHECKPOINT_INTERVAL_SECONDS = 1.0
+# A checkpoint in progress at stop runs in a thread: waited for this long at most.
+CHECKPOINT_STOP_SECONDS = 2.0
 _FIRST_RETRY_SECONDS = 0.001
 _LONGEST_RETRY_SECONDS = 0.05
 
@@ -107,19 +111,20 @@ class WalCheckpointer:
         self._interval = interval
         self._dirty = False
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
 
     def note_commit(self) -> None:
         self._dirty = True
         loop = asyncio.get_running_loop()
         if self._task is None or self._task.done() or self._task.get_loop() is not loop:
+            self._stopping = asyncio.Event()
             self._task = loop.create_task(self._run(), name="sqlite-wal-checkpoint")
 
     async def stop(self) -> None:
         task, self._task = self._task, None
         if task is not None and task.get_loop() is asyncio.get_running_loop():
-            task.cancel()
-            with suppress(asyncio.CancelledError):
-                await task
+            self._stopping.set()
+            await stop_task(task, CHECKPOINT_STOP_SECONDS)
         if self._dirty:
             with suppress(sqlite3.Error):
                 await asyncio.to_thread(self.checkpoint)
@@ -134,9 +139,9 @@ class WalCheckpointer:
             connection.close()
 
     async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            if self._dirty:
+        while not self._stopping.is_set():
+            await sleep_unless(self._stopping, self._interval)
+            if self._dirty and not self._stopping.is_set():
                 with suppress(sqlite3.Error):  # busy or gone: the next round tries again
                     await asyncio.to_thread(self.checkpoint)
 

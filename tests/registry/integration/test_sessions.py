@@ -7,6 +7,9 @@ import httpx
 from nats.aio.client import Client as NatsClient
 
 from botram_runtime.bus import DLQ_REASON_HEADER
+from botram_runtime.bus_access import max_deliveries_subject
+from botram_runtime.stream import STREAM_NAME
+from helpers import eventually
 
 
 async def test_a_malformed_event_goes_to_the_dead_letter_with_its_reason(
@@ -27,3 +30,18 @@ async def test_a_malformed_event_goes_to_the_dead_letter_with_its_reason(
         'botram_events_consumed_total{consumer="registry-sessions",'
         'result="dead_letter",type="malformed"} 1.0' in metrics
     )
+
+
+async def test_a_max_deliveries_advisory_of_its_consumer_is_counted(
+    registry: httpx.AsyncClient, nc: NatsClient
+) -> None:
+    # JetStream gave up redelivering a message (the dead letter should have taken it first).
+    subject = max_deliveries_subject(STREAM_NAME, "registry-sessions")
+    expected = 'botram_consumer_max_deliveries_total{consumer="registry-sessions"} 1.0'
+
+    await nc.publish(subject, json.dumps({"type": "io.nats.jetstream.advisory.v1"}).encode())
+
+    async def counted() -> bool:
+        return expected in (await registry.get("/metrics")).text
+
+    await eventually(counted)

@@ -12,6 +12,7 @@ from helpers import promtool
 
 ROOT = Path(__file__).resolve().parents[3]
 ALERTS = ROOT / "deploy" / "prometheus" / "alerts.yml"
+ALERT_TESTS = ROOT / "deploy" / "prometheus" / "alerts.test.yml"
 PROMETHEUS = ROOT / "deploy" / "prometheus" / "prometheus.yml"
 GRAFANA = ROOT / "deploy" / "grafana"
 DASHBOARD = GRAFANA / "dashboards" / "botram.json"
@@ -34,6 +35,24 @@ def test_alert_rules_pass_promtool_and_cover_waits_lag_webhooks_and_a_service_do
         assert metric in exprs, metric
     result = promtool("check", "rules", str(ALERTS))
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_the_delivery_alerts_fire_when_they_should_and_only_then() -> None:
+    # promtool's rule unit tests: dead letters, max deliveries, a stalled consumer, fetches
+    # failing (deploy/prometheus/alerts.test.yml), each also checked not to fire too early.
+    rules = yaml.safe_load(ALERTS.read_text())
+    names = {rule["alert"] for group in rules["groups"] for rule in group["rules"]}
+    assert {
+        "BotramEventsDeadLettered",
+        "BotramMaxDeliveriesReached",
+        "BotramConsumerStalled",
+        "BotramConsumerCannotFetch",
+    } <= names
+
+    result = promtool("test", "rules", str(ALERT_TESTS))
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "SUCCESS" in result.stdout + result.stderr
 
 
 def test_every_dashboard_query_is_valid_promql(tmp_path: Path) -> None:

@@ -22,6 +22,7 @@ from botram_runtime.bus_access import (
     SERVICES,
     botram_users,
     consumer_of,
+    max_deliveries_subject,
     ops_permissions,
     render_accounts,
     service_inbox_prefix,
@@ -83,7 +84,11 @@ def test_a_service_reads_only_through_its_own_consumers_on_its_own_inbox(service
     others = [s for s in SERVICES if s != service]
 
     live = list(LISTENERS.get(service, ()))
-    assert permissions["subscribe"]["allow"] == [f"{service_inbox_prefix(service)}.>", *live]
+    assert permissions["subscribe"]["allow"] == [
+        f"{service_inbox_prefix(service)}.>",
+        *(max_deliveries_subject(c.stream, c.durable) for c in CONSUMERS[service]),
+        *live,
+    ]
     for consumer in CONSUMERS[service]:
         next_message = f"$JS.API.CONSUMER.MSG.NEXT.{consumer.stream}.{consumer.durable}"
         assert may_publish(permissions, next_message)
