@@ -17,6 +17,8 @@ from botram_contracts.events import (
     CitizenTicketsAddedV1,
     ServiceCompletedV1,
     TicketCalledV1,
+    TicketCancelledV1,
+    TicketExpiredV1,
     TicketNoShowV1,
     TicketRecalledV1,
     TicketRef,
@@ -186,6 +188,18 @@ def ticket_no_show(
     ticket: TicketRow, session: SessionRow, actor: Actor | None = None
 ) -> TicketNoShowV1:
     return _ticket_event(TicketNoShowV1, ticket, session, actor=_sub(actor))
+
+
+def waiting_ended(
+    ticket: TicketRow, session: SessionRow, now: datetime, reason: str | None
+) -> TicketExpiredV1 | TicketCancelledV1:
+    """A waiting ticket ended by its session's end: expired at a close, cancelled with the
+    session's reason at a cancellation."""
+    if reason is None:
+        return _ticket_event(TicketExpiredV1, ticket, session, number=ticket.number, expired_at=now)
+    return _ticket_event(
+        TicketCancelledV1, ticket, session, number=ticket.number, reason=reason, cancelled_at=now
+    )
 
 
 def _sub(actor: Actor | None) -> str | None:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from botram_contracts.vocabulary import Outcome
+from botram_contracts.vocabulary import Outcome, SessionStatus
 from botram_runtime.actors import Actor
 from botram_runtime.clock import as_utc
 from botram_runtime.errors import Conflict, Invalid
@@ -21,6 +21,8 @@ class TicketStatus(StrEnum):
     COMPLETED = "completed"
     NO_SHOW = "no_show"
     TRANSFERRED = "transferred"
+    EXPIRED = "expired"  # still waiting when its session closed: unserved demand
+    CANCELLED = "cancelled"  # still waiting when its session was cancelled (an emergency)
 
 
 class DeskAction(StrEnum):
@@ -50,6 +52,21 @@ TRANSITIONS: dict[DeskAction, Transition] = {
 }
 # A ticket in one of these still holds a place in its queue or at a desk.
 OPEN_STATUSES = (TicketStatus.WAITING, TicketStatus.CALLED)
+
+
+# How a session's end leaves the tickets still waiting in its queues (called tickets stay with
+# their desk: the desk completes them or marks them not come).
+WAITING_ENDS_AS: dict[SessionStatus, TicketStatus] = {
+    SessionStatus.CLOSED: TicketStatus.EXPIRED,
+    SessionStatus.CANCELLED: TicketStatus.CANCELLED,
+}
+
+
+def end_of_wait(ticket: TicketStatus, session: SessionStatus) -> TicketStatus | None:
+    """The status a ticket ends in when its session becomes `session`; None when it stays."""
+    if ticket != TicketStatus.WAITING:
+        return None
+    return WAITING_ENDS_AS.get(session)
 
 
 def advance(status: TicketStatus, action: DeskAction, number: str) -> TicketStatus:
