@@ -396,8 +396,8 @@ async def test_a_closing_session_tells_each_citizen_still_waiting_once_then_forg
     assert gateway.count() == 6
     assert expiries[0]["text"] in {
         "Botram Kab. Bekasi: mohon maaf, layanan Botram di Muara Gembong hari ini sudah ditutup "
-        f"sebelum nomor KK-00{n} untuk layanan Kartu Keluarga (KK) terlayani. Silakan datang ke Botram berikutnya "
-        "yang membuka layanan tersebut. Jadwal: https://botram.test/jadwal"
+        f"sebelum nomor KK-00{n} untuk layanan Kartu Keluarga (KK) terlayani. Silakan datang "
+        "ke Botram berikutnya yang membuka layanan tersebut. Jadwal: https://botram.test/jadwal"
         for n in (1, 4)
     }
     messages = await stored_messages(database_url)
