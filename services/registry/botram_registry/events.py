@@ -151,6 +151,7 @@ def ticket_called(
     now: datetime,
     up_next: Sequence[Waiting],
     actor: Actor | None = None,
+    out_of_turn: bool = False,
 ) -> TicketCalledV1:
     """A call, and who comes next in the queue's fair order (the first `UP_NEXT_LENGTH`)."""
     return _ticket_event(
@@ -161,6 +162,7 @@ def ticket_called(
         desk=ticket.desk,
         waited_seconds=seconds_between(ticket.issued_at, now),
         called_at=now,
+        out_of_turn=out_of_turn or None,
         actor=_sub(actor),
         up_next=[
             WaitingTicketRef(ticket_id=w.ticket_id, number=w.number)

@@ -29,6 +29,9 @@ class DeskAction(StrEnum):
     """What a desk does to a ticket (recorded in the ticket's history under this name)."""
 
     CALL = "call"
+    # A desk called a waiting ticket by its number, before its turn (a citizen who stepped
+    # out and came back): recorded as such, and the queue's fairness streak is left alone.
+    CALL_OUT_OF_TURN = "call_out_of_turn"
     RECALL = "recall"
     COMPLETE = "complete"
     NO_SHOW = "no_show"
@@ -45,6 +48,7 @@ class Transition:
 # The lifecycle: each desk action, the one status it applies to, and the status it leaves.
 TRANSITIONS: dict[DeskAction, Transition] = {
     DeskAction.CALL: Transition(TicketStatus.WAITING, TicketStatus.CALLED, "call"),
+    DeskAction.CALL_OUT_OF_TURN: Transition(TicketStatus.WAITING, TicketStatus.CALLED, "call"),
     DeskAction.RECALL: Transition(TicketStatus.CALLED, TicketStatus.CALLED, "recall"),
     DeskAction.COMPLETE: Transition(TicketStatus.CALLED, TicketStatus.COMPLETED, "complete"),
     DeskAction.NO_SHOW: Transition(TicketStatus.CALLED, TicketStatus.NO_SHOW, "mark as no-show"),
@@ -170,6 +174,16 @@ class CallNext:
 
     session_id: str
     service: str
+    desk: str | None = None
+    actor: Actor = field(kw_only=True)  # who acts (audited; its `sub` in the events)
+
+
+@dataclass(frozen=True, slots=True)
+class CallNumber:
+    """Call a waiting ticket of a session by its number, out of turn."""
+
+    session_id: str
+    number: str
     desk: str | None = None
     actor: Actor = field(kw_only=True)  # who acts (audited; its `sub` in the events)
 

@@ -223,6 +223,13 @@ class TicketCalledV1(_TicketEvent):
     desk: str | None = None
     waited_seconds: float = Field(ge=0)
     called_at: datetime | None = None
+    out_of_turn: bool | None = Field(
+        default=None,
+        description=(
+            "True when a desk called this ticket by its number before its turn (a citizen who "
+            "stepped out and came back); absent from events of older registries"
+        ),
+    )
     up_next: list[WaitingTicketRef] | None = Field(
         default=None,
         max_length=UP_NEXT_LENGTH,
