@@ -53,7 +53,9 @@ async def a_session_with_a_queue(
 
 
 def messages_of(system: System, kind: str) -> list[str]:
-    return [line for line in list(system.output) if "citizen_message" in line and f"kind={kind}" in line]
+    """The notifier's log provider's lines for messages of `kind` (the text, never a phone)."""
+    lines = list(system.output)
+    return [line for line in lines if "citizen_message" in line and f"kind={kind}" in line]
 
 
 async def test_the_day_ends_fairly_for_citizens_still_waiting(system: System) -> None:
