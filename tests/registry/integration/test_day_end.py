@@ -60,6 +60,8 @@ async def test_a_closing_session_expires_its_waiting_tickets_once_with_an_event_
     for ticket in waiting:
         state = (await registry.get(f"/v1/tickets/{ticket['ticket_id']}")).json()
         assert state["status"] == "expired"
+    page = await registry.get(waiting[0]["status_url"].removeprefix("http://service"))
+    assert "tidak terlayani: layanan hari ini sudah ditutup" in page.text  # the citizen's page
     assert (await registry.get(f"/v1/tickets/{called}")).json()["status"] == "called"
     every_expiry = await nc.jetstream().pull_subscribe("botram.ticket.expired.v1.>")
     assert len(await every_expiry.fetch(10, timeout=1)) == 2  # none from the repeated close
