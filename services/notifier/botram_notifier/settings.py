@@ -47,6 +47,9 @@ class Settings(ServiceSettings):
     # tickets each `ticket.called` event names as coming next (`up_next`).
     turn_near_ahead: int = Field(default=3, ge=1, lt=UP_NEXT_LENGTH)
     # At most this many messages to one phone per hour (a flood of events never spams).
+    # The public schedule (e.g. the scheduler's `/v1/calendar.ics` or a page listing it), named
+    # in the message to a citizen whose ticket still waited when the session closed.
+    schedule_url: str | None = Field(default=None, pattern=r"^https?://[^/?#]+(/[^?#]*)?$")
     sms_max_per_phone_per_hour: int = Field(default=6, ge=1)
     sms_poll_seconds: float = Field(default=1.0, gt=0)
     # Opted-out phones are kept as HMAC-SHA256 with this key, never in clear (a plain hash of

@@ -14,6 +14,7 @@ from botram_registry.domain.offline import BatchResult, OfflineItem, UploadOffli
 from botram_registry.domain.queue import QueueReport
 from botram_registry.domain.tickets import (
     CallNext,
+    CallNumber,
     Complete,
     MarkNoShow,
     Recall,
@@ -42,7 +43,7 @@ from botram_registry.schemas import (
     WaitingPosition,
 )
 from botram_registry.usecases import check_in as check_ins
-from botram_registry.usecases import contact, desks, offline, queues
+from botram_registry.usecases import contact, desks, numbers, offline, queues
 from botram_runtime.access import allow, public
 from botram_runtime.actors import Actor, Role
 
@@ -110,6 +111,28 @@ async def call_next(
     """Call the next ticket of a service's queue (fair between priority and regular)."""
     command = CallNext(session_id, service, desk=body.desk if body else None, actor=actor)
     return _ticket_state(await desks.call_next(deps, command))
+
+
+@router.get("/sessions/{session_id}/tickets/{number}", tags=["desks"])
+async def ticket_by_number(
+    session_id: str, number: str, deps: DepsDep, actor: DeskOfficer
+) -> TicketState:
+    """A session's ticket by its number (`KK-012`, as on the citizen's slip), with its history."""
+    return _ticket_state(await numbers.ticket_by_number(deps, session_id, number, actor))
+
+
+@router.post("/sessions/{session_id}/tickets/{number}/call", tags=["desks"])
+async def call_number(
+    session_id: str,
+    number: str,
+    deps: DepsDep,
+    actor: DeskOfficer,
+    body: DeskRequest | None = None,
+) -> TicketState:
+    """Call a waiting ticket by its number, out of turn (a citizen who stepped out and came
+    back): recorded as such; the queue's fair order is otherwise unchanged."""
+    command = CallNumber(session_id, number, desk=body.desk if body else None, actor=actor)
+    return _ticket_state(await numbers.call_number(deps, command))
 
 
 @router.post("/tickets/{ticket_id}/complete", tags=["desks"])

@@ -17,6 +17,8 @@ from botram_contracts.events import (
     CitizenTicketsAddedV1,
     ServiceCompletedV1,
     TicketCalledV1,
+    TicketCancelledV1,
+    TicketExpiredV1,
     TicketNoShowV1,
     TicketRecalledV1,
     TicketRef,
@@ -149,6 +151,7 @@ def ticket_called(
     now: datetime,
     up_next: Sequence[Waiting],
     actor: Actor | None = None,
+    out_of_turn: bool = False,
 ) -> TicketCalledV1:
     """A call, and who comes next in the queue's fair order (the first `UP_NEXT_LENGTH`)."""
     return _ticket_event(
@@ -159,6 +162,7 @@ def ticket_called(
         desk=ticket.desk,
         waited_seconds=seconds_between(ticket.issued_at, now),
         called_at=now,
+        out_of_turn=out_of_turn or None,
         actor=_sub(actor),
         up_next=[
             WaitingTicketRef(ticket_id=w.ticket_id, number=w.number)
@@ -186,6 +190,18 @@ def ticket_no_show(
     ticket: TicketRow, session: SessionRow, actor: Actor | None = None
 ) -> TicketNoShowV1:
     return _ticket_event(TicketNoShowV1, ticket, session, actor=_sub(actor))
+
+
+def waiting_ended(
+    ticket: TicketRow, session: SessionRow, now: datetime, reason: str | None
+) -> TicketExpiredV1 | TicketCancelledV1:
+    """A waiting ticket ended by its session's end: expired at a close, cancelled with the
+    session's reason at a cancellation."""
+    if reason is None:
+        return _ticket_event(TicketExpiredV1, ticket, session, number=ticket.number, expired_at=now)
+    return _ticket_event(
+        TicketCancelledV1, ticket, session, number=ticket.number, reason=reason, cancelled_at=now
+    )
 
 
 def _sub(actor: Actor | None) -> str | None:

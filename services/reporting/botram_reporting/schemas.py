@@ -32,6 +32,12 @@ class Figures(BaseModel):
     referred: int
     rejected: int
     no_shows: int
+    expired: int = Field(
+        default=0, description="Tickets still waiting when the session closed: unserved demand"
+    )
+    cancelled: int = Field(
+        default=0, description="Tickets still waiting when the session was cancelled"
+    )
     waiting: int
     wait_seconds: Durations
     service_seconds: Durations
@@ -159,6 +165,8 @@ CSV_COLUMNS = (
     "referred",
     "rejected",
     "no_shows",
+    "expired",
+    "cancelled",
     "waiting",
     "wait_mean_seconds",
     "wait_p50_seconds",
@@ -176,7 +184,7 @@ CSV_COLUMNS = (
 def _csv_row(group: str, key: str, cell: dict[str, Any]) -> list[Any]:
     wait, service = cell["wait_seconds"], cell["service_seconds"]
     values = [group, key]
-    values += [cell[name] for name in CSV_COLUMNS[2:9]]
+    values += [cell[name] for name in CSV_COLUMNS[2:11]]
     values += [wait["mean"], wait["p50"], wait["p90"]]
     values += [service["mean"], service["p50"], service["p90"]]
     values += [cell["residents"], cell["non_residents"]]

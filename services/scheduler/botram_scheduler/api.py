@@ -112,7 +112,9 @@ async def close_session(session_id: str, deps: DepsDep, actor: Operator) -> Sess
 async def cancel_session(
     session_id: str, body: Reason, deps: DepsDep, actor: Planner
 ) -> SessionPublic:
-    """Cancel a session that has not opened, with a reason citizens will be told."""
+    """Cancel a session, with a reason citizens will be told: a planner or an operator before
+    it opens; an operator only once it is open (an emergency: its waiting tickets end
+    cancelled and their holders are told)."""
     command = CancelSession(actor, session_id, body.reason)
     return _public(await sessions.cancel_session(deps, command))
 

@@ -20,6 +20,8 @@ from botram_contracts.events import (
     SessionRescheduledV1,
     SessionScheduledV1,
     TicketCalledV1,
+    TicketCancelledV1,
+    TicketExpiredV1,
     TicketNoShowV1,
     TicketRecalledV1,
     WaitingTicketRef,
@@ -84,6 +86,10 @@ def _samples() -> list[BotramEvent]:
             **_TICKET, number="BPJ-012", desk="2", recalls=1, recalled_at=SAMPLE_MOMENT
         ),
         TicketNoShowV1(**_TICKET),
+        TicketExpiredV1(**_TICKET, number="BPJ-012", expired_at=SAMPLE_MOMENT),
+        TicketCancelledV1(
+            **_TICKET, number="BPJ-012", reason="banjir di lokasi", cancelled_at=SAMPLE_MOMENT
+        ),
         ServiceCompletedV1(
             **_TICKET,
             check_in_id=str(uuid5(SAMPLE_NAMESPACE, "check-in")),

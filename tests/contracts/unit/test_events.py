@@ -177,6 +177,8 @@ def test_every_contract_event_type_has_a_model() -> None:
         "botram.citizen.tickets_added.v1",
         "botram.ticket.called.v1",
         "botram.ticket.recalled.v1",
+        "botram.ticket.expired.v1",
+        "botram.ticket.cancelled.v1",
         "botram.service.completed.v1",
         "botram.ticket.no_show.v1",
         "botram.demand.ranked.v1",

@@ -21,6 +21,8 @@ from botram_contracts.events import (
     SessionCancelledV1,
     SessionClosedV1,
     TicketCalledV1,
+    TicketCancelledV1,
+    TicketExpiredV1,
     TicketRef,
     WaitingTicketRef,
 )
@@ -346,3 +348,89 @@ async def test_a_redelivered_contact_event_sends_no_second_message(
         await texts(gateway, 1)
 
     assert gateway.count() == 1
+
+
+def ended(kind: type[TicketExpiredV1] | type[TicketCancelledV1], n: int) -> Any:
+    """The registry ended the n-th citizen's ticket with its session."""
+    at = datetime.now(UTC)
+    common = {"ticket_id": f"t-{n}", "session_id": "s-1", "service": "dukcapil-kk"}
+    if kind is TicketExpiredV1:
+        return TicketExpiredV1(**common, agency="dukcapil", number=f"KK-00{n}", expired_at=at)
+    return TicketCancelledV1(
+        **common, agency="dukcapil", number=f"KK-00{n}", reason="banjir", cancelled_at=at
+    )
+
+
+async def stored_messages(database_url: str) -> list[CitizenMessageRow]:
+    database = Database(database_url)
+    try:
+        async with database.session() as session:
+            return list((await session.exec(select(CitizenMessageRow))).all())
+    finally:
+        await database.dispose()
+
+
+async def test_a_closing_session_tells_each_citizen_still_waiting_once_then_forgets_the_phone(
+    start: Start, nc: NatsClient, gateway: Receiver, called: Called, database_url: str
+) -> None:
+    async with start(
+        sms_provider="http", sms_gateway_url=gateway.url, schedule_url="https://botram.test/jadwal"
+    ):
+        await check_in(nc, 1, phone=PHONE)  # still waiting at the close
+        await check_in(nc, 2, phone="081200000002")  # served before the close
+        await check_in(nc, 3)  # waiting, but gave no phone
+        await check_in(nc, 4, phone="081200000004")  # its expiry overtakes the session's close
+        await texts(gateway, 3)
+        await publish_event(nc, called("t-2", "KK-002"), "registry")
+        await publish_event(nc, ended(TicketExpiredV1, 4), "registry")
+        await consumed(nc, "notifier-tickets")
+        closed = SessionClosedV1(**SESSION, date=date(2026, 12, 5), closed_at=datetime.now(UTC))
+        await publish_event(nc, closed, "scheduler")
+        await publish_event(nc, closed, "scheduler")  # closed twice: the phones are gone
+        # three numbers, KK-004's turn near after the call, two expiries
+        await texts(gateway, 6)
+        await consumed(nc, "notifier-sessions")
+
+    expiries = [r.json() for r in gateway.requests if "sudah ditutup" in r.json()["text"]]
+    assert sorted(e["to"] for e in expiries) == sorted([PHONE, "081200000004"])
+    assert gateway.count() == 6
+    assert expiries[0]["text"] in {
+        "Botram Kab. Bekasi: mohon maaf, layanan Botram di Muara Gembong hari ini sudah ditutup "
+        f"sebelum nomor KK-00{n} untuk layanan Kartu Keluarga (KK) terlayani. Silakan datang "
+        "ke Botram berikutnya yang membuka layanan tersebut. Jadwal: https://botram.test/jadwal"
+        for n in (1, 4)
+    }
+    messages = await stored_messages(database_url)
+    assert sorted(m.kind for m in messages).count("tickets_expired") == 2
+    assert all(m.phone is None and m.status == "sent" for m in messages)
+
+
+async def test_an_emergency_cancellation_tells_each_waiting_citizen_once_with_the_reason(
+    start: Start, nc: NatsClient, gateway: Receiver, called: Called
+) -> None:
+    async with start(sms_provider="http", sms_gateway_url=gateway.url):
+        await check_in(nc, 1, phone=PHONE)  # waiting
+        await check_in(nc, 2, phone="081200000002")  # at the desk already
+        await check_in(nc, 3, phone="081200000003")  # its cancellation comes first
+        await texts(gateway, 3)
+        await publish_event(nc, called("t-2", "KK-002"), "registry")
+        await publish_event(nc, ended(TicketCancelledV1, 3), "registry")
+        await publish_event(nc, ended(TicketCancelledV1, 1), "registry")
+        await consumed(nc, "notifier-tickets")
+        await publish_event(
+            nc,
+            SessionCancelledV1(**SESSION, date=date(2026, 12, 5), reason="banjir"),
+            "scheduler",
+        )
+        await texts(gateway, 5)
+        await publish_event(
+            nc,
+            SessionClosedV1(**SESSION, date=date(2026, 12, 5), closed_at=datetime.now(UTC)),
+            "scheduler",
+        )
+        await consumed(nc, "notifier-sessions")
+
+    told = [r.json() for r in gateway.requests if "dibatalkan" in r.json()["text"]]
+    assert sorted(t["to"] for t in told) == sorted([PHONE, "081200000003"])
+    assert all("Alasan: banjir." in t["text"] for t in told)
+    assert gateway.count() == 5  # nothing at the close: the cancelled were told already

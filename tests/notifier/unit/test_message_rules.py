@@ -15,6 +15,7 @@ from botram_notifier.domain.messages import (
     session_key,
     ticket_issued,
     ticket_key,
+    tickets_expired,
     turn_near,
 )
 
@@ -90,3 +91,18 @@ def test_one_message_per_kind_and_ticket_or_session_event_and_check_in() -> None
     assert ticket_key(MessageKind.TURN_NEAR, "t-1") == "turn_near:t-1"
     assert ticket_key(MessageKind.TICKET_ISSUED, "t-1") != ticket_key(MessageKind.TURN_NEAR, "t-1")
     assert session_key(MessageKind.SESSION_MOVED, "e-1", "c-1") == "session_moved:e-1:c-1"
+
+
+def test_a_citizen_still_waiting_at_the_close_gets_every_number_and_the_schedule() -> None:
+    numbers = [("KK-012", "Kartu Keluarga (KK)"), ("KTP-003", "KTP-el")]
+
+    text = tickets_expired("muara-gembong", numbers, "https://botram.test/jadwal")
+
+    assert text == (
+        "Botram Kab. Bekasi: mohon maaf, layanan Botram di Muara Gembong hari ini sudah ditutup "
+        "sebelum nomor KK-012 untuk layanan Kartu Keluarga (KK), KTP-003 untuk layanan KTP-el "
+        "terlayani. Silakan datang ke Botram berikutnya yang membuka layanan tersebut. "
+        "Jadwal: https://botram.test/jadwal"
+    )
+    without_link = tickets_expired("sukatani", numbers[:1], None)
+    assert without_link.endswith("Jadwal Botram berikutnya diumumkan di kantor kecamatan dan desa.")

@@ -42,6 +42,8 @@ MATRIX = {
     ("POST", "/v1/sessions/{session_id}/check-ins:batch"): FRONT_DESK,
     ("PUT", "/v1/check-ins/{check_in_id}/contact"): FRONT_DESK,
     ("POST", "/v1/sessions/{session_id}/services/{service}/call-next"): DESK,
+    ("GET", "/v1/sessions/{session_id}/tickets/{number}"): DESK,
+    ("POST", "/v1/sessions/{session_id}/tickets/{number}/call"): DESK,
     ("POST", "/v1/tickets/{ticket_id}/complete"): DESK,
     ("POST", "/v1/tickets/{ticket_id}/no-show"): DESK,
     ("POST", "/v1/tickets/{ticket_id}/recall"): DESK,

@@ -8,7 +8,7 @@ import httpx
 from nats.aio.client import Client as NatsClient
 
 from botram_contracts.events import ServiceCompletedV1, decode_event
-from helpers import FakeClock, assert_problem
+from helpers import FakeClock, assert_problem, fetch_events, session_issuer
 
 KK, JKN = "dukcapil-kk", "bpjs-kesehatan-pendaftaran"
 LANSIA_NIK = "3216050101500001"  # born 1 January 1950
@@ -238,3 +238,51 @@ async def test_queue_status_estimates_waits_from_service_times_and_active_desks(
         ("KK-006", 450.0),
     ]
     assert kk["estimated_wait_seconds"] == 600.0
+
+
+async def test_a_desk_finds_a_ticket_by_its_number_and_calls_it_out_of_turn(
+    registry: httpx.AsyncClient,
+    nc: NatsClient,
+    announce_session: AnnounceSession,
+    known_session: KnownSession,
+    citizen: Citizen,
+    nik_for: Callable[[int], str],
+) -> None:
+    await announce_session()
+    await known_session(registry, "s-1", "opened")
+    numbers = []
+    for serial in (1, 2, 3):
+        response = await registry.post(
+            "/v1/sessions/s-1/check-ins", json=citizen(nik_for(serial), services=[KK])
+        )
+        numbers.append(response.json()["tickets"][0]["number"])
+    third = numbers[2]
+    bpjs_desk = session_issuer().headers("desk", agency="bpjs-kesehatan", subject="bpjs-1")
+
+    found = await registry.get(f"/v1/sessions/s-1/tickets/{third}")
+    other_agency = await registry.get(f"/v1/sessions/s-1/tickets/{third}", headers=bpjs_desk)
+    other_call = await registry.post(
+        f"/v1/sessions/s-1/tickets/{third}/call", json={"desk": "x"}, headers=bpjs_desk
+    )
+    out_of_turn = await registry.post(
+        f"/v1/sessions/s-1/tickets/{third.lower()}/call", json={"desk": "meja-2"}
+    )
+    again = await registry.post(f"/v1/sessions/s-1/tickets/{third}/call")
+    unknown = await registry.get("/v1/sessions/s-1/tickets/KK-999")
+    next_in_turn = await call(registry)
+
+    assert (found.json()["number"], found.json()["status"]) == (third, "waiting")
+    assert_problem(other_agency, 403)
+    assert_problem(other_call, 403)
+    assert (out_of_turn.json()["status"], out_of_turn.json()["desk"]) == ("called", "meja-2")
+    assert_problem(again, 409, "ticket-state")
+    assert_problem(unknown, 404, "ticket-not-found")
+    assert next_in_turn.json()["number"] == numbers[0]  # the fair order goes on as it was
+    history = (await registry.get(f"/v1/sessions/s-1/tickets/{third}")).json()["history"]
+    assert [step["action"] for step in history] == ["call_out_of_turn"]
+    calls = await fetch_events(nc, f"botram.ticket.called.v1.dukcapil.{KK}", 2)
+    assert [(e.data.number, e.data.out_of_turn) for e in calls] == [
+        (third, True),
+        (numbers[0], None),
+    ]
+    assert [w.number for w in calls[0].data.up_next or []] == numbers[:2]

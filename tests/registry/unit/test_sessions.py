@@ -73,7 +73,11 @@ async def test_lifecycle_events_set_the_status(
     async def erase_phones(_tx: Any, session_id: str) -> None:
         erased.append(session_id)
 
+    async def no_tickets(_tx: Any, _session_id: str) -> list[Any]:
+        return []
+
     monkeypatch.setattr(store, "erase_phones_of_session", erase_phones)
+    monkeypatch.setattr(store, "tickets_of_session", no_tickets)
     await apply(deps, tx, SCHEDULED)
 
     row = await apply(deps, tx, event)

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from botram_contracts.vocabulary import SessionStatus
 from botram_registry.domain.tickets import (
     TRANSITIONS,
     DeskAction,
@@ -12,6 +13,7 @@ from botram_registry.domain.tickets import (
     check_not_queued,
     check_quota,
     check_transfer,
+    end_of_wait,
     seconds_between,
     ticket_number,
 )
@@ -97,3 +99,20 @@ def test_durations_read_naive_stored_times_as_utc_and_are_never_negative() -> No
 
     assert seconds_between(start, start.replace(tzinfo=None) + timedelta(minutes=2)) == 120
     assert seconds_between(start, start - timedelta(seconds=5)) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("session", "ticket", "ends_as"),
+    [
+        (SessionStatus.CLOSED, TicketStatus.WAITING, TicketStatus.EXPIRED),
+        (SessionStatus.CANCELLED, TicketStatus.WAITING, TicketStatus.CANCELLED),
+        (SessionStatus.CLOSED, TicketStatus.CALLED, None),
+        (SessionStatus.CANCELLED, TicketStatus.COMPLETED, None),
+        (SessionStatus.CLOSED, TicketStatus.EXPIRED, None),
+        (SessionStatus.OPENED, TicketStatus.WAITING, None),
+    ],
+)
+def test_only_waiting_tickets_end_with_their_session(
+    session: SessionStatus, ticket: TicketStatus, ends_as: TicketStatus | None
+) -> None:
+    assert end_of_wait(ticket, session) == ends_as

@@ -216,6 +216,8 @@ def expected_figures(people: list[dict[str, Any]], tickets: list[dict[str, Any]]
         "referred": outcomes["referred"],
         "rejected": outcomes["rejected"],
         "no_shows": outcomes["no_show"],
+        "expired": outcomes["expired"],
+        "cancelled": outcomes["cancelled"],
         "waiting": outcomes[None],
         "wait_seconds": durations([t["waited"] for t in tickets if t["waited"] is not None]),
         "service_seconds": durations(

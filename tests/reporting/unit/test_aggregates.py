@@ -1,6 +1,7 @@
 """What each event adds to the aggregates (the contract's metrics and the queue gauge)."""
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from botram_contracts.events import (
@@ -8,6 +9,8 @@ from botram_contracts.events import (
     ServiceCompletedV1,
     SessionOpenedV1,
     TicketCalledV1,
+    TicketCancelledV1,
+    TicketExpiredV1,
     TicketNoShowV1,
     TicketRef,
 )
@@ -84,6 +87,14 @@ def test_a_call_leaves_the_queue_and_observes_the_wait(ticket: Callable[..., Any
         Delta("wait_seconds_sum", SERVICE, 300.0),
         Delta("wait_seconds_count", SERVICE),
     ]
+
+
+def test_a_ticket_ended_by_its_session_leaves_the_queue(ticket: Callable[..., Any]) -> None:
+    now = datetime(2024, 7, 6, 7, tzinfo=UTC)
+    expired = TicketExpiredV1(**ticket(1), number="X-1", expired_at=now)
+    cancelled = TicketCancelledV1(**ticket(1), number="X-1", reason="banjir", cancelled_at=now)
+
+    assert deltas_for(expired) == deltas_for(cancelled) == [Delta("queue_waiting", QUEUE, -1.0)]
 
 
 def test_a_completion_counts_its_outcome_and_observes_the_service_time(

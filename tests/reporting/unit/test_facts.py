@@ -15,6 +15,8 @@ from botram_contracts.events import (
     SessionRescheduledV1,
     SessionScheduledV1,
     TicketCalledV1,
+    TicketCancelledV1,
+    TicketExpiredV1,
     TicketNoShowV1,
     TicketRef,
 )
@@ -55,6 +57,10 @@ def completed(ticket: dict[str, Any], outcome: str = "served", waited: float = 1
         ("rejected", "no_show", "rejected"),
         ("no_show", "served", "served"),  # came back late and was served after all
         ("served", "rejected", "rejected"),  # the newest verdict stands
+        (None, "expired", "expired"),
+        (None, "cancelled", "cancelled"),
+        ("no_show", "expired", "no_show"),  # a session's end only ends waiting tickets
+        ("served", "cancelled", "served"),
     ],
 )
 def test_a_desk_verdict_beats_a_no_show_whatever_the_order(
@@ -98,6 +104,24 @@ def test_a_completion_seen_first_keeps_its_wait_and_verdict_against_late_events(
     fact = batch.tickets["c1-t0"]
     assert (fact["issued"], fact["called"], fact["waited_seconds"]) == (True, True, 120.0)
     assert (fact["outcome"], fact["service_seconds"]) == (TicketOutcome.SERVED, 300.0)
+
+
+def test_tickets_waiting_at_a_session_s_end_end_expired_or_cancelled(
+    check_in: Callable[..., Any], ticket: Callable[..., Any]
+) -> None:
+    batch = FactBatch()
+    now = datetime(2024, 7, 6, 7, tzinfo=UTC)
+    batch.apply(check_in(1))
+    batch.apply(TicketExpiredV1(**ticket(1), number="X-1", expired_at=now))
+    batch.apply(check_in(2))
+    batch.apply(TicketCancelledV1(**ticket(2), number="X-2", reason="banjir", cancelled_at=now))
+
+    assert batch.tickets["c1-t0"]["outcome"] == TicketOutcome.EXPIRED
+    assert batch.tickets["c2-t0"]["outcome"] == TicketOutcome.CANCELLED
+    assert not batch.tickets["c1-t0"]["called"]
+    assert ids_touched([TicketExpiredV1(**ticket(1), number="X-1", expired_at=now)])[
+        FactKind.TICKETS
+    ] == ["c1-t0"]
 
 
 def test_a_call_seen_first_is_overwritten_by_the_completion_s_wait(

@@ -85,17 +85,21 @@ def test_figures_count_outcomes_waits_and_who_came() -> None:
         Ticket("t2", "c1", called=True, waited_seconds=120.0, outcome="no_show"),
         Ticket("t3", "c2", called=True, waited_seconds=10.0),  # at the desk now
         Ticket("t4", "c2"),
+        Ticket("t5", "c2", service="pmi-donor-darah", outcome="expired"),  # waited until close
+        Ticket("t6", "c1", service="pmi-donor-darah", outcome="cancelled"),
     ]
 
     cell = figures(check_ins, tickets)
 
     assert cell == {
         "check_ins": 2,
-        "tickets_issued": 4,
+        "tickets_issued": 6,
         "served": 1,
         "referred": 0,
         "rejected": 0,
         "no_shows": 1,
+        "expired": 1,
+        "cancelled": 1,
         "waiting": 1,
         "wait_seconds": {"count": 3, "mean": 63.333, "p50": 60.0, "p90": 120.0},
         "service_seconds": {"count": 1, "mean": 30.0, "p50": 30.0, "p90": 30.0},

@@ -9,7 +9,7 @@ from nats.aio.client import Client as NatsClient
 
 from botram_contracts.events import CloudEvent
 from botram_runtime.clock import local_today
-from helpers import FakeClock, assert_problem, fetch_events
+from helpers import FakeClock, assert_problem, fetch_events, session_issuer
 
 
 async def session_events(nc: NatsClient, count: int) -> list[CloudEvent[Any]]:
@@ -120,18 +120,42 @@ async def test_the_lifecycle_publishes_each_change_and_refuses_impossible_steps(
     session_id = (await scheduler.post("/v1/sessions", json=sukatani_today(clock))).json()["id"]
 
     opened = await scheduler.post(f"/v1/sessions/{session_id}/open")
-    cancel_opened = await scheduler.post(f"/v1/sessions/{session_id}/cancel", json={"reason": "x"})
+    cancel_opened = await scheduler.post(
+        f"/v1/sessions/{session_id}/cancel",
+        json={"reason": "x"},
+        headers=session_issuer().headers("planner"),
+    )
     closed = await scheduler.post(f"/v1/sessions/{session_id}/close")
+    cancel_closed = await scheduler.post(f"/v1/sessions/{session_id}/cancel", json={"reason": "x"})
 
     assert opened.json()["status"] == "opened"
-    assert_problem(cancel_opened, 409, "invalid-transition")
+    assert_problem(cancel_opened, 403, "operator-cancels-opened")  # an operator's call
     assert closed.json()["status"] == "closed"
+    assert_problem(cancel_closed, 409, "invalid-transition")
     events = await session_events(nc, 3)
     assert [e.type for e in events] == [
         "botram.session.scheduled.v1",
         "botram.session.opened.v1",
         "botram.session.closed.v1",
     ]
+
+
+async def test_an_operator_cancels_an_opened_session_with_the_reason(
+    scheduler: httpx.AsyncClient, nc: NatsClient, clock: FakeClock
+) -> None:
+    session_id = (await scheduler.post("/v1/sessions", json=sukatani_today(clock))).json()["id"]
+    await scheduler.post(f"/v1/sessions/{session_id}/open")
+
+    cancelled = await scheduler.post(
+        f"/v1/sessions/{session_id}/cancel",
+        json={"reason": "banjir di lokasi"},
+        headers=session_issuer().headers("operator"),
+    )
+
+    assert cancelled.json()["status"] == "cancelled"
+    events = await session_events(nc, 3)
+    assert events[-1].type == "botram.session.cancelled.v1"
+    assert events[-1].data.reason == "banjir di lokasi"
 
 
 async def test_an_unknown_session_is_a_404_problem(scheduler: httpx.AsyncClient) -> None:

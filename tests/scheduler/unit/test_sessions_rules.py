@@ -6,12 +6,14 @@ import pytest
 
 from botram_contracts.reference import Catalogue
 from botram_contracts.vocabulary import Level, SessionStatus
+from botram_runtime.actors import Actor, Role
 from botram_runtime.clock import JAKARTA
-from botram_runtime.errors import Conflict, Invalid
+from botram_runtime.errors import Conflict, Forbidden, Invalid
 from botram_scheduler.domain.sessions import (
     TRANSITIONS,
     Origin,
     changes_nothing,
+    check_actor_may,
     check_reschedulable,
     check_session_times,
     check_transition,
@@ -22,12 +24,17 @@ from botram_scheduler.domain.sessions import (
 )
 
 S = SessionStatus
-ALLOWED = {(S.SCHEDULED, S.OPENED), (S.SCHEDULED, S.CANCELLED), (S.OPENED, S.CLOSED)}
+ALLOWED = {
+    (S.SCHEDULED, S.OPENED),
+    (S.SCHEDULED, S.CANCELLED),
+    (S.OPENED, S.CLOSED),
+    (S.OPENED, S.CANCELLED),  # an emergency
+}
 
 
 @pytest.mark.parametrize("current", list(S))
 @pytest.mark.parametrize("target", list(S))
-def test_only_scheduled_to_opened_or_cancelled_and_opened_to_closed_are_allowed(
+def test_only_scheduled_or_opened_to_cancelled_and_the_forward_steps_are_allowed(
     current: SessionStatus, target: SessionStatus
 ) -> None:
     if (current, target) in ALLOWED:
@@ -38,6 +45,18 @@ def test_only_scheduled_to_opened_or_cancelled_and_opened_to_closed_are_allowed(
         check_transition(current, target)
     assert (refused.value.code, refused.value.status) == ("invalid-transition", 409)
     assert refused.value.detail == f"a {current.value} session cannot become {target.value}"
+
+
+def test_only_an_operator_cancels_an_opened_session() -> None:
+    planner = Actor(sub="p", roles=frozenset({Role.PLANNER}))
+    operator = Actor(sub="o", roles=frozenset({Role.OPERATOR}))
+
+    check_actor_may(planner, S.SCHEDULED, S.CANCELLED)
+    check_actor_may(operator, S.OPENED, S.CANCELLED)
+    check_actor_may(planner, S.OPENED, S.CLOSED)
+    with pytest.raises(Forbidden) as refused:
+        check_actor_may(planner, S.OPENED, S.CANCELLED)
+    assert (refused.value.status, refused.value.code) == (403, "operator-cancels-opened")
 
 
 def test_a_status_read_back_as_a_plain_string_is_checked_the_same() -> None:

@@ -19,6 +19,12 @@ class MessageKind(StrEnum):
     TURN_NEAR = "turn_near"
     SESSION_CANCELLED = "session_cancelled"
     SESSION_MOVED = "session_moved"
+    TICKETS_EXPIRED = "tickets_expired"
+
+
+# Kinds queued as the session ends (its contacts are erased then): kept until sent, and the
+# phone forgotten once sent (or skipped, or refused).
+AFTER_THE_SESSION = frozenset({MessageKind.TICKETS_EXPIRED})
 
 
 class MessageStatus(StrEnum):
@@ -34,6 +40,13 @@ class QueueStatus(StrEnum):
     WAITING = "waiting"
     CALLED = "called"
     DONE = "done"
+    # Still waiting when its session ended (the registry's ticket.expired or ticket.cancelled
+    # may come before the session's own event, on another consumer): told, then done.
+    ENDED = "ended"
+
+
+# The tickets whose holders a session's end (a close, a cancellation) is told to.
+STILL_WAITING = (QueueStatus.WAITING, QueueStatus.ENDED)
 
 
 OPTED_OUT = "opted out"
@@ -74,7 +87,14 @@ TEMPLATES = {
         "Botram Kab. Bekasi: layanan Botram di {place} dipindahkan dari {previous_date} "
         "ke {date}. Alasan: {reason}."
     ),
+    MessageKind.TICKETS_EXPIRED: (
+        "Botram Kab. Bekasi: mohon maaf, layanan Botram di {place} hari ini sudah ditutup "
+        "sebelum nomor {numbers} terlayani. Silakan datang ke Botram berikutnya yang membuka "
+        "layanan tersebut. {schedule}"
+    ),
 }
+# Where the next sessions are, when the notifier has no address of the schedule to give.
+NO_SCHEDULE_LINK = "Jadwal Botram berikutnya diumumkan di kantor kecamatan dan desa."
 
 MONTHS = [
     "Januari",
@@ -139,6 +159,16 @@ def session_moved(place: str, previous: date, day: date, reason: str) -> str:
         previous_date=tanggal(previous),
         date=tanggal(day),
         reason=reason,
+    )
+
+
+def tickets_expired(place: str, numbers: list[tuple[str, str]], schedule_url: str | None) -> str:
+    """One message per citizen at a session's close: every number still waiting, with its
+    service (`KK-012 untuk layanan Kartu Keluarga (KK)`), and where the next sessions are."""
+    listed = ", ".join(f"{number} untuk layanan {service}" for number, service in numbers)
+    schedule = f"Jadwal: {schedule_url}" if schedule_url else NO_SCHEDULE_LINK
+    return render(
+        MessageKind.TICKETS_EXPIRED, place=place_name(place), numbers=listed, schedule=schedule
     )
 
 

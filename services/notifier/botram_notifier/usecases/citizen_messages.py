@@ -21,6 +21,8 @@ from botram_contracts.events import (
     SessionClosedV1,
     SessionRescheduledV1,
     TicketCalledV1,
+    TicketCancelledV1,
+    TicketExpiredV1,
     TicketNoShowV1,
 )
 from botram_notifier.deps import Deps
@@ -41,11 +43,22 @@ async def follow_event(deps: Deps, tx: AsyncSession, event: CloudEvent[Any]) -> 
         await _announce_turn_near(deps, tx, data.session_id, data.service)
     elif isinstance(data, TicketNoShowV1 | ServiceCompletedV1):
         await _set_status(tx, data.ticket_id, QueueStatus.DONE)
+    elif isinstance(data, TicketExpiredV1 | TicketCancelledV1):
+        await _set_status(tx, data.ticket_id, QueueStatus.ENDED, only_from=QueueStatus.WAITING)
     elif isinstance(data, SessionCancelledV1):
         body = messages.session_cancelled(data.desa or data.kecamatan, data.date, data.reason)
+        waiting = await _still_waiting(tx, data.session_id)
         await _tell_session(
-            deps, tx, data.session_id, MessageKind.SESSION_CANCELLED, str(event.id), body
+            deps,
+            tx,
+            data.session_id,
+            MessageKind.SESSION_CANCELLED,
+            str(event.id),
+            body,
+            only={contact.check_in_id for _, contact in waiting},
         )
+        for ticket, _ in waiting:  # cancelled with the session: nothing more to tell them
+            await _set_status(tx, ticket.ticket_id, QueueStatus.DONE)
     elif isinstance(data, SessionRescheduledV1):
         body = messages.session_moved(
             data.desa or data.kecamatan, data.previous_date, data.date, data.reason
@@ -54,6 +67,7 @@ async def follow_event(deps: Deps, tx: AsyncSession, event: CloudEvent[Any]) -> 
             deps, tx, data.session_id, MessageKind.SESSION_MOVED, str(event.id), body
         )
     elif isinstance(data, SessionClosedV1):
+        await _tell_expired(deps, tx, data, str(event.id))
         await erase_session(tx, data.session_id)
         # The stream's copies too; a failure rolls the erasure back and the event comes again.
         await deps.private_events.purge_session(data.session_id)
@@ -111,12 +125,51 @@ async def _contact_shared(deps: Deps, tx: AsyncSession, data: CitizenContactShar
         )
 
 
-async def _set_status(tx: AsyncSession, ticket_id: str, status: QueueStatus) -> None:
-    await tx.exec(
-        update(QueueTicketRow)
-        .where(col(QueueTicketRow.ticket_id) == ticket_id)
-        .values(status=status)
+async def _set_status(
+    tx: AsyncSession, ticket_id: str, status: QueueStatus, only_from: QueueStatus | None = None
+) -> None:
+    statement = update(QueueTicketRow).where(col(QueueTicketRow.ticket_id) == ticket_id)
+    if only_from is not None:
+        statement = statement.where(col(QueueTicketRow.status) == only_from)
+    await tx.exec(statement.values(status=status))
+
+
+async def _still_waiting(
+    tx: AsyncSession, session_id: str
+) -> list[tuple[QueueTicketRow, ContactRow]]:
+    """The session's tickets still waiting (or ended waiting), with their holder's contact."""
+    rows = await tx.exec(
+        select(QueueTicketRow, ContactRow)
+        .join(ContactRow, col(ContactRow.check_in_id) == col(QueueTicketRow.check_in_id))
+        .where(
+            QueueTicketRow.session_id == session_id,
+            col(QueueTicketRow.status).in_(messages.STILL_WAITING),
+        )
+        .order_by(col(QueueTicketRow.check_in_id), col(QueueTicketRow.number))
     )
+    return list(rows.all())
+
+
+async def _tell_expired(deps: Deps, tx: AsyncSession, closed: SessionClosedV1, key: str) -> None:
+    """The session closed: each citizen whose tickets still waited is told once (all their
+    numbers in one message) where to find the next sessions; the message outlives the
+    contact erasure that follows, until it is sent."""
+    by_check_in: dict[str, tuple[ContactRow, list[tuple[str, str]]]] = {}
+    for ticket, contact in await _still_waiting(tx, closed.session_id):
+        numbers = by_check_in.setdefault(contact.check_in_id, (contact, []))[1]
+        numbers.append((ticket.number, deps.service_name(ticket.service)))
+    place = closed.desa or closed.kecamatan
+    for check_in_id, (contact, numbers) in by_check_in.items():
+        await _queue_message(
+            deps,
+            tx,
+            kind=MessageKind.TICKETS_EXPIRED,
+            key=messages.session_key(MessageKind.TICKETS_EXPIRED, key, check_in_id),
+            session_id=closed.session_id,
+            check_in_id=check_in_id,
+            phone=contact.phone,
+            body=messages.tickets_expired(place, numbers, deps.settings.schedule_url),
+        )
 
 
 async def _queue_moved(tx: AsyncSession, called: TicketCalledV1) -> None:
@@ -192,10 +245,14 @@ async def _tell_session(
     kind: MessageKind,
     event_id: str,
     body: str,
+    only: set[str] | None = None,
 ) -> None:
-    """The same message to every citizen of the session who shared a phone."""
+    """The same message to every citizen of the session who shared a phone (of the check-ins
+    `only` names, when given)."""
     contacts = (await tx.exec(select(ContactRow).where(ContactRow.session_id == session_id))).all()
     for contact in contacts:
+        if only is not None and contact.check_in_id not in only:
+            continue
         await _queue_message(
             deps,
             tx,

@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from botram_notifier.deps import Deps
 from botram_notifier.domain.deliveries import DeliveryStatus
-from botram_notifier.domain.messages import MessageStatus
+from botram_notifier.domain.messages import AFTER_THE_SESSION, MessageStatus
 from botram_notifier.store import (
     AttemptRow,
     CitizenMessageRow,
@@ -24,20 +24,26 @@ from botram_runtime.db import take_job_lock
 log = structlog.get_logger(__name__)
 
 
-async def erase_session(tx: AsyncSession, session_id: str) -> None:
-    """The session is over: its phone numbers, unsent messages and queue go."""
+async def erase_session(tx: AsyncSession, session_id: str, *, keep_final: bool = True) -> None:
+    """The session is over: its phone numbers, unsent messages and queue go (except the
+    messages its end calls for, still to send: the sender forgets their phone once done,
+    and the sweep after `contact_retention_hours` if they never go, `keep_final=False`)."""
+    final = (
+        col(CitizenMessageRow.kind).in_(AFTER_THE_SESSION)
+        & (col(CitizenMessageRow.status) == MessageStatus.PENDING)
+        if keep_final
+        else None
+    )
     await tx.exec(delete(ContactRow).where(col(ContactRow.session_id) == session_id))
-    await tx.exec(
-        delete(CitizenMessageRow).where(
-            col(CitizenMessageRow.session_id) == session_id,
-            col(CitizenMessageRow.status) == MessageStatus.PENDING,
-        )
+    pending = delete(CitizenMessageRow).where(
+        col(CitizenMessageRow.session_id) == session_id,
+        col(CitizenMessageRow.status) == MessageStatus.PENDING,
     )
-    await tx.exec(
-        update(CitizenMessageRow)
-        .where(col(CitizenMessageRow.session_id) == session_id)
-        .values(phone=None)
-    )
+    forget = update(CitizenMessageRow).where(col(CitizenMessageRow.session_id) == session_id)
+    if final is not None:
+        pending, forget = pending.where(~final), forget.where(~final)
+    await tx.exec(pending)
+    await tx.exec(forget.values(phone=None))
     await tx.exec(delete(QueueTicketRow).where(col(QueueTicketRow.session_id) == session_id))
     log.info("session_contacts_erased", session_id=session_id)
 
@@ -79,7 +85,7 @@ async def sweep(deps: Deps) -> Swept:
             ).all()
         )
         for session_id in sorted(sessions):
-            await erase_session(tx, session_id)
+            await erase_session(tx, session_id, keep_final=False)
         old = select(DeliveryRow.id).where(
             col(DeliveryRow.status) != DeliveryStatus.PENDING,
             col(DeliveryRow.finished_at) < deliveries_before,

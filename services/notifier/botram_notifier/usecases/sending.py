@@ -11,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from botram_notifier.adapters.sms import ProviderError
 from botram_notifier.deps import Deps
 from botram_notifier.domain.messages import (
+    AFTER_THE_SESSION,
     MessageStatus,
     OptOutPhone,
     phone_hash,
@@ -65,14 +66,14 @@ async def send_message(deps: Deps, message_id: str) -> None:
             return
         status, reason = await _send(deps, message, reason)
         async with deps.db.transaction() as tx:
-            await _store(tx, message_id, status, reason, deps.clock())
+            await _store(tx, message, status, reason, deps.clock())
     else:
         async with deps.db.transaction() as tx:
             message, reason = await _claim(deps, tx, message_id)
             if message is None:
                 return
             status, reason = await _send(deps, message, reason)
-            await _store(tx, message_id, status, reason, deps.clock())
+            await _store(tx, message, status, reason, deps.clock())
     deps.metrics.messages.labels(message.kind, status.value).inc()
     if status != MessageStatus.SENT:
         log.info(
@@ -130,12 +131,23 @@ async def _send(
 
 
 async def _store(
-    tx: AsyncSession, message_id: str, status: MessageStatus, reason: str | None, now: datetime
+    tx: AsyncSession,
+    message: CitizenMessageRow,
+    status: MessageStatus,
+    reason: str | None,
+    now: datetime,
 ) -> None:
+    """The message's fate; one sent after its session ended forgets its phone now (the
+    session's other phones are already gone)."""
+    values: dict[str, object] = {
+        "status": status,
+        "reason": reason,
+        "sent_at": now if status == MessageStatus.SENT else None,
+    }
+    if message.kind in AFTER_THE_SESSION:
+        values["phone"] = None
     await tx.exec(
-        update(CitizenMessageRow)
-        .where(col(CitizenMessageRow.id) == message_id)
-        .values(status=status, reason=reason, sent_at=now if status == MessageStatus.SENT else None)
+        update(CitizenMessageRow).where(col(CitizenMessageRow.id) == message.id).values(**values)
     )
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from botram_contracts.vocabulary import Outcome
+from botram_contracts.vocabulary import Outcome, SessionStatus
 from botram_runtime.actors import Actor
 from botram_runtime.clock import as_utc
 from botram_runtime.errors import Conflict, Invalid
@@ -21,12 +21,17 @@ class TicketStatus(StrEnum):
     COMPLETED = "completed"
     NO_SHOW = "no_show"
     TRANSFERRED = "transferred"
+    EXPIRED = "expired"  # still waiting when its session closed: unserved demand
+    CANCELLED = "cancelled"  # still waiting when its session was cancelled (an emergency)
 
 
 class DeskAction(StrEnum):
     """What a desk does to a ticket (recorded in the ticket's history under this name)."""
 
     CALL = "call"
+    # A desk called a waiting ticket by its number, before its turn (a citizen who stepped
+    # out and came back): recorded as such, and the queue's fairness streak is left alone.
+    CALL_OUT_OF_TURN = "call_out_of_turn"
     RECALL = "recall"
     COMPLETE = "complete"
     NO_SHOW = "no_show"
@@ -43,6 +48,7 @@ class Transition:
 # The lifecycle: each desk action, the one status it applies to, and the status it leaves.
 TRANSITIONS: dict[DeskAction, Transition] = {
     DeskAction.CALL: Transition(TicketStatus.WAITING, TicketStatus.CALLED, "call"),
+    DeskAction.CALL_OUT_OF_TURN: Transition(TicketStatus.WAITING, TicketStatus.CALLED, "call"),
     DeskAction.RECALL: Transition(TicketStatus.CALLED, TicketStatus.CALLED, "recall"),
     DeskAction.COMPLETE: Transition(TicketStatus.CALLED, TicketStatus.COMPLETED, "complete"),
     DeskAction.NO_SHOW: Transition(TicketStatus.CALLED, TicketStatus.NO_SHOW, "mark as no-show"),
@@ -50,6 +56,21 @@ TRANSITIONS: dict[DeskAction, Transition] = {
 }
 # A ticket in one of these still holds a place in its queue or at a desk.
 OPEN_STATUSES = (TicketStatus.WAITING, TicketStatus.CALLED)
+
+
+# How a session's end leaves the tickets still waiting in its queues (called tickets stay with
+# their desk: the desk completes them or marks them not come).
+WAITING_ENDS_AS: dict[SessionStatus, TicketStatus] = {
+    SessionStatus.CLOSED: TicketStatus.EXPIRED,
+    SessionStatus.CANCELLED: TicketStatus.CANCELLED,
+}
+
+
+def end_of_wait(ticket: TicketStatus, session: SessionStatus) -> TicketStatus | None:
+    """The status a ticket ends in when its session becomes `session`; None when it stays."""
+    if ticket != TicketStatus.WAITING:
+        return None
+    return WAITING_ENDS_AS.get(session)
 
 
 def advance(status: TicketStatus, action: DeskAction, number: str) -> TicketStatus:
@@ -153,6 +174,16 @@ class CallNext:
 
     session_id: str
     service: str
+    desk: str | None = None
+    actor: Actor = field(kw_only=True)  # who acts (audited; its `sub` in the events)
+
+
+@dataclass(frozen=True, slots=True)
+class CallNumber:
+    """Call a waiting ticket of a session by its number, out of turn."""
+
+    session_id: str
+    number: str
     desk: str | None = None
     actor: Actor = field(kw_only=True)  # who acts (audited; its `sub` in the events)
 

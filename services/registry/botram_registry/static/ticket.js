@@ -8,7 +8,9 @@
   var every = Number(root.getAttribute("data-refresh-seconds")) * 1000;
   var STATUSES = {
     waiting: "menunggu", completed: "selesai dilayani", no_show: "tidak hadir saat dipanggil",
-    transferred: "dialihkan ke layanan lain"
+    transferred: "dialihkan ke layanan lain",
+    expired: "tidak terlayani: layanan hari ini sudah ditutup",
+    cancelled: "dibatalkan: layanan hari ini dibatalkan"
   };
 
   function show(ticket) {

@@ -14,13 +14,15 @@ from botram_contracts.events import (
     SessionScheduledV1,
 )
 from botram_contracts.vocabulary import SessionStatus
-from botram_registry import store
+from botram_registry import events, store
 from botram_registry.deps import Deps
 from botram_registry.domain.screens import OfferedService, OpenSession, quota_left
+from botram_registry.domain.tickets import TicketStatus, end_of_wait
 from botram_registry.store import SessionRow
 from botram_registry.usecases.display import label_of
 from botram_runtime.bus import RetryLater
 from botram_runtime.clock import local_today
+from botram_runtime.outbox import stage_event
 
 # The status a session has after each lifecycle event.
 STATUS_AFTER: dict[type[BotramEvent], SessionStatus] = {
@@ -49,11 +51,28 @@ async def apply_session_event(deps: Deps, tx: AsyncSession, event: CloudEvent[An
     elif (status := STATUS_AFTER.get(type(data))) is not None:
         session.status = status
         if status in ENDED:
+            reason = data.reason if isinstance(data, SessionCancelledV1) else None
+            await _end_waiting(deps, tx, session, status, reason)
             # The contract: a phone is deleted after the session (the NIK and name follow
             # the personal-data retention; the notifier already had the phone it needed).
             await store.erase_phones_of_session(tx, session.id)
     session.updated_at = deps.clock()
     tx.add(session)
+
+
+async def _end_waiting(
+    deps: Deps, tx: AsyncSession, session: SessionRow, status: SessionStatus, reason: str | None
+) -> None:
+    """The tickets still waiting when a session ends end with it, each with its event (a
+    redelivered lifecycle event finds none waiting any more, and publishes nothing again)."""
+    now = deps.clock()
+    for ticket in await store.tickets_of_session(tx, session.id):
+        ended = end_of_wait(TicketStatus(ticket.status), status)
+        if ended is None:
+            continue
+        ticket.status, ticket.completed_at = ended, now
+        tx.add(ticket)
+        stage_event(tx, events.waiting_ended(ticket, session, now, reason))
 
 
 def _scheduled(session: SessionRow | None, data: SessionScheduledV1) -> SessionRow:

@@ -13,6 +13,8 @@ from botram_contracts.events import (
     CitizenTicketsAddedV1,
     ServiceCompletedV1,
     TicketCalledV1,
+    TicketCancelledV1,
+    TicketExpiredV1,
     TicketNoShowV1,
 )
 
@@ -96,6 +98,8 @@ def deltas_for(data: object) -> list[Delta]:
                 service=data.service,
             ),
         ]
+    if isinstance(data, TicketExpiredV1 | TicketCancelledV1):  # it waited until the end
+        return [Delta(QUEUE_WAITING, _queue(data.session_id, data.agency, data.service), -1.0)]
     if isinstance(data, TicketNoShowV1):
         return [Delta(NO_SHOWS, labels(level=data.level, agency=data.agency, service=data.service))]
     return []

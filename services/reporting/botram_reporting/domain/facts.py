@@ -21,6 +21,8 @@ from botram_contracts.events import (
     SessionRescheduledV1,
     SessionScheduledV1,
     TicketCalledV1,
+    TicketCancelledV1,
+    TicketExpiredV1,
     TicketNoShowV1,
 )
 from botram_contracts.vocabulary import Level, SessionStatus
@@ -30,16 +32,22 @@ Row = dict[str, Any]
 
 
 class TicketOutcome(StrEnum):
-    """How a called ticket ended: a desk's verdict, or its holder did not come."""
+    """How a ticket ended: a desk's verdict, or its holder did not come when called, or its
+    session ended while it still waited (expired at the close: unserved demand; cancelled
+    with the session)."""
 
     SERVED = "served"
     REFERRED = "referred"
     REJECTED = "rejected"
     NO_SHOW = "no_show"
+    EXPIRED = "expired"
+    CANCELLED = "cancelled"
 
 
 # A desk's verdict (served, referred, rejected): it beats a no-show, whatever the order.
 VERDICTS = frozenset({TicketOutcome.SERVED, TicketOutcome.REFERRED, TicketOutcome.REJECTED})
+# A session's end only ends tickets still waiting: any other outcome seen beats it.
+SESSION_ENDINGS = frozenset({TicketOutcome.EXPIRED, TicketOutcome.CANCELLED})
 
 
 class FactKind(StrEnum):
@@ -72,12 +80,17 @@ SessionEvent = (
     | SessionRescheduledV1
 )
 IssuingEvent = CitizenCheckedInV1 | CitizenTicketsAddedV1
-TicketEvent = TicketCalledV1 | ServiceCompletedV1 | TicketNoShowV1
+TicketEvent = (
+    TicketCalledV1 | ServiceCompletedV1 | TicketNoShowV1 | TicketExpiredV1 | TicketCancelledV1
+)
 
 
 def merge_outcome(current: str | None, new: str) -> str:
-    """A ticket's outcome whatever order its events arrive in: a desk's verdict beats no-show."""
+    """A ticket's outcome whatever order its events arrive in: a desk's verdict beats no-show,
+    and any outcome beats the session's end (which only ends waiting tickets)."""
     if current in VERDICTS and new == TicketOutcome.NO_SHOW:
+        return current
+    if current is not None and new in SESSION_ENDINGS:
         return current
     return new
 
@@ -158,6 +171,14 @@ class FactBatch:
             fact = self._ticket(data.ticket_id, data.session_id, data.service, data.agency)
             fact["called"] = True
             fact["outcome"] = merge_outcome(fact["outcome"], TicketOutcome.NO_SHOW)
+        elif isinstance(data, TicketExpiredV1 | TicketCancelledV1):
+            fact = self._ticket(data.ticket_id, data.session_id, data.service, data.agency)
+            ending = (
+                TicketOutcome.EXPIRED
+                if isinstance(data, TicketExpiredV1)
+                else TicketOutcome.CANCELLED
+            )
+            fact["outcome"] = merge_outcome(fact["outcome"], ending)
         return None
 
     def _session(self, data: SessionEvent) -> Row:

@@ -239,6 +239,8 @@ def figures(check_ins: Sequence[CheckInLike], tickets: Sequence[TicketLike]) -> 
         "tickets_issued": len(tickets),
         **{outcome.value: outcomes[outcome] for outcome in Outcome},
         "no_shows": outcomes[TicketOutcome.NO_SHOW],
+        "expired": outcomes[TicketOutcome.EXPIRED],
+        "cancelled": outcomes[TicketOutcome.CANCELLED],
         "waiting": sum(1 for t in tickets if not t.called and t.outcome is None),
         "wait_seconds": duration_stats(
             t.waited_seconds for t in tickets if t.waited_seconds is not None

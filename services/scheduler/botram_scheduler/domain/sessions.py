@@ -7,9 +7,9 @@ from enum import StrEnum
 
 from botram_contracts.reference import Catalogue
 from botram_contracts.vocabulary import Level, SessionStatus
-from botram_runtime.actors import Actor
+from botram_runtime.actors import Actor, Role
 from botram_runtime.clock import JAKARTA, as_utc
-from botram_runtime.errors import Conflict, Invalid
+from botram_runtime.errors import Conflict, Forbidden, Invalid
 
 DEFAULT_START = time(8, 0)
 DEFAULT_END = time(14, 0)
@@ -25,10 +25,11 @@ class Origin(StrEnum):
     ROTATION_EDITED = "rotation-edited"
 
 
-# The lifecycle: scheduled -> opened -> closed, or cancelled before it opens.
+# The lifecycle: scheduled -> opened -> closed, or cancelled (before it opens, or while open:
+# an emergency, a flood at noon; its waiting tickets end cancelled in the registry).
 TRANSITIONS: dict[SessionStatus, frozenset[SessionStatus]] = {
     SessionStatus.SCHEDULED: frozenset({SessionStatus.OPENED, SessionStatus.CANCELLED}),
-    SessionStatus.OPENED: frozenset({SessionStatus.CLOSED}),
+    SessionStatus.OPENED: frozenset({SessionStatus.CLOSED, SessionStatus.CANCELLED}),
     SessionStatus.CLOSED: frozenset(),
     SessionStatus.CANCELLED: frozenset(),
 }
@@ -114,6 +115,19 @@ def check_transition(current: SessionStatus, target: SessionStatus) -> None:
     """Refuse a lifecycle step the session's status does not allow (409)."""
     if target not in TRANSITIONS[SessionStatus(current)]:
         raise Conflict(f"a {current} session cannot become {target}", code="invalid-transition")
+
+
+def check_actor_may(actor: Actor, current: SessionStatus, target: SessionStatus) -> None:
+    """Cancelling an opened session (an emergency: citizens are waiting there) is an
+    operator's call; a planner cancels only a session that has not opened (403)."""
+    if (
+        target == SessionStatus.CANCELLED
+        and current == SessionStatus.OPENED
+        and not actor.has(Role.OPERATOR)
+    ):
+        raise Forbidden(
+            "only an operator cancels an opened session", code="operator-cancels-opened"
+        )
 
 
 def changes_nothing(current: SessionStatus, target: SessionStatus) -> bool:

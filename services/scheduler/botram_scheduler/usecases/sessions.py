@@ -22,6 +22,7 @@ from botram_scheduler.domain.sessions import (
     Origin,
     RescheduleSession,
     changes_nothing,
+    check_actor_may,
     check_reschedulable,
     check_session_times,
     check_transition,
@@ -129,7 +130,8 @@ async def close_session(deps: Deps, command: CloseSession) -> SessionRow:
 
 
 async def cancel_session(deps: Deps, command: CancelSession) -> SessionRow:
-    """Cancel a session that has not opened, with the reason citizens will be told."""
+    """Cancel a session (an opened one by an operator only: an emergency), with the reason
+    citizens will be told; the registry ends its waiting tickets cancelled."""
     return await _change_status(
         deps, command.actor, command.session_id, SessionStatus.CANCELLED, command.reason
     )
@@ -143,6 +145,7 @@ async def _change_status(
         if changes_nothing(row.status, target):
             return row  # the clock may have done it already
         check_transition(row.status, target)
+        check_actor_may(actor, SessionStatus(row.status), target)
         now = deps.clock()
         row.status = target
         row.updated_at = now

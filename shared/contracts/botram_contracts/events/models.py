@@ -223,6 +223,13 @@ class TicketCalledV1(_TicketEvent):
     desk: str | None = None
     waited_seconds: float = Field(ge=0)
     called_at: datetime | None = None
+    out_of_turn: bool | None = Field(
+        default=None,
+        description=(
+            "True when a desk called this ticket by its number before its turn (a citizen who "
+            "stepped out and came back); absent from events of older registries"
+        ),
+    )
     up_next: list[WaitingTicketRef] | None = Field(
         default=None,
         max_length=UP_NEXT_LENGTH,
@@ -269,6 +276,25 @@ class TicketNoShowV1(_TicketEvent):
     event_type = "botram.ticket.no_show.v1"
 
 
+class TicketExpiredV1(_TicketEvent):
+    """The session closed while the ticket still waited: unserved demand."""
+
+    event_type = "botram.ticket.expired.v1"
+
+    number: str
+    expired_at: datetime
+
+
+class TicketCancelledV1(_TicketEvent):
+    """The session was cancelled (an emergency) while the ticket still waited."""
+
+    event_type = "botram.ticket.cancelled.v1"
+
+    number: str
+    reason: str
+    cancelled_at: datetime
+
+
 class Period(EventData):
     """A closed date range."""
 
@@ -311,6 +337,8 @@ EVENT_MODELS: dict[str, type[BotramEvent]] = {
         TicketRecalledV1,
         ServiceCompletedV1,
         TicketNoShowV1,
+        TicketExpiredV1,
+        TicketCancelledV1,
         DemandRankedV1,
     )
 }
