@@ -405,12 +405,12 @@ async def test_a_closing_session_tells_each_citizen_still_waiting_once_then_forg
     assert all(m.phone is None and m.status == "sent" for m in messages)
 
 
-async def test_an_emergency_cancellation_tells_each_waiting_citizen_once_with_the_reason(
+async def test_an_emergency_cancellation_tells_each_citizen_not_yet_served_once_with_the_reason(
     start: Start, nc: NatsClient, gateway: Receiver, called: Called
 ) -> None:
     async with start(sms_provider="http", sms_gateway_url=gateway.url):
         await check_in(nc, 1, phone=PHONE)  # waiting
-        await check_in(nc, 2, phone="081200000002")  # at the desk already
+        await check_in(nc, 2, phone="081200000002")  # at the desk already: interrupted too
         await check_in(nc, 3, phone="081200000003")  # its cancellation comes first
         await texts(gateway, 3)
         await publish_event(nc, called("t-2", "KK-002"), "registry")
@@ -422,7 +422,7 @@ async def test_an_emergency_cancellation_tells_each_waiting_citizen_once_with_th
             SessionCancelledV1(**SESSION, date=date(2026, 12, 5), reason="banjir"),
             "scheduler",
         )
-        await texts(gateway, 5)
+        await texts(gateway, 6)
         await publish_event(
             nc,
             SessionClosedV1(**SESSION, date=date(2026, 12, 5), closed_at=datetime.now(UTC)),
@@ -431,6 +431,6 @@ async def test_an_emergency_cancellation_tells_each_waiting_citizen_once_with_th
         await consumed(nc, "notifier-sessions")
 
     told = [r.json() for r in gateway.requests if "dibatalkan" in r.json()["text"]]
-    assert sorted(t["to"] for t in told) == sorted([PHONE, "081200000003"])
+    assert sorted(t["to"] for t in told) == sorted([PHONE, "081200000002", "081200000003"])
     assert all("Alasan: banjir." in t["text"] for t in told)
-    assert gateway.count() == 5  # nothing at the close: the cancelled were told already
+    assert gateway.count() == 6  # nothing at the close: the cancelled were told already

@@ -47,6 +47,10 @@ class QueueStatus(StrEnum):
 
 # The tickets whose holders a session's end (a close, a cancellation) is told to.
 STILL_WAITING = (QueueStatus.WAITING, QueueStatus.ENDED)
+# An emergency cancellation interrupts everyone not yet served: those still waiting and
+# those at a desk. Counting the called ones too keeps the audience the same whether or not
+# the notifier has seen the call yet (ticket and session events come on separate consumers).
+INTERRUPTED = (*STILL_WAITING, QueueStatus.CALLED)
 
 
 OPTED_OUT = "opted out"

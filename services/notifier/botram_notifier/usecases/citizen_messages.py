@@ -47,7 +47,7 @@ async def follow_event(deps: Deps, tx: AsyncSession, event: CloudEvent[Any]) -> 
         await _set_status(tx, data.ticket_id, QueueStatus.ENDED, only_from=QueueStatus.WAITING)
     elif isinstance(data, SessionCancelledV1):
         body = messages.session_cancelled(data.desa or data.kecamatan, data.date, data.reason)
-        waiting = await _still_waiting(tx, data.session_id)
+        waiting = await _still_waiting(tx, data.session_id, messages.INTERRUPTED)
         await _tell_session(
             deps,
             tx,
@@ -57,7 +57,7 @@ async def follow_event(deps: Deps, tx: AsyncSession, event: CloudEvent[Any]) -> 
             body,
             only={contact.check_in_id for _, contact in waiting},
         )
-        for ticket, _ in waiting:  # cancelled with the session: nothing more to tell them
+        for ticket, _ in waiting:  # ended with the session: nothing more to tell them
             await _set_status(tx, ticket.ticket_id, QueueStatus.DONE)
     elif isinstance(data, SessionRescheduledV1):
         body = messages.session_moved(
@@ -135,15 +135,16 @@ async def _set_status(
 
 
 async def _still_waiting(
-    tx: AsyncSession, session_id: str
+    tx: AsyncSession, session_id: str, statuses: tuple[QueueStatus, ...] = messages.STILL_WAITING
 ) -> list[tuple[QueueTicketRow, ContactRow]]:
-    """The session's tickets still waiting (or ended waiting), with their holder's contact."""
+    """The session's tickets in `statuses` (by default still waiting, or ended waiting), with
+    their holder's contact."""
     rows = await tx.exec(
         select(QueueTicketRow, ContactRow)
         .join(ContactRow, col(ContactRow.check_in_id) == col(QueueTicketRow.check_in_id))
         .where(
             QueueTicketRow.session_id == session_id,
-            col(QueueTicketRow.status).in_(messages.STILL_WAITING),
+            col(QueueTicketRow.status).in_(statuses),
         )
         .order_by(col(QueueTicketRow.check_in_id), col(QueueTicketRow.number))
     )
