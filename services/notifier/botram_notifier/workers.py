@@ -6,7 +6,6 @@ in the middle of a database statement.
 """
 
 import asyncio
-from contextlib import suppress
 
 import structlog
 
@@ -21,6 +20,8 @@ DELIVERY_STOP_GRACE_SECONDS = 2.0
 # How long a stopping message worker may take to finish the message in hand (the gateway
 # has 10 s).
 MESSAGE_STOP_GRACE_SECONDS = 12.0
+# After the grace, how long a cancelled task may take to unwind.
+CANCEL_WAIT_SECONDS = 1.0
 
 
 class DeliveryWorker:
@@ -54,9 +55,8 @@ class DeliveryWorker:
             _, late = await asyncio.wait(pending, timeout=grace)
             for task in late:
                 task.cancel()
-            for task in late:
-                with suppress(asyncio.CancelledError):
-                    await task
+            if late:  # the cancel, too, gets a bound: a stop never hangs
+                await asyncio.wait(late, timeout=CANCEL_WAIT_SECONDS)
 
     async def _run(self) -> None:
         while not self._stopping.is_set():
@@ -118,8 +118,8 @@ class MessageWorker:
             _, late = await asyncio.wait([self._task], timeout=MESSAGE_STOP_GRACE_SECONDS)
             for task in late:
                 task.cancel()
-                with suppress(asyncio.CancelledError):
-                    await task
+            if late:  # the cancel, too, gets a bound: a stop never hangs
+                await asyncio.wait(late, timeout=CANCEL_WAIT_SECONDS)
 
     async def _run(self) -> None:
         while not self._stopping.is_set():
