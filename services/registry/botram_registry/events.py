@@ -14,6 +14,7 @@ from botram_contracts.events import (
     BotramEvent,
     CitizenCheckedInV1,
     CitizenContactSharedV1,
+    CitizenPreRegisteredV1,
     CitizenTicketsAddedV1,
     ServiceCompletedV1,
     TicketCalledV1,
@@ -28,6 +29,7 @@ from botram_contracts.events.models import Sex
 from botram_registry.domain.nik import age_band
 from botram_registry.domain.queue import Waiting
 from botram_registry.domain.tickets import TicketSlip, seconds_between
+from botram_registry.pre_registration_store import PreRegistrationRow
 from botram_registry.store import CheckInRow, SessionRow, TicketRow
 from botram_runtime.actors import Actor
 
@@ -127,6 +129,27 @@ def contact_shared(
         phone=phone,
         tickets=ticket_refs(tickets),
         status_links=links or None,
+    )
+
+
+def pre_registered(
+    row: PreRegistrationRow, session: SessionRow, place: str, qr_link: str
+) -> CitizenPreRegisteredV1 | None:
+    """The slot, the code and the phone, for the notifier's SMS only (private subject); None
+    without a phone."""
+    if not row.phone:
+        return None
+    return CitizenPreRegisteredV1(
+        pre_registration_id=row.id,
+        session_id=session.id,
+        phone=row.phone,
+        date=session.date,
+        slot_start=row.slot_start,
+        slot_end=row.slot_end,
+        place=place,
+        services=row.services,
+        code=row.code,
+        qr_link=qr_link,
     )
 
 

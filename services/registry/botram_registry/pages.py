@@ -1,6 +1,7 @@
 """Registry screens (contract, "Screens"): the front desk, a desk (loket), the public display
 of a session and a citizen's ticket.
 
+`/p/{code}` is a citizen's pre-registration (its QR code checks them in at the fair).
 `/front-desk` and `/desk` are public shells: signed in (front-desk, desk or operator), their
 scripts act through the JSON API with the bearer token, so the HTML never holds a NIK, a name
 or a phone. `/display/{session_id}` and `/t/{code}` are public and show ticket numbers only;
@@ -15,7 +16,7 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
 from botram_registry.deps import DepsDep
-from botram_registry.usecases import display, queues
+from botram_registry.usecases import display, pre_registrations, queues
 from botram_runtime.access import public
 from botram_runtime.pages import PageKitDep
 
@@ -27,6 +28,8 @@ FRONT_DESK_ROLES = ["front-desk", "operator"]
 DESK_ROLES = ["desk", "operator"]
 # A status code as tickets carry it (URL-safe base64 of 16 random bytes; older: longer).
 StatusCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{16,32}$")]
+# A pre-registration's code as shown (`ABCDE-FGHJK`) or typed.
+PreRegistrationCode = Annotated[str, Path(pattern=r"^[A-Za-z0-9-]{8,16}$")]
 SessionId = Annotated[str, Path(max_length=36, pattern=r"^[A-Za-z0-9-]+$")]
 
 
@@ -72,6 +75,18 @@ async def ticket_slip(
     base = deps.settings.public_url or str(request.base_url)
     url = f"{base.rstrip('/')}/t/{code}"
     return kit.render("ticket_slip.html", ticket=ticket, url=url, qr=_qr_svg(url))
+
+
+@router.get("/p/{code}")
+async def pre_registration_page(
+    code: PreRegistrationCode, kit: PageKitDep, deps: DepsDep
+) -> HTMLResponse:
+    """A citizen's pre-registration (the SMS link): the session, the arrival slot and the QR
+    code of the code that checks them in at the fair (no sign-in, no personal data)."""
+    view = await pre_registrations.pre_registration_view(deps, code)
+    return kit.render(
+        "pre_registration.html", title="Pendaftaran awal", view=view, qr=_qr_svg(view.code)
+    )
 
 
 def _qr_svg(text: str) -> Markup:

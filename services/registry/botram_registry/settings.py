@@ -35,6 +35,13 @@ class Settings(ServiceSettings):
     # How often a citizen's ticket page asks for its status again.
     ticket_page_refresh_seconds: float = Field(default=15, gt=0)
 
+    # Pre-registration (domain/pre_registration.py): arrival slots of this many minutes from a
+    # session's start to its end, each for at most this many citizens; a pre-registered
+    # citizen on time joins ahead of walk-ins who came less than the head start before them.
+    pre_registration_slot_minutes: int = Field(default=30, ge=5, le=240)
+    pre_registration_slot_capacity: int = Field(default=10, ge=1, le=1000)
+    pre_registration_head_start_minutes: float = Field(default=15, ge=0, le=240)
+
     @classmethod
     def secret_fields(cls) -> tuple[str, ...]:
         return ("pseudonym_key",)

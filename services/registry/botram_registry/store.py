@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, time
 from typing import TypeVar
 
-from sqlalchemy import JSON, Column, Index, UniqueConstraint, text, update
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, func, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import registry
 from sqlmodel import Field, SQLModel, col, select
@@ -28,17 +28,9 @@ from botram_runtime.outbox import OutboxEvent
 T = TypeVar("T")
 
 __all__ = [
-    "CheckInRow",
-    "CitizenRow",
-    "OfflineCheckInRow",
-    "OutboxEvent",
-    "ProcessedEvent",
-    "QueueRow",
-    "ServiceTable",
-    "SessionRow",
-    "TicketActionRow",
-    "TicketRow",
-]
+    "CheckInRow", "CitizenRow", "OfflineCheckInRow", "OutboxEvent", "ProcessedEvent",
+    "QueueRow", "ServiceTable", "SessionRow", "TicketActionRow", "TicketRow",
+]  # fmt: skip
 
 
 class ServiceTable(SQLModel, registry=registry()):
@@ -150,6 +142,16 @@ class TicketRow(ServiceTable, table=True):
     # The unguessable code of the ticket's public status page (`/t/{code}`, the QR code and
     # the SMS link): the ticket id alone would let anyone follow any ticket.
     status_code: str | None = Field(default=None, max_length=32, unique=True, index=True)
+    # A pre-registered ticket checked in on time goes just before this seq (its head start).
+    queue_anchor: int | None = None
+
+
+# A queue's order of arrival within each class (`domain.pre_registration.queue_key`).
+QUEUE_ORDER = (
+    func.coalesce(col(TicketRow.queue_anchor), col(TicketRow.seq)),
+    col(TicketRow.queue_anchor).is_(None),
+    col(TicketRow.seq),
+)
 
 
 class TicketActionRow(ServiceTable, table=True):
@@ -215,7 +217,7 @@ async def lock_queue(tx: AsyncSession, session_id: str, service: str) -> QueueRo
 
 
 async def waiting_in(tx: AsyncSession, session_id: str, service: str) -> list[Waiting]:
-    """The waiting tickets of a queue, in numbering order."""
+    """The waiting tickets of a queue, in order of arrival (`QUEUE_ORDER`)."""
     rows = (
         await tx.exec(
             select(TicketRow.id, TicketRow.priority, TicketRow.number)
@@ -224,7 +226,7 @@ async def waiting_in(tx: AsyncSession, session_id: str, service: str) -> list[Wa
                 TicketRow.service == service,
                 TicketRow.status == TicketStatus.WAITING,
             )
-            .order_by(col(TicketRow.seq))
+            .order_by(*QUEUE_ORDER)
         )
     ).all()
     return [Waiting(ticket_id, priority, number) for ticket_id, priority, number in rows]
@@ -291,10 +293,8 @@ async def history_of(tx: AsyncSession, ticket_id: str) -> Sequence[TicketActionR
 
 
 async def tickets_of_session(tx: AsyncSession, session_id: str) -> Sequence[TicketRow]:
-    """A session's tickets, in numbering order."""
-    statement = (
-        select(TicketRow).where(TicketRow.session_id == session_id).order_by(col(TicketRow.seq))
-    )
+    """A session's tickets, in their queues' order of arrival."""
+    statement = select(TicketRow).where(TicketRow.session_id == session_id).order_by(*QUEUE_ORDER)
     return (await tx.exec(statement)).all()
 
 

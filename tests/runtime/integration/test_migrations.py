@@ -19,6 +19,7 @@ async def test_migrating_to_head_leaves_no_difference_from_the_models(
 ) -> None:
     package = importlib.import_module(f"botram_{service}")
     store = importlib.import_module(f"botram_{service}.store")
+    importlib.import_module(f"botram_{service}.main")  # every table module the app wires
     importlib.import_module("botram_runtime.audit")  # the shared tables' models
     importlib.import_module("botram_runtime.outbox")
     importlib.import_module("botram_runtime.inbox")

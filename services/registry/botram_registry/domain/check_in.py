@@ -35,6 +35,8 @@ class CheckIn:
     priority: bool = False
     priority_reasons: tuple[str, ...] = ()
     actor: Actor = field(kw_only=True)  # the front desk (or operator) checking them in
+    # A pre-registered citizen on time: ahead of the tickets issued since (the head start).
+    ahead_of_since: datetime | None = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True)

@@ -112,9 +112,8 @@ async def check_in_within(
     check_services(deps.catalogue, session.services, command.services)
     row, admission = _new_check_in(deps, session, citizen.id, command, identity, arrival, now)
     await issuing.insert_check_ins(tx, [row])
-    [tickets] = await issue_tickets(
-        tx, deps, session, [TicketOrder(row.id, row.priority, row.services)], now
-    )
+    order = TicketOrder(row.id, row.priority, row.services, command.ahead_of_since)
+    [tickets] = await issue_tickets(tx, deps, session, [order], now)
     new = _news(session, row, identity, admission, citizen.resident, tickets)
     return _announce(tx, deps, new, command)
 

@@ -14,7 +14,7 @@ from botram_contracts.events import (
     SessionScheduledV1,
 )
 from botram_contracts.vocabulary import SessionStatus
-from botram_registry import events, store
+from botram_registry import events, pre_registration_store, store
 from botram_registry.deps import Deps
 from botram_registry.domain.screens import OfferedService, OpenSession, quota_left
 from botram_registry.domain.tickets import TicketStatus, end_of_wait
@@ -56,6 +56,7 @@ async def apply_session_event(deps: Deps, tx: AsyncSession, event: CloudEvent[An
             # The contract: a phone is deleted after the session (the NIK and name follow
             # the personal-data retention; the notifier already had the phone it needed).
             await store.erase_phones_of_session(tx, session.id)
+            await pre_registration_store.erase_personal_data_of_session(tx, session.id)
     session.updated_at = deps.clock()
     tx.add(session)
 

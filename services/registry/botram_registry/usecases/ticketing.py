@@ -4,6 +4,7 @@ Not a capability of its own: the check-in and the desks' transfer both issue tic
 inside their own transaction.
 """
 
+import dataclasses
 import secrets
 from collections import Counter
 from collections.abc import Sequence
@@ -14,11 +15,11 @@ from uuid import uuid4
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botram_registry import issuing
+from botram_registry import issuing, pre_registration_store
 from botram_registry.deps import Deps
-from botram_registry.domain.queue import QueueShape, place_of_arrival
+from botram_registry.domain.queue import QueueShape, place_in_queue, place_of_arrival
 from botram_registry.domain.tickets import TicketSlip, TicketStatus, check_quota, ticket_number
-from botram_registry.store import SessionRow
+from botram_registry.store import SessionRow, priority_streak, waiting_in
 
 # A ticket's status code: 128 random bits, 22 URL-safe characters.
 STATUS_CODE_BYTES = 16
@@ -31,6 +32,9 @@ class TicketOrder:
     check_in_id: str
     priority: bool
     codes: Sequence[str]
+    # A pre-registered citizen on time joins ahead of the tickets issued since then
+    # (`domain.pre_registration`: the head start); None: at the end of the queue.
+    ahead_of_since: datetime | None = None
 
 
 async def issue_tickets(
@@ -56,12 +60,14 @@ async def issue_tickets(
             wanted_priority.update(order.codes)
     next_seq: dict[str, int] = {}
     shapes: dict[str, QueueShape] = {}
+    held = await _held_places(tx, session, wanted, now)
     # One lock order for every transaction: two check-ins never deadlock on queue rows.
     for code in sorted(wanted):
         counts = await issuing.count_issued(
             tx, session.id, code, wanted[code], wanted_priority[code]
         )
-        check_quota(deps.catalogue.get(code).name, counts.issued, session.quotas.get(code))
+        quota = session.quotas.get(code)
+        check_quota(deps.catalogue.get(code).name, counts.issued + held[code], quota)
         before = counts.without(wanted[code], wanted_priority[code])
         next_seq[code] = before.issued + 1
         shapes[code] = before.shape(deps.settings.priority_calls_per_regular)
@@ -75,6 +81,10 @@ async def issue_tickets(
             next_seq[code] += 1
             position = place_of_arrival(shapes[code], order.priority)
             shapes[code] = shapes[code].joined_by(order.priority)
+            anchor = None
+            if order.ahead_of_since is not None:
+                since = order.ahead_of_since
+                anchor = await pre_registration_store.first_seq_since(tx, session.id, code, since)
             ticket_id = str(uuid4())
             number = ticket_number(service.ticket_prefix, seq)
             status_code = secrets.token_urlsafe(STATUS_CODE_BYTES)
@@ -99,6 +109,7 @@ async def issue_tickets(
                     "transferred_from": transferred_from,
                     "transferred_to": None,
                     "status_code": status_code,
+                    "queue_anchor": anchor,
                 }
             )
             tickets.append(
@@ -114,4 +125,24 @@ async def issue_tickets(
             )
         slips.append(tickets)
     await issuing.insert_tickets(tx, rows)
+    if any(order.ahead_of_since is not None for order in orders):
+        # Ahead of some walk-ins: the place is not the end of its class, so read it.
+        slips = [[await _placed(tx, deps, session.id, slip) for slip in s] for s in slips]
     return slips
+
+
+async def _held_places(
+    tx: AsyncSession, session: SessionRow, wanted: Counter[str], now: datetime
+) -> Counter[str]:
+    """Places pre-registrations still hold in the quotas of the services wanted."""
+    if not any(session.quotas.get(code) is not None for code in wanted):
+        return Counter()
+    return await pre_registration_store.held_places(tx, session.id, now)
+
+
+async def _placed(tx: AsyncSession, deps: Deps, session_id: str, slip: TicketSlip) -> TicketSlip:
+    waiting = await waiting_in(tx, session_id, slip.service)
+    streak = await priority_streak(tx, session_id, slip.service)
+    per_regular = deps.settings.priority_calls_per_regular
+    position = place_in_queue(waiting, slip.ticket_id, streak, per_regular)
+    return dataclasses.replace(slip, position=position)

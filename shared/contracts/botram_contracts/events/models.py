@@ -182,6 +182,39 @@ class CitizenContactSharedV1(BotramEvent):
     )
 
 
+class CitizenPreRegisteredV1(BotramEvent):
+    """PRIVATE: a citizen was registered ahead of a session, with an arrival slot; the phone
+    number, for the notifier's SMS only (the slot and the link to the QR code).
+
+    Travels on `botram.private.citizen.pre_registered.v1.<session_id>`, in the private
+    stream, which no agency credential may read. The check-in at the fair publishes the
+    ordinary public events; this one carries no pseudonym and no ticket.
+    """
+
+    event_type = "botram.citizen.pre_registered.v1"
+    subject_fields = ("session_id",)
+    producer = "registry"
+    private = True
+
+    pre_registration_id: str
+    session_id: str
+    phone: str = Field(pattern=r"^\+?[0-9]{8,15}$")
+    date: Date
+    slot_start: WallClock = Field(description="The arrival slot's start, WIB wall clock")
+    slot_end: WallClock = Field(description="The arrival slot's end, WIB wall clock")
+    place: str = Field(max_length=200, description="Where: the venue, or the desa/kecamatan")
+    services: list[Slug]
+    code: str = Field(
+        max_length=32,
+        description="The code the QR encodes (a secret of its holder: private subject only)",
+    )
+    qr_link: str | None = Field(
+        default=None,
+        description="The public page with the QR code; absent when the registry has no "
+        "public address configured",
+    )
+
+
 class _TicketEvent(BotramEvent):
     subject_fields = ("agency", "service")
     producer = "registry"
@@ -333,6 +366,7 @@ EVENT_MODELS: dict[str, type[BotramEvent]] = {
         CitizenCheckedInV1,
         CitizenTicketsAddedV1,
         CitizenContactSharedV1,
+        CitizenPreRegisteredV1,
         TicketCalledV1,
         TicketRecalledV1,
         ServiceCompletedV1,
