@@ -43,7 +43,8 @@ CONSUMERS: dict[str, tuple[str, UseCase, str]] = {
     "notifier-private": (
         PRIVATE_CITIZEN_EVENTS,
         take_private_event,
-        "Private contact events (phone numbers, stream BOTRAM_PRIVATE): ticket-issued messages.",
+        "Private contact events (phone numbers, stream BOTRAM_PRIVATE): ticket-issued and "
+        "pre-registration messages.",
     ),
 }
 

@@ -27,6 +27,7 @@ from botram_contracts.events import (
 )
 from botram_contracts.events.models import Sex
 from botram_registry.domain.nik import age_band
+from botram_registry.domain.pre_registration import display_code
 from botram_registry.domain.queue import Waiting
 from botram_registry.domain.tickets import TicketSlip, seconds_between
 from botram_registry.pre_registration_store import PreRegistrationRow
@@ -148,7 +149,7 @@ def pre_registered(
         slot_end=row.slot_end,
         place=place,
         services=row.services,
-        code=row.code,
+        code=display_code(row.code),
         qr_link=qr_link,
     )
 

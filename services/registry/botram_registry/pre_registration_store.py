@@ -57,7 +57,7 @@ async def booked_in_slot(tx: AsyncSession, session_id: str, slot_start: time) ->
 
 async def booked_by_slot(tx: AsyncSession, session_id: str) -> dict[time, int]:
     statement = (
-        select(PreRegistrationRow.slot_start, func.count())
+        select(col(PreRegistrationRow.slot_start), func.count())
         .where(PreRegistrationRow.session_id == session_id)
         .group_by(col(PreRegistrationRow.slot_start))
     )

@@ -4,7 +4,7 @@ ahead of a session with an arrival slot; at the fair the code of their QR checks
 Same rules as `api.py`: the body becomes a command, a use case runs it, its result a schema.
 """
 
-from fastapi import APIRouter, Request, status
+from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from botram_contracts.wallclock import WallClock, WallClockInput
@@ -94,13 +94,24 @@ async def slots(session_id: str, deps: DepsDep) -> list[SlotPublic]:
     return [_slot_public(count) for count in await pre_registrations.slot_counts(deps, session_id)]
 
 
-@router.post("/sessions/{session_id}/pre-registrations/{code}/check-in")
+@router.post(
+    "/sessions/{session_id}/pre-registrations/{code}/check-in",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "Checked in already (walked in): the tickets added"}},
+)
 async def check_in_pre_registered(
-    session_id: str, code: str, request: Request, deps: DepsDep, actor: FrontDesk
+    session_id: str,
+    code: str,
+    request: Request,
+    response: Response,
+    deps: DepsDep,
+    actor: FrontDesk,
 ) -> CheckInResponse:
     """Check a pre-registered citizen in by the code of their QR: an ordinary check-in."""
     command = CheckInPreRegistered(session_id=session_id, code=code[:32], actor=actor)
     result = await pre_registrations.check_in_pre_registered(deps, command)
+    if not result.created:
+        response.status_code = status.HTTP_200_OK
     return _check_in_response(result, _status_base(request, deps))
 
 

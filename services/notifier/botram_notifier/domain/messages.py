@@ -8,7 +8,7 @@ check-in), then sent, or skipped (opted out, rate limited), or failed (the gatew
 import hashlib
 import hmac
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, time
 from enum import StrEnum
 
 from botram_runtime.actors import Actor
@@ -20,6 +20,7 @@ class MessageKind(StrEnum):
     SESSION_CANCELLED = "session_cancelled"
     SESSION_MOVED = "session_moved"
     TICKETS_EXPIRED = "tickets_expired"
+    PRE_REGISTERED = "pre_registered"
 
 
 # Kinds queued as the session ends (its contacts are erased then): kept until sent, and the
@@ -95,6 +96,12 @@ TEMPLATES = {
         "Botram Kab. Bekasi: mohon maaf, layanan Botram di {place} hari ini sudah ditutup "
         "sebelum nomor {numbers} terlayani. Silakan datang ke Botram berikutnya yang membuka "
         "layanan tersebut. {schedule}"
+    ),
+    MessageKind.PRE_REGISTERED: (
+        "Botram Kab. Bekasi: Anda terdaftar di Botram {place} pada {date}, datang pukul "
+        "{start}-{end} WIB, untuk layanan {services}. Kode pendaftaran: {code}. Tunjukkan "
+        "kode QR di meja pendaftaran{link}. Bila datang setelah pukul {end}, tempat Anda dapat "
+        "diberikan kepada warga lain."
     ),
 }
 # Where the next sessions are, when the notifier has no address of the schedule to give.
@@ -173,6 +180,27 @@ def tickets_expired(place: str, numbers: list[tuple[str, str]], schedule_url: st
     schedule = f"Jadwal: {schedule_url}" if schedule_url else NO_SCHEDULE_LINK
     return render(
         MessageKind.TICKETS_EXPIRED, place=place_name(place), numbers=listed, schedule=schedule
+    )
+
+
+def pre_registered(
+    place: str,
+    day: date,
+    slot: tuple[time, time],
+    services: list[str],
+    code: str,
+    qr_link: str | None,
+) -> str:
+    """The arrival slot, the code and the link to its QR code (`place` is already a name)."""
+    return render(
+        MessageKind.PRE_REGISTERED,
+        place=place,
+        date=tanggal(day),
+        start=slot[0].strftime("%H.%M"),
+        end=slot[1].strftime("%H.%M"),
+        services=", ".join(services),
+        code=code,
+        link=f": {qr_link}" if qr_link else "",
     )
 
 

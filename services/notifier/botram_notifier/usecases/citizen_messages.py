@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from botram_contracts.events import (
     UP_NEXT_LENGTH,
     CitizenContactSharedV1,
+    CitizenPreRegisteredV1,
     CloudEvent,
     ServiceCompletedV1,
     SessionCancelledV1,
@@ -38,6 +39,25 @@ async def follow_event(deps: Deps, tx: AsyncSession, event: CloudEvent[Any]) -> 
     data = event.data
     if isinstance(data, CitizenContactSharedV1):
         await _contact_shared(deps, tx, data)
+    elif isinstance(data, CitizenPreRegisteredV1):
+        body = messages.pre_registered(
+            data.place,
+            data.date,
+            (data.slot_start, data.slot_end),
+            [deps.service_name(code) for code in data.services],
+            data.code,
+            data.qr_link,
+        )
+        await _queue_message(
+            deps,
+            tx,
+            kind=MessageKind.PRE_REGISTERED,
+            key=messages.ticket_key(MessageKind.PRE_REGISTERED, data.pre_registration_id),
+            session_id=data.session_id,
+            check_in_id=data.pre_registration_id,  # no check-in yet: the pre-registration
+            phone=data.phone,
+            body=body,
+        )
     elif isinstance(data, TicketCalledV1):
         await _queue_moved(tx, data)
         await _announce_turn_near(deps, tx, data.session_id, data.service)
