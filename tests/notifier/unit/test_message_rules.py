@@ -1,7 +1,8 @@
 """Citizen messages: their texts, when the turn is near, when a message is not sent."""
 
-from datetime import date
+from datetime import date, time
 
+from botram_notifier.domain import messages
 from botram_notifier.domain.messages import (
     OPTED_OUT,
     RATE_LIMITED,
@@ -106,3 +107,18 @@ def test_a_citizen_still_waiting_at_the_close_gets_every_number_and_the_schedule
     )
     without_link = tickets_expired("sukatani", numbers[:1], None)
     assert without_link.endswith("Jadwal Botram berikutnya diumumkan di kantor kecamatan dan desa.")
+
+
+def test_a_pre_registration_message_names_the_slot_the_code_and_the_qr_link() -> None:
+    body = messages.pre_registered(
+        "Desa Ciantra",
+        date(2026, 12, 8),
+        (time(9), time(9, 30)),
+        ["Kartu Keluarga (KK)"],
+        "ABCDE-23456",
+        "https://botram.example/p/ABCDE-23456",
+    )
+
+    assert "Desa Ciantra pada 8 Desember 2026" in body
+    assert "pukul 09.00-09.30 WIB" in body and "Kartu Keluarga (KK)" in body
+    assert "ABCDE-23456" in body and "https://botram.example/p/ABCDE-23456" in body

@@ -50,6 +50,9 @@ MATRIX = {
     ("POST", "/v1/tickets/{ticket_id}/transfer"): DESK,
     ("GET", "/v1/tickets/{ticket_id}"): DESK,
     ("GET", "/v1/sessions/{session_id}/queue"): PUBLIC,
+    ("POST", "/v1/sessions/{session_id}/pre-registrations"): FRONT_DESK,
+    ("POST", "/v1/sessions/{session_id}/pre-registrations/{code}/check-in"): FRONT_DESK,
+    ("GET", "/v1/sessions/{session_id}/slots"): PUBLIC,
     # The screens (contract, "Screens") and the JSON only they use.
     ("POST", "/v1/nik-checks"): FRONT_DESK,
     ("GET", "/v1/open-sessions"): PUBLIC,
@@ -60,6 +63,7 @@ MATRIX = {
     ("GET", "/display/{session_id}"): PUBLIC,
     ("GET", "/t/{code}"): PUBLIC,
     ("GET", "/t/{code}/slip"): PUBLIC,
+    ("GET", "/p/{code}"): PUBLIC,
 }
 
 
