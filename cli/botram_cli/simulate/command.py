@@ -33,6 +33,9 @@ def simulate(
     desks: Annotated[int, typer.Option(help="Desks per agency")] = 2,
     no_show: Annotated[float, typer.Option(help="Share of called tickets nobody answers")] = 0.05,
     priority: Annotated[float, typer.Option(help="Share of priority citizens")] = 0.10,
+    pre_registered: Annotated[
+        float, typer.Option(help="Share of citizens registered ahead (checked in by QR code)")
+    ] = 0.10,
     speed: Annotated[float, typer.Option(help="Times real time; 0 = as fast as possible")] = 0.0,
     close: Annotated[bool, typer.Option(help="Close the session at the end")] = False,
     scheduler_url: Annotated[
@@ -58,6 +61,7 @@ def simulate(
         desks_per_agency=desks,
         no_show_share=no_show,
         priority_share=priority,
+        pre_registered_share=pre_registered,
     )
     try:
         params.validate()
@@ -137,6 +141,7 @@ async def _run(
     return {
         "session_id": session_id,
         "checkins": tally.checkins,
+        "pre_registrations": tally.pre_registrations,
         "requests": tally.requests,
         "refused": dict(tally.refused),
         "services": mine,
@@ -228,7 +233,10 @@ def _print_summary(
         other = theirs.get(code, {})
         table.add_row(code, *(f"{counts[k]} / {other.get(k, 0)}" for k in REPORT_FIELDS))
     console.print(table)
-    console.print(f"check-ins: {tally.checkins} · HTTP requests: {tally.requests}")
+    console.print(
+        f"check-ins: {tally.checkins} ({tally.pre_registrations} pre-registered) · "
+        f"HTTP requests: {tally.requests}"
+    )
     if tally.refused:
         console.print(
             "refused by the system: " + ", ".join(f"{k} ×{v}" for k, v in tally.refused.items())

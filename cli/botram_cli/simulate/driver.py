@@ -18,12 +18,16 @@ import httpx
 from botram_cli.simulate.plan import NO_SHOW_PATIENCE_SECONDS, DayPlan, Parameters
 from botram_contracts.reference import Catalogue
 
+# A pre-registration refused for its slot (over, or full): the next slot is tried.
+SLOT_REFUSALS = frozenset({"slot-passed", "slot-full"})
+
 
 @dataclass
 class Tally:
     """What the simulator did, to compare with what reporting counted."""
 
     checkins: int = 0
+    pre_registrations: int = 0
     tickets: Counter[str] = field(default_factory=Counter)
     outcomes: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     no_shows: Counter[str] = field(default_factory=Counter)
@@ -66,6 +70,8 @@ class DayDriver:
         self._speed = speed
         self._on_progress = on_progress
         self.tally = Tally()
+        # NIK -> the code of the citizen's pre-registration (their QR code).
+        self._codes: dict[str, str] = {}
         self._waiting: Counter[str] = Counter()
         self._queue: list[tuple[float, int, str, object]] = []
         self._order = itertools.count()
@@ -80,6 +86,7 @@ class DayDriver:
         ]
 
     async def run(self) -> Tally:
+        await self._pre_register()
         for citizen in self._plan.citizens:
             self._push(citizen.arrival_seconds, "arrive", citizen)
         started = time.monotonic()
@@ -113,7 +120,41 @@ class DayDriver:
         reason = response.json().get("type", "").rsplit("/", 1)[-1] or str(response.status_code)
         self.tally.refused[reason] += 1
 
+    async def _pre_register(self) -> None:
+        """Before the day: a desa office registers the plan's pre-registered citizens, each
+        in the first arrival slot that takes them (none left: they walk in)."""
+        ahead = [c for c in self._plan.citizens if c.pre_registered]
+        if not ahead:
+            return
+        slots = (await self._http.get(f"{self._url}/v1/sessions/{self._session}/slots")).json()
+        starts = [slot["start"] for slot in slots]
+        for citizen in ahead:
+            while starts:  # bounded: each refused slot is dropped
+                body: dict[str, object] = {
+                    "nik": citizen.nik,
+                    "name": citizen.name,
+                    "services": list(citizen.services),
+                    "slot": starts[0],
+                    "priority": citizen.priority,
+                }
+                if citizen.phone:
+                    body["phone"] = citizen.phone
+                path = f"/v1/sessions/{self._session}/pre-registrations"
+                response = await self._post(path, body)
+                if response.status_code == 201:
+                    self.tally.pre_registrations += 1
+                    self._codes[citizen.nik] = response.json()["code"]
+                    break
+                if response.json().get("type", "").rsplit("/", 1)[-1] not in SLOT_REFUSALS:
+                    self._refused(response)
+                    break
+                starts.pop(0)
+
     async def _arrive(self, moment: float, citizen) -> None:  # type: ignore[no-untyped-def]
+        if (code := self._codes.get(citizen.nik)) is not None:
+            path = f"/v1/sessions/{self._session}/pre-registrations/{code}/check-in"
+            await self._checked_in(moment, await self._post(path))
+            return
         body: dict[str, object] = {
             "nik": citizen.nik,
             "name": citizen.name,
@@ -123,6 +164,9 @@ class DayDriver:
         if citizen.phone:
             body["phone"] = citizen.phone
         response = await self._post(f"/v1/sessions/{self._session}/check-ins", body)
+        await self._checked_in(moment, response)
+
+    async def _checked_in(self, moment: float, response: httpx.Response) -> None:
         if response.status_code not in (200, 201):
             self._refused(response)
             return

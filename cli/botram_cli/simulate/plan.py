@@ -2,7 +2,7 @@
 
 import math
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 
 from botram_contracts.reference import Catalogue, Service
@@ -37,6 +37,8 @@ class Parameters:
     priority_share: float = 0.10
     resident_share: float = 0.85
     phone_share: float = 0.5
+    # Registered ahead by a desa office or a cadre, checked in by their QR code on arrival.
+    pre_registered_share: float = 0.10
     max_services_per_citizen: int = 3
     open_hours: int = len(ARRIVALS_BY_HOUR)
 
@@ -47,7 +49,8 @@ class Parameters:
             raise InvalidParameters(
                 f"desks per agency must be at least 1 (got {self.desks_per_agency})"
             )
-        for name in ("no_show_share", "priority_share", "resident_share", "phone_share"):
+        shares = ("no_show_share", "priority_share", "resident_share", "phone_share")
+        for name in (*shares, "pre_registered_share"):
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise InvalidParameters(
@@ -68,6 +71,7 @@ class Citizen:
     phone: str | None
     services: tuple[str, ...]
     priority: bool
+    pre_registered: bool = False
 
 
 @dataclass
@@ -119,6 +123,11 @@ def make_plan(params: Parameters, offered: list[Service], day: date) -> DayPlan:
                 priority=rng.random() < params.priority_share,
             )
         )
+    # A generator of its own: the same seed still gives the same arrivals as before.
+    ahead = random.Random(f"{params.seed}-pre-registered")
+    citizens = [
+        replace(c, pre_registered=ahead.random() < params.pre_registered_share) for c in citizens
+    ]
     citizens.sort(key=lambda c: c.arrival_seconds)
     return DayPlan(citizens, rng, {s.code: s.mean_service_minutes for s in offered})
 

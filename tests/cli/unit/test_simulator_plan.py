@@ -72,3 +72,16 @@ def test_the_command_refuses_bad_parameters_before_touching_the_system(
 
     assert result.exit_code == 2
     assert message in " ".join(result.output.split()).replace("│", "").replace("  ", " ")
+
+
+def test_a_share_of_citizens_is_pre_registered_without_changing_the_day() -> None:
+    citizens = plan(citizens=1000, pre_registered_share=0.1).citizens
+    without = plan(citizens=1000, pre_registered_share=0).citizens
+    share = sum(c.pre_registered for c in citizens) / len(citizens)
+
+    assert 0.07 < share < 0.13
+    assert [(c.nik, c.arrival_seconds) for c in citizens] == [
+        (c.nik, c.arrival_seconds) for c in without
+    ]
+    with pytest.raises(InvalidParameters):
+        Parameters(pre_registered_share=1.5).validate()
