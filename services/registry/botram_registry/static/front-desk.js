@@ -11,6 +11,8 @@
     "service-not-offered": "Layanan itu tidak tersedia di sesi ini.",
     "unknown-service": "Layanan itu tidak dikenal.",
     "quota-full": "Kuota layanan itu sudah habis.",
+    "already-used": "Kode ini sudah dipakai untuk mendaftar.",
+    "not-found": "Kode pendaftaran awal tidak ditemukan untuk sesi ini.",
     "validation-error": "Isian belum lengkap atau belum benar.",
     "role-required": "Pendaftaran hanya dapat dilakukan oleh petugas pendaftaran atau operator."
   };
@@ -120,6 +122,27 @@
     });
   });
 
+  /* A pre-registered citizen: the code of their QR (a scanner types it and Enter) checks
+     them in at once; the answer is an ordinary check-in's. */
+  var codeForm = document.getElementById("pre-registration-form");
+  var codeField = document.getElementById("field-pre_registration_code");
+  var codeMessage = document.getElementById("pre-registration-message");
+  codeForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    botram.showAlert(codeMessage, "");
+    if (!session) { botram.showAlert(codeMessage, "Pilih sesi terlebih dahulu.", "error"); return; }
+    var code = codeField.value.replace(/[^A-Za-z0-9]/g, "").toUpperCase();
+    if (!code) { botram.showAlert(codeMessage, "Isi kode pendaftaran awal.", "error"); return; }
+    var path = "/v1/sessions/" + session.session_id + "/pre-registrations/" +
+      encodeURIComponent(code) + "/check-in";
+    botram.api("POST", path, undefined, { messages: MESSAGES }).then(function (result) {
+      if (!result.ok) { botram.showAlert(codeMessage, result.message, "error"); return; }
+      codeForm.reset();
+      codeForm.hidden = true;
+      showSlips(result.data, result.status === 200);
+    });
+  });
+
   function showSlips(checkIn, repeat) {
     slips.textContent = "";
     var slipsMessage = document.getElementById("slips-message");
@@ -157,6 +180,7 @@
     slips.textContent = "";
     slipsSection.hidden = true;
     form.hidden = false;
+    codeForm.hidden = false;
     nikField.focus();
   });
 
