@@ -15,7 +15,7 @@ from botram_contracts.events import (
     make_event,
 )
 from botram_contracts.vocabulary import SessionStatus
-from botram_registry import store
+from botram_registry import pre_registration_store, store
 from botram_registry.deps import Deps
 from botram_registry.store import SessionRow
 from botram_registry.usecases.sessions import apply_session_event
@@ -76,15 +76,23 @@ async def test_lifecycle_events_set_the_status(
     async def no_tickets(_tx: Any, _session_id: str) -> list[Any]:
         return []
 
+    async def erase_pre_registrations(_tx: Any, session_id: str) -> None:
+        erased.append(f"pre-registrations of {session_id}")
+
     monkeypatch.setattr(store, "erase_phones_of_session", erase_phones)
     monkeypatch.setattr(store, "tickets_of_session", no_tickets)
+    monkeypatch.setattr(
+        pre_registration_store, "erase_personal_data_of_session", erase_pre_registrations
+    )
     await apply(deps, tx, SCHEDULED)
 
     row = await apply(deps, tx, event)
 
     assert row.status == status
-    # The contract: a phone is deleted after the session (closed or cancelled).
-    assert erased == ([] if status == "opened" else ["s-1"])
+    # The contract: a phone is deleted after the session (closed or cancelled), and the
+    # personal data of its pre-registrations with it.
+    ended = ["s-1", "pre-registrations of s-1"]
+    assert erased == ([] if status == "opened" else ended)
 
 
 async def test_a_repeated_announcement_updates_the_session_but_keeps_its_status(
