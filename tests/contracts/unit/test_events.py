@@ -174,6 +174,7 @@ def test_every_contract_event_type_has_a_model() -> None:
         "botram.session.closed.v1",
         "botram.citizen.checked_in.v1",
         "botram.citizen.contact_shared.v1",
+        "botram.citizen.pre_registered.v1",
         "botram.citizen.tickets_added.v1",
         "botram.ticket.called.v1",
         "botram.ticket.recalled.v1",
