@@ -24,6 +24,7 @@ from botram_cli.tokens import MAX_TTL_SECONDS, mint_token, sign_in_link
 from botram_contracts.reference import load_catalogue, load_regions
 from botram_runtime.actors import Role
 from botram_runtime.clock import JAKARTA
+from botram_runtime.settings import ServiceSettings
 
 TEMPLATES = Path(__file__).parent / "templates"
 DAYS = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"]
@@ -46,7 +47,7 @@ class SignInCode:
 
 
 def session_end(session: dict[str, Any]) -> datetime:
-    """When a session closes: its date and end time in Bekasi (WIB)."""
+    """When a session closes: its date and end time in the regency (WIB)."""
     day, end = date.fromisoformat(session["date"]), time.fromisoformat(session["end"])
     return datetime.combine(day, end, tzinfo=JAKARTA)
 
@@ -74,7 +75,7 @@ def plan_codes(
         raise typer.BadParameter(f"the session ended {in_words(until)}: nothing to sign in to")
     if ttl > MAX_TTL_SECONDS:
         raise typer.BadParameter("a sign-in code lives at most 7 days: pass an earlier --until")
-    catalogue = load_catalogue()
+    catalogue = load_catalogue(regency=ServiceSettings().regency)
     offered = sorted({catalogue.get(code).agency for code in session["services"]})
     chosen = agencies or offered
     unknown = [slug for slug in chosen if slug not in catalogue.agencies]
@@ -100,7 +101,8 @@ def plan_codes(
 def render_sheet(session: dict[str, Any], codes: list[SignInCode], until: datetime) -> str:
     """The printable page: one card per code, with its QR code as inline SVG."""
     environment = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True)
-    regions = load_regions()
+    regency = ServiceSettings()
+    regions = load_regions(regency.province, regency.regency)
     place = regions.kecamatan(session["kecamatan"]).name
     if session["level"] == "desa" and session.get("desa"):
         place = f"{regions.desa(session['kecamatan'], session['desa']).name}, Kecamatan {place}"

@@ -18,6 +18,7 @@ from botram_cli.simulate.driver import DayDriver, Tally
 from botram_cli.simulate.plan import InvalidParameters, Parameters, make_plan, offered_services
 from botram_contracts.reference import UnknownRegionError, load_catalogue, load_regions
 from botram_runtime.clock import local_today, system_clock
+from botram_runtime.settings import ServiceSettings
 
 console = Console(highlight=False)
 REPORT_FIELDS = ("tickets", "served", "referred", "rejected", "no_shows")
@@ -55,7 +56,10 @@ def simulate(
     ] = Path("var"),
 ) -> None:
     """Simulate a Botram day (arrivals, desks, no-shows) through the real HTTP API."""
+    # The regency as the services see it (BOTRAM_REGENCY_NAME, BOTRAM_REGENCY_CODE...).
+    regency = ServiceSettings()
     params = Parameters(
+        regency_code=regency.regency_code,
         citizens=citizens,
         seed=seed,
         desks_per_agency=desks,
@@ -71,7 +75,7 @@ def simulate(
         raise typer.BadParameter(f"speed must be 0 (as fast as possible) or positive (got {speed})")
     if session_id is None:
         try:
-            regions = load_regions()
+            regions = load_regions(regency.province, regency.regency)
             kecamatan = regions.kecamatan(kecamatan).slug
             desa = regions.desa(kecamatan, desa).slug if desa else None
         except UnknownRegionError as error:
@@ -79,7 +83,7 @@ def simulate(
     urls = {"scheduler": scheduler_url, "registry": registry_url, "reporting": reporting_url}
     credentials = Credentials(var_dir / "auth")
     summary = asyncio.run(
-        _run(params, urls, credentials, kecamatan, desa, session_id, speed, close)
+        _run(params, urls, credentials, (kecamatan, desa), session_id, speed, close, regency)
     )
     if json_output:
         print(json.dumps(summary, sort_keys=True))
@@ -91,13 +95,14 @@ async def _run(
     params: Parameters,
     urls: dict[str, str],
     credentials: Credentials,
-    kecamatan: str,
-    desa: str | None,
+    place: tuple[str, str | None],
     session_id: str | None,
     speed: float,
     close: bool,
+    regency: ServiceSettings,
 ) -> dict[str, Any]:
-    catalogue = load_catalogue()
+    kecamatan, desa = place
+    catalogue = load_catalogue(regency=regency.regency)
     async with httpx.AsyncClient(timeout=30, headers=credentials.staff()) as client:
         if session_id is None:
             session_id = await _open_new_session(client, urls, kecamatan, desa)

@@ -20,8 +20,9 @@ LAST_NAMES = (
     "Aminah", "Rahayu", "Hidayat", "Saputra", "Susanti", "Permana", "Nugraha", "Kurniawan",
     "Maulana", "Setiawan", "Wulandari", "Sulastri", "Gunawan", "Suryani", "Firmansyah",
 )  # fmt: skip
-# Regency codes of non-residents who cross over: Kota Bekasi, Jakarta Timur, Karawang.
-OTHER_REGENCIES = ("3275", "3172", "3215")
+# Regency codes of non-residents who cross over (those of the neighbours of the regency the
+# simulation runs in): Kota Bekasi, Jakarta Timur, Kabupaten Karawang, Kabupaten Bekasi.
+NEIGHBOURS = ("3275", "3172", "3215", "3216")
 
 
 class InvalidParameters(ValueError):
@@ -40,6 +41,8 @@ class Parameters:
     # Registered ahead by a desa office or a cadre, checked in by their QR code on arrival.
     pre_registered_share: float = 0.10
     max_services_per_citizen: int = 3
+    # The regency's code (BOTRAM_REGENCY_CODE): residents' NIKs start with it.
+    regency_code: str = "3216"
     open_hours: int = len(ARRIVALS_BY_HOUR)
 
     def validate(self) -> "Parameters":
@@ -114,7 +117,13 @@ def make_plan(params: Parameters, offered: list[Service], day: date) -> DayPlan:
         citizens.append(
             Citizen(
                 arrival_seconds=(hour + rng.random()) * 3600,
-                nik=_nik(rng, serial, day, resident=rng.random() < params.resident_share),
+                nik=_nik(
+                    rng,
+                    serial,
+                    day,
+                    home=params.regency_code,
+                    resident=rng.random() < params.resident_share,
+                ),
                 name=f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)}",
                 phone=f"08{rng.randint(10**9, 10**10 - 1)}"
                 if rng.random() < params.phone_share
@@ -132,8 +141,9 @@ def make_plan(params: Parameters, offered: list[Service], day: date) -> DayPlan:
     return DayPlan(citizens, rng, {s.code: s.mean_service_minutes for s in offered})
 
 
-def _nik(rng: random.Random, serial: int, day: date, *, resident: bool) -> str:
-    regency = "3216" if resident else rng.choice(OTHER_REGENCIES)
+def _nik(rng: random.Random, serial: int, day: date, *, home: str, resident: bool) -> str:
+    others = tuple(code for code in NEIGHBOURS if code != home)
+    regency = home if resident else rng.choice(others)
     kecamatan = f"{rng.randint(1, 23):02d}"
     age = rng.choices([rng.randint(1, 17), rng.randint(18, 59), rng.randint(60, 85)], [15, 70, 15])[
         0

@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         db=runtime.database,
         clock=clock,
         settings=settings,
-        catalogue=load_catalogue(),
+        catalogue=load_catalogue(regency=settings.regency),
         metrics=NotifierMetrics(runtime.registry),
         webhooks=WebhookSender(
             timeout=settings.webhook_timeout_seconds, ssrf_guard=settings.ssrf_guard

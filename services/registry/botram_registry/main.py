@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     deps = Deps(
         db=runtime.database,
         clock=clock,
-        catalogue=load_catalogue(),
+        catalogue=load_catalogue(regency=settings.regency),
         settings=settings,
         live=live,
     )

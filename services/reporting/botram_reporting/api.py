@@ -38,7 +38,8 @@ CSV = {"content": {"text/csv": {}}, "model": SummaryPublic, "description": "JSON
 @router.get("/sessions/{session_id}", dependencies=READERS)
 async def session_report(session_id: str, deps: DepsDep) -> SessionReportPublic:
     """What one session achieved: check-ins, outcomes, waits, who came, per service and agency."""
-    return SessionReportPublic.of(await reports.report_session(deps, ReportSession(session_id)))
+    report = await reports.report_session(deps, ReportSession(session_id))
+    return SessionReportPublic.of(report, deps.regions.name)
 
 
 @router.get("/summary", response_model=None, responses={200: CSV}, dependencies=READERS)
@@ -60,7 +61,7 @@ async def summary(
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="botram-summary.csv"'},
         )
-    return SummaryPublic.of(result)
+    return SummaryPublic.of(result, deps.regions.name)
 
 
 @router.get("/demand", dependencies=READERS)

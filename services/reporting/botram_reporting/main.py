@@ -31,7 +31,7 @@ def build_deps(
         db=db,
         clock=clock,
         settings=settings,
-        catalogue=load_catalogue(),
+        catalogue=load_catalogue(regency=settings.regency),
         regions=load_regions(settings.province, settings.regency),
         aggregates=Aggregates(),
         publish_rankings=publish_rankings,

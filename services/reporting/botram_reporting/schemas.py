@@ -54,9 +54,13 @@ class Cell(Figures):
     key: str
 
 
+REGENCY = "The regency the report is for (`BOTRAM_REGENCY_NAME`)"
+
+
 class SessionReportPublic(BaseModel):
     """What one session achieved; its place, date and status are None if only its facts came."""
 
+    regency: str = Field(description=REGENCY)
     session_id: str
     level: str | None
     kecamatan: str | None
@@ -67,9 +71,10 @@ class SessionReportPublic(BaseModel):
     groups: dict[str, list[Cell]]
 
     @classmethod
-    def of(cls, result: SessionReport) -> "SessionReportPublic":
+    def of(cls, result: SessionReport, regency: str) -> "SessionReportPublic":
         return cls.model_validate(
             {
+                "regency": regency,
                 "session_id": result.session_id,
                 "level": result.level,
                 "kecamatan": result.kecamatan,
@@ -93,16 +98,17 @@ class SummaryFilters(BaseModel):
 class SummaryPublic(BaseModel):
     """Totals and breakdowns over a period, with the filters they answer."""
 
+    regency: str = Field(description=REGENCY)
     filters: SummaryFilters
     totals: Figures
     groups: dict[str, list[Cell]]
 
     @classmethod
-    def of(cls, result: Summary) -> "SummaryPublic":
+    def of(cls, result: Summary, regency: str) -> "SummaryPublic":
         filters = SummaryFilters(
             start=result.start, end=result.end, level=result.level, kecamatan=result.kecamatan
         )
-        return cls.model_validate({"filters": filters, **result.report})
+        return cls.model_validate({"regency": regency, "filters": filters, **result.report})
 
 
 class PeriodPublic(BaseModel):

@@ -27,7 +27,7 @@ DESCRIPTION = (
 def create_app(settings: Settings | None = None, clock: Clock = system_clock) -> FastAPI:
     settings = settings or Settings()
     runtime = ServiceRuntime(settings, MIGRATIONS, description=DESCRIPTION)
-    catalogue = load_catalogue()
+    catalogue = load_catalogue(regency=settings.regency)
     regions = load_regions(settings.province, settings.regency)
     deps = Deps(
         db=runtime.database,

@@ -1,7 +1,9 @@
 """The rotation rules file (TOML): read, validate against the regency, and resolve.
 
-The shipped default lives beside this module (`rules/default.toml`); a deployment points
-`BOTRAM_SCHEDULER_RULES_PATH` at its own. Every name is resolved at load time, so a typo in
+The shipped rules live beside this module: `rules/default.toml` (Kabupaten Bekasi) and one
+file per other regency that ships an example (`rules/karawang.toml`: Kabupaten Karawang),
+picked by the configured regency's name; a deployment points `BOTRAM_SCHEDULER_RULES_PATH`
+at its own. Every name is resolved at load time, so a typo in
 the file is refused with suggestions instead of producing a wrong calendar.
 """
 
@@ -15,12 +17,15 @@ import holidays
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from botram_contracts.reference import Catalogue, Regency, UnknownRegionError
+from botram_contracts.reference.regions import DEFAULT_REGENCY
+from botram_contracts.slugs import slugify
 from botram_contracts.vocabulary import Level
 from botram_scheduler.domain.places import find_desa, find_kecamatan
 from botram_scheduler.domain.rotation import Policy, Rotation, Rules, RulesError, Stop
 from botram_scheduler.domain.sessions import DEFAULT_END, DEFAULT_QUOTA, DEFAULT_START
 
-DEFAULT_RULES_PATH = Path(__file__).parent / "rules" / "default.toml"
+RULES_DIR = Path(__file__).parent / "rules"
+DEFAULT_RULES_PATH = RULES_DIR / "default.toml"
 WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 Weekday = Literal["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 
@@ -210,9 +215,23 @@ def parse_rules(text: str, regions: Regency, catalogue: Catalogue, source: str =
     )
 
 
+def shipped_rules(regency: str) -> Path:
+    """The rules file shipped for a regency: `default.toml` for Kabupaten Bekasi,
+    `rules/<name>.toml` for another (`Kabupaten Karawang` -> `karawang.toml`)."""
+    if regency == DEFAULT_REGENCY:
+        return DEFAULT_RULES_PATH
+    path = RULES_DIR / f"{slugify(regency.removeprefix('Kabupaten '))}.toml"
+    if not path.is_file():
+        raise RulesError(
+            f"no rules file ships for {regency}: set BOTRAM_SCHEDULER_RULES_PATH to your own "
+            f"(start from {RULES_DIR / 'karawang.toml'})"
+        )
+    return path
+
+
 def load_rules(path: Path | None, regions: Regency, catalogue: Catalogue) -> Rules:
-    """Read and resolve a rules file (the shipped default when `path` is None)."""
-    path = path or DEFAULT_RULES_PATH
+    """Read and resolve a rules file (when `path` is None, the one shipped for the regency)."""
+    path = path or shipped_rules(regions.name)
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:

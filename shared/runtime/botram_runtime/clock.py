@@ -15,7 +15,7 @@ def system_clock() -> datetime:
 
 
 def local_today(clock: Clock) -> date:
-    """Today's date in Bekasi."""
+    """Today's date in the regency (WIB: every regency Botram serves is in Asia/Jakarta)."""
     return clock().astimezone(JAKARTA).date()
 
 

@@ -6,9 +6,10 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from botram_runtime import regency
 from botram_runtime.stream import MAX_BYTES, StreamOptions
 
 DEFAULT_NATS_URL = "nats://127.0.0.1:4222"
@@ -71,10 +72,22 @@ class ServiceSettings(BaseSettings):
     http_max_body_bytes: int = Field(default=1024 * 1024, gt=0)
     log_level: str = "INFO"
     log_json: bool = False
-    # The regency Botram runs in: names as the `areaid` package spells them, BPS code for NIKs.
+    # The regency Botram runs in (docs/operations.md, "Another regency"): names as the `areaid`
+    # package spells them (its kecamatans and desas come from there), the Kemendagri/BPS code
+    # NIKs of its residents start with ("32.15" or "3215"). The SMS signature and the calendar
+    # UIDs' domain follow from the name unless set (`Botram Kab. Karawang`,
+    # `botram.karawangkab.go.id`).
     province: str = "Jawa Barat"
-    regency: str = "Kabupaten Bekasi"
+    regency: str = Field(
+        default="Kabupaten Bekasi",
+        min_length=1,
+        validation_alias=AliasChoices("BOTRAM_REGENCY_NAME", "BOTRAM_REGENCY", "regency"),
+    )
     regency_code: str = "3216"
+    sms_signature: str = Field(default="", max_length=40)
+    calendar_domain: str = Field(
+        default="", pattern=r"^$|^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$"
+    )
     # SQLite statements run inline on the event loop over one connection instead of on
     # aiosqlite's worker thread: 4-6x per statement here (docs/BENCHMARKS.md). `false` goes
     # back to plain aiosqlite, e.g. if another process must write the same database file.
@@ -158,6 +171,22 @@ class ServiceSettings(BaseSettings):
     @property
     def has_nats_credentials(self) -> bool:
         return bool(self.nats_nkey_seed or self.nats_creds or self.nats_user or self.nats_tls_cert)
+
+    @field_validator("regency_code")
+    @classmethod
+    def _regency_code_digits(cls, value: str) -> str:
+        return regency.regency_code(value)
+
+    @model_validator(mode="after")
+    def _regency_defaults(self) -> "ServiceSettings":
+        self.sms_signature = self.sms_signature.strip() or regency.sms_signature(self.regency)
+        self.calendar_domain = self.calendar_domain or regency.calendar_domain(self.regency)
+        return self
+
+    @property
+    def regency_short_name(self) -> str:
+        """`Kab. Karawang`: page headers and titles."""
+        return regency.short_name(self.regency)
 
     @model_validator(mode="after")
     def _one_way_to_authenticate_to_nats(self) -> "ServiceSettings":

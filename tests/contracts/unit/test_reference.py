@@ -154,9 +154,16 @@ def test_code_without_its_agency_prefix_is_refused(tmp_path):
 
 
 def test_agency_missing_from_the_agencies_table_is_refused(tmp_path):
-    path = _broken_copy(tmp_path, 'pmi = "Palang Merah Indonesia Kabupaten Bekasi"\n', "")
+    path = _broken_copy(tmp_path, 'pmi = "Palang Merah Indonesia {regency}"\n', "")
     with pytest.raises(CatalogueError, match="'pmi-donor-darah' names unknown agency 'pmi'"):
         load_catalogue(path)
+
+
+def test_agencies_are_named_for_the_configured_regency():
+    assert load_catalogue().agencies["pmi"].name == "Palang Merah Indonesia Kabupaten Bekasi"
+    karawang = load_catalogue(regency="Kabupaten Karawang")
+    assert karawang.agencies["samsat"].name == "Samsat Kabupaten Karawang"
+    assert not any("Bekasi" in agency.name for agency in karawang.agencies.values())
 
 
 def test_bad_slug_is_refused_naming_the_entry(tmp_path):

@@ -6,6 +6,7 @@ from botram_notifier.domain import messages
 from botram_notifier.domain.messages import (
     OPTED_OUT,
     RATE_LIMITED,
+    TEMPLATES,
     MessageKind,
     is_turn_near,
     last_near_position,
@@ -14,6 +15,7 @@ from botram_notifier.domain.messages import (
     reason_not_to_send,
     session_cancelled,
     session_key,
+    signed,
     ticket_issued,
     ticket_key,
     tickets_expired,
@@ -25,10 +27,19 @@ def test_the_number_message_counts_the_tickets_ahead_at_the_mean_service_time() 
     text = ticket_issued("KK-004", "Kartu Keluarga (KK)", position=4, mean_service_minutes=10)
 
     assert text == (
-        "Botram Kab. Bekasi: nomor antrean Anda KK-004 untuk layanan Kartu Keluarga (KK). "
+        "nomor antrean Anda KK-004 untuk layanan Kartu Keluarga (KK). "
         "Perkiraan waktu tunggu sekitar 30 menit. Balas STOP untuk berhenti."
     )
     assert "sekitar 0 menit" in ticket_issued("KK-001", "KK", 1, 10)
+
+
+def test_texts_name_no_regency_the_signature_does() -> None:
+    for template in TEMPLATES.values():
+        assert "Botram Kab." not in template and "Bekasi" not in template
+
+    assert signed("Botram Kab. Karawang", "giliran Anda sudah dekat.") == (
+        "Botram Kab. Karawang: giliran Anda sudah dekat."
+    )
 
 
 def test_the_number_message_links_the_tickets_status_page_when_the_registry_sent_it() -> None:
@@ -51,7 +62,7 @@ def test_a_cancelled_session_names_the_place_and_the_date() -> None:
     text = session_cancelled("muara-gembong", date(2026, 12, 5), "banjir")
 
     assert text == (
-        "Botram Kab. Bekasi: mohon maaf, layanan Botram di Muara Gembong pada 5 Desember 2026 "
+        "mohon maaf, layanan Botram di Muara Gembong pada 5 Desember 2026 "
         "dibatalkan. Alasan: banjir."
     )
 
@@ -100,7 +111,7 @@ def test_a_citizen_still_waiting_at_the_close_gets_every_number_and_the_schedule
     text = tickets_expired("muara-gembong", numbers, "https://botram.test/jadwal")
 
     assert text == (
-        "Botram Kab. Bekasi: mohon maaf, layanan Botram di Muara Gembong hari ini sudah ditutup "
+        "mohon maaf, layanan Botram di Muara Gembong hari ini sudah ditutup "
         "sebelum nomor KK-012 untuk layanan Kartu Keluarga (KK), KTP-003 untuk layanan KTP-el "
         "terlayani. Silakan datang ke Botram berikutnya yang membuka layanan tersebut. "
         "Jadwal: https://botram.test/jadwal"

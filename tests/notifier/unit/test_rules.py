@@ -163,6 +163,6 @@ def test_messages_are_in_bahasa_indonesia_with_indonesian_dates() -> None:
     )
 
     assert text == (
-        "Botram Kab. Bekasi: layanan Botram di Sukatani dipindahkan dari 5 Desember 2026 "
+        "layanan Botram di Sukatani dipindahkan dari 5 Desember 2026 "
         "ke 9 Januari 2027. Alasan: hari libur."
     )

@@ -47,7 +47,9 @@ def test_the_json_summary_names_its_period_from_and_to() -> None:
     report = summary([CHECK_IN], [TICKET], ())  # type: ignore[list-item]
     result = Summary(date(2024, 7, 1), None, Level.KECAMATAN, "sukatani", report)
 
-    body = SummaryPublic.of(result).model_dump(mode="json", by_alias=True)
+    body = SummaryPublic.of(result, "Kabupaten Karawang").model_dump(mode="json", by_alias=True)
+
+    assert body["regency"] == "Kabupaten Karawang"
 
     assert body["filters"] == {
         "from": "2024-07-01",

@@ -251,7 +251,7 @@ def test_the_calendar_has_one_event_per_session_with_its_status_and_place(
         ),
     ]
 
-    calendar = Calendar.from_ical(render_calendar(rows, regions))
+    calendar = Calendar.from_ical(render_calendar(rows, regions, "botram.bekasikab.go.id"))
 
     setu, ciantra = calendar.walk("VEVENT")
     assert str(setu["uid"]) == "6d0c3d8e-0000-4000-8000-000000000001@botram.bekasikab.go.id"

@@ -75,25 +75,27 @@ def phone_hash(phone: str, key: bytes) -> str:
     return hmac.new(key, digits.encode(), hashlib.sha256).hexdigest()
 
 
+# The texts, unsigned: each message is signed with the regency's signature as it is queued
+# (`signed`, `BOTRAM_SMS_SIGNATURE`, default `Botram Kab. <regency>`), so no text names a regency.
 TEMPLATES = {
     MessageKind.TICKET_ISSUED: (
-        "Botram Kab. Bekasi: nomor antrean Anda {number} untuk layanan {service}. "
+        "nomor antrean Anda {number} untuk layanan {service}. "
         "Perkiraan waktu tunggu sekitar {wait_minutes} menit. Balas STOP untuk berhenti."
     ),
     MessageKind.TURN_NEAR: (
-        "Botram Kab. Bekasi: giliran Anda sudah dekat. Nomor {number} ({service}): "
+        "giliran Anda sudah dekat. Nomor {number} ({service}): "
         "tinggal {ahead} antrean lagi. Mohon bersiap di dekat meja layanan."
     ),
     MessageKind.SESSION_CANCELLED: (
-        "Botram Kab. Bekasi: mohon maaf, layanan Botram di {place} pada {date} dibatalkan. "
+        "mohon maaf, layanan Botram di {place} pada {date} dibatalkan. "
         "Alasan: {reason}."
     ),
     MessageKind.SESSION_MOVED: (
-        "Botram Kab. Bekasi: layanan Botram di {place} dipindahkan dari {previous_date} "
+        "layanan Botram di {place} dipindahkan dari {previous_date} "
         "ke {date}. Alasan: {reason}."
     ),
     MessageKind.TICKETS_EXPIRED: (
-        "Botram Kab. Bekasi: mohon maaf, layanan Botram di {place} hari ini sudah ditutup "
+        "mohon maaf, layanan Botram di {place} hari ini sudah ditutup "
         "sebelum nomor {numbers} terlayani. Silakan datang ke Botram berikutnya yang membuka "
         "layanan tersebut. {schedule}"
     ),
@@ -126,6 +128,11 @@ MONTHS = [
 def tanggal(day: date) -> str:
     """A date the Indonesian way: `5 Desember 2026`."""
     return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+
+
+def signed(signature: str, body: str) -> str:
+    """`Botram Kab. Karawang: <body>`: who sends it, first (a phone shows that much unopened)."""
+    return f"{signature}: {body}"
 
 
 def render(kind: MessageKind, **values: object) -> str:

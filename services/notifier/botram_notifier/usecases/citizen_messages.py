@@ -297,7 +297,8 @@ async def _queue_message(
     phone: str,
     body: str,
 ) -> None:
-    """Queue a message once per key: a redelivered event sends nothing new."""
+    """Queue a message once per key, signed for the regency: a redelivered event sends
+    nothing new."""
     await tx.exec(
         upsert_insert(tx)(CitizenMessageRow)
         .values(
@@ -306,7 +307,7 @@ async def _queue_message(
             session_id=session_id,
             check_in_id=check_in_id,
             kind=kind,
-            body=body,
+            body=messages.signed(deps.settings.sms_signature, body),
             phone=phone,
             status=MessageStatus.PENDING,
             created_at=deps.clock(),

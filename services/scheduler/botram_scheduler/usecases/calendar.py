@@ -1,4 +1,8 @@
-"""The Botram calendar as iCalendar (RFC 5545), for planners' and citizens' calendar apps."""
+"""The Botram calendar as iCalendar (RFC 5545), for planners' and citizens' calendar apps.
+
+The regency names the calendar and its product, and its domain (`BOTRAM_CALENDAR_DOMAIN`)
+ends every UID: two regencies' calendars in one app never clash.
+"""
 
 from collections.abc import Iterable
 from datetime import datetime
@@ -13,8 +17,6 @@ from botram_scheduler.domain.places import place_filter
 from botram_scheduler.domain.sessions import ExportCalendar
 from botram_scheduler.store import BY_DATE, SessionRow, sessions_where
 
-PRODID = "-//Pemerintah Kabupaten Bekasi//Botram Scheduler//ID"
-UID_DOMAIN = "botram.bekasikab.go.id"
 ICS_STATUS = {
     SessionStatus.SCHEDULED: "CONFIRMED",
     SessionStatus.OPENED: "CONFIRMED",
@@ -29,12 +31,12 @@ async def feed(deps: Deps, command: ExportCalendar) -> bytes:
     query = sessions_where(start=command.start, end=command.end, kecamatan=kecamatan, desa=desa)
     async with deps.db.session() as tx:
         rows = (await tx.exec(query.order_by(*BY_DATE))).all()
-    return render_calendar(rows, deps.regions)
+    return render_calendar(rows, deps.regions, deps.settings.calendar_domain)
 
 
-def session_uid(session_id: str) -> str:
+def session_uid(session_id: str, domain: str) -> str:
     """A session's UID: stable for its whole life, so calendar apps update it in place."""
-    return f"{session_id}@{UID_DOMAIN}"
+    return f"{session_id}@{domain}"
 
 
 def _summary(row: SessionRow, regions: Regency) -> str:
@@ -46,17 +48,17 @@ def _summary(row: SessionRow, regions: Regency) -> str:
     return f"Botram Kecamatan {kecamatan.name}"
 
 
-def render_calendar(rows: Iterable[SessionRow], regions: Regency) -> bytes:
+def render_calendar(rows: Iterable[SessionRow], regions: Regency, uid_domain: str) -> bytes:
     """One VEVENT per session, times in Asia/Jakarta, cancelled ones as STATUS:CANCELLED."""
     calendar = Calendar()
-    calendar.add("prodid", PRODID)
+    calendar.add("prodid", f"-//Pemerintah {regions.name}//Botram Scheduler//ID")
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
-    calendar.add("x-wr-calname", "Botram Kabupaten Bekasi")
+    calendar.add("x-wr-calname", f"Botram {regions.name}")
     calendar.add("x-wr-timezone", "Asia/Jakarta")
     for row in rows:
         event = Event()
-        event.add("uid", session_uid(row.id))
+        event.add("uid", session_uid(row.id, uid_domain))
         event.add("dtstamp", as_utc(row.updated_at))
         event.add("last-modified", as_utc(row.updated_at))
         event.add("sequence", row.sequence)

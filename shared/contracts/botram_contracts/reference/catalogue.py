@@ -18,12 +18,16 @@ from pydantic import (
     model_validator,
 )
 
+from botram_contracts.reference.regions import DEFAULT_REGENCY
 from botram_contracts.slugs import slugify
 
 DEFAULT_CATALOGUE_PATH = Path(__file__).parent / "data" / "services.toml"
 # The seed promises "40+ kinds of service"; a shorter file is a truncated or wrong file.
 MIN_SERVICES = 40
 _TICKET_PREFIX = re.compile(r"^[A-Z]{2,4}$")
+# An agency name may name the regency it serves in ("Samsat {regency}"): filled at load time
+# from the settings (`BOTRAM_REGENCY_NAME`), so the catalogue ships for any regency.
+REGENCY_PLACEHOLDER = "{regency}"
 
 
 class CatalogueError(ValueError):
@@ -202,12 +206,14 @@ def _parse_services(raw_services: Any, path: Path) -> tuple[Service, ...]:
     return tuple(services)
 
 
-def _parse_agencies(raw_agencies: Any, path: Path) -> dict[str, Agency]:
-    """Validate the `[agencies]` table of slug = display name."""
+def _parse_agencies(raw_agencies: Any, path: Path, regency: str) -> dict[str, Agency]:
+    """Validate the `[agencies]` table of slug = display name (`{regency}` filled in)."""
     if not isinstance(raw_agencies, dict):
         raise CatalogueError(f"{path}: expected an [agencies] table of slug = name")
     agencies = {}
     for slug, name in raw_agencies.items():
+        if isinstance(name, str):
+            name = name.replace(REGENCY_PLACEHOLDER, regency)
         try:
             agencies[slug] = Agency(slug=slug, name=name)
         except ValidationError as exc:
@@ -215,13 +221,13 @@ def _parse_agencies(raw_agencies: Any, path: Path) -> dict[str, Agency]:
     return agencies
 
 
-def _read_catalogue(path: Path) -> Catalogue:
+def _read_catalogue(path: Path, regency: str) -> Catalogue:
     """Parse and validate one catalogue file."""
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise CatalogueError(f"{path}: cannot read catalogue: {exc}") from exc
-    agencies = _parse_agencies(data.get("agencies"), path)
+    agencies = _parse_agencies(data.get("agencies"), path, regency)
     services = _parse_services(data.get("services"), path)
     try:
         return Catalogue(services=services, agencies=agencies)
@@ -230,13 +236,14 @@ def _read_catalogue(path: Path) -> Catalogue:
 
 
 @functools.cache
-def _default_catalogue() -> Catalogue:
-    """Load the shipped catalogue once per process."""
-    return _read_catalogue(DEFAULT_CATALOGUE_PATH)
+def _default_catalogue(regency: str) -> Catalogue:
+    """Load the shipped catalogue once per process and regency."""
+    return _read_catalogue(DEFAULT_CATALOGUE_PATH, regency)
 
 
-def load_catalogue(path: Path | None = None) -> Catalogue:
-    """Load and validate a catalogue file (default: the shipped one, cached)."""
+def load_catalogue(path: Path | None = None, regency: str = DEFAULT_REGENCY) -> Catalogue:
+    """Load and validate a catalogue file (default: the shipped one, cached), its agencies
+    named for `regency` (`Samsat Kabupaten Karawang`)."""
     if path is None:
-        return _default_catalogue()
-    return _read_catalogue(Path(path))
+        return _default_catalogue(regency)
+    return _read_catalogue(Path(path), regency)

@@ -80,6 +80,8 @@ class PageKit:
             static=self.static_url,
             service=self.service,
             service_label=SERVICE_LABELS.get(self.service, self.service),
+            # The configured regency (`Kab. Karawang`): every page's title and header say it.
+            regency_label=settings.regency_short_name,
             role_labels=ROLE_LABELS,
             signin_config=self.signin_config,
         )
