@@ -27,12 +27,18 @@ def _read_lines(process: subprocess.Popen[str], lines: "queue.Queue[str]", log: 
 
 
 @pytest.fixture
-def system(tmp_path: Path) -> Iterator[System]:
+def system_env() -> dict[str, str]:
+    """More `BOTRAM_*` settings for `botram up`: a test parametrises it (another regency)."""
+    return {}
+
+
+@pytest.fixture
+def system(tmp_path: Path, system_env: dict[str, str]) -> Iterator[System]:
     """`botram up` in a fresh directory, every port free, stopped with Ctrl-C (SIGINT)."""
     ports = {name: free_port() for name in SERVICES}
     env = {k: v for k, v in os.environ.items() if not k.startswith("BOTRAM_")}
     env |= {f"BOTRAM_{name.upper()}_HTTP_PORT": str(port) for name, port in ports.items()}
-    env |= {"BOTRAM_OUTBOX_POLL_SECONDS": "0.2", "COLUMNS": "200"}
+    env |= {"BOTRAM_OUTBOX_POLL_SECONDS": "0.2", "COLUMNS": "200"} | system_env
     process = subprocess.Popen(
         cli("up"),
         cwd=tmp_path,

@@ -87,12 +87,10 @@ TEMPLATES = {
         "tinggal {ahead} antrean lagi. Mohon bersiap di dekat meja layanan."
     ),
     MessageKind.SESSION_CANCELLED: (
-        "mohon maaf, layanan Botram di {place} pada {date} dibatalkan. "
-        "Alasan: {reason}."
+        "mohon maaf, layanan Botram di {place} pada {date} dibatalkan. Alasan: {reason}."
     ),
     MessageKind.SESSION_MOVED: (
-        "layanan Botram di {place} dipindahkan dari {previous_date} "
-        "ke {date}. Alasan: {reason}."
+        "layanan Botram di {place} dipindahkan dari {previous_date} ke {date}. Alasan: {reason}."
     ),
     MessageKind.TICKETS_EXPIRED: (
         "mohon maaf, layanan Botram di {place} hari ini sudah ditutup "
