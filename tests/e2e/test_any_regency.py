@@ -4,6 +4,7 @@ Karawang's. Every text a citizen, a desk, a calendar app or a report reader gets
 configured regency and never the other one: the SMS messages (the notifier's log provider),
 the pages, the calendar, the reports (JSON and CSV)."""
 
+import ast
 from dataclasses import dataclass
 
 import httpx
@@ -67,8 +68,9 @@ def system_env(regency: Regency) -> dict[str, str]:
 
 
 def sms_texts(system: System) -> list[str]:
-    """What the notifier's log provider sent (the text, never a phone)."""
-    return [line.split("text=", 1)[1] for line in list(system.output) if "citizen_message " in line]
+    """What the notifier's log provider sent (the text, never a phone; logged as its repr)."""
+    lines = [line for line in list(system.output) if "citizen_message " in line]
+    return [ast.literal_eval(line.split(" text=", 1)[1].strip()) for line in lines]
 
 
 @pytest.mark.parametrize("regency", REGENCIES, indirect=True)
