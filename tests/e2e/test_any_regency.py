@@ -143,6 +143,7 @@ async def test_every_text_names_the_configured_regency(system: System, regency: 
                 ("registry", "/t/" + tickets[1]["status_url"].rsplit("/t/", 1)[1]),
             )
         }
+        slip = await http.get(tickets[1]["status_url"] + "/slip")
 
     texts = sms_texts(system)
     assert len(texts) >= 3 and all(t.startswith(f"Botram {regency.short}: ") for t in texts)
@@ -155,6 +156,7 @@ async def test_every_text_names_the_configured_regency(system: System, regency: 
     for path, page in pages.items():
         assert page.status_code == 200, path
         assert f"· Botram {regency.short}</title>" in page.text, path
+    assert f"Botram {regency.short} · Dukcapil" in slip.text  # the printed ticket
     documents = {
         "sms": "\n".join(texts),
         "report": report.text,
@@ -162,6 +164,7 @@ async def test_every_text_names_the_configured_regency(system: System, regency: 
         "summary.csv": summary_csv.text,
         "calendar": calendar.text,
         "planner month": month.text,
+        "slip": slip.text,
         **{path: page.text for path, page in pages.items()},
     }
     for what, text in documents.items():
