@@ -9,7 +9,7 @@ from botram_runtime.settings import ServiceSettings
 
 def test_the_code_is_the_four_digits_a_nik_starts_with() -> None:
     assert regency_code("32.15") == regency_code("3215") == "3215"
-    with pytest.raises(ValueError, match="e.g. 32.16 or 3216"):
+    with pytest.raises(ValueError, match=r"e\.g\. 32\.16 or 3216"):
         regency_code("32.15.01")
 
 
