@@ -11,7 +11,10 @@ from icalendar import Calendar
 from nats.aio.client import Client as NatsClient
 
 from botram_cli.nats_server import EmbeddedNatsServer
+from botram_contracts.reference import load_catalogue, load_regions
+from botram_scheduler.domain.rotation import RulesError
 from botram_scheduler.main import create_app
+from botram_scheduler.rules_file import load_rules
 from botram_scheduler.settings import Settings
 from helpers import FakeClock, assert_problem, running
 
@@ -80,3 +83,10 @@ async def test_a_bekasi_kecamatan_is_unknown_in_karawang(karawang: httpx.AsyncCl
 
     assert_problem(response, 422)
     assert "Kabupaten Karawang" in response.json()["detail"]
+
+
+def test_a_regency_without_shipped_rules_is_told_to_bring_its_own() -> None:
+    subang = load_regions("Jawa Barat", "Kabupaten Subang")
+
+    with pytest.raises(RulesError, match="no rules file ships for Kabupaten Subang: set BOTRAM_"):
+        load_rules(None, subang, load_catalogue(regency=subang.name))
