@@ -98,7 +98,7 @@ TEMPLATES = {
         "layanan tersebut. {schedule}"
     ),
     MessageKind.PRE_REGISTERED: (
-        "Botram Kab. Bekasi: Anda terdaftar di Botram {place} pada {date}, datang pukul "
+        "Anda terdaftar di Botram {place} pada {date}, datang pukul "
         "{start}-{end} WIB, untuk layanan {services}. Kode pendaftaran: {code}. Tunjukkan "
         "kode QR di meja pendaftaran{link}. Bila datang setelah pukul {end}, tempat Anda dapat "
         "diberikan kepada warga lain."
