@@ -2,6 +2,7 @@
 
 import datetime as dt
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,6 +31,29 @@ class SessionCreate(BaseModel):
         max_length=100,
         description="Service codes; default: the catalogue for the level",
     )
+
+
+class SessionUpdate(BaseModel):
+    """What to change in a session; fields left out stay as they are. A scheduled session
+    may change anything; an opened one may only add services and raise quotas."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    services: list[Slug] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="Every service the session offers from now on (replaces the list)",
+    )
+    quotas: dict[Slug, Annotated[int, Field(ge=1, le=100_000)]] | None = Field(
+        default=None,
+        max_length=100,
+        description="Tickets per service, for the services named (the others keep theirs)",
+        examples=[{"dukcapil-kk": 150}],
+    )
+    venue: PlainText | None = Field(default=None, min_length=1, max_length=200)
+    start: WallClockInput | None = None
+    end: WallClockInput | None = None
 
 
 class Reason(BaseModel):

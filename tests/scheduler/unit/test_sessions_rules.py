@@ -12,6 +12,7 @@ from botram_runtime.errors import Conflict, Forbidden, Invalid
 from botram_scheduler.domain.sessions import (
     TRANSITIONS,
     Origin,
+    Quotas,
     changes_nothing,
     check_actor_may,
     check_reschedulable,
@@ -121,7 +122,8 @@ def test_requested_services_are_known_codes_at_least_one_each_once(catalogue: Ca
 
 def test_each_service_gets_the_quota() -> None:
     assert quotas(["a", "b"]) == {"a": 100, "b": 100}
-    assert quotas(["a"], 40) == {"a": 40}
+    assert quotas(["a"], Quotas(40)) == {"a": 40}
+    assert quotas(["a", "b"], Quotas(40, {"b": 150})) == {"a": 40, "b": 150}
 
 
 def test_a_rotation_session_changed_by_hand_is_marked_so_generation_leaves_it() -> None:

@@ -1,7 +1,7 @@
 """A Botram session: its lifecycle, the commands on it and the rules a session keeps."""
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
 
@@ -166,9 +166,22 @@ def session_services(
     return list(dict.fromkeys(requested))
 
 
-def quotas(services: Sequence[str], quota: int = DEFAULT_QUOTA) -> dict[str, int]:
-    """Tickets per service: the same quota for each."""
-    return {code: quota for code in services}
+@dataclass(frozen=True)
+class Quotas:
+    """Tickets per service at a level (the rules file): one default, and the services that
+    differ from it (e.g. more KTP than passport tickets)."""
+
+    default: int = DEFAULT_QUOTA
+    per_service: Mapping[str, int] = field(default_factory=dict)
+
+    def of(self, code: str) -> int:
+        return self.per_service.get(code, self.default)
+
+
+def quotas(services: Sequence[str], rule: Quotas | None = None) -> dict[str, int]:
+    """Tickets per service of a new session: each service's quota by the rule."""
+    rule = rule or Quotas()
+    return {code: rule.of(code) for code in services}
 
 
 def edited_by_hand(origin: Origin) -> Origin:

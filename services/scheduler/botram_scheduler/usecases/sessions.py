@@ -65,7 +65,7 @@ async def create_session(deps: Deps, command: CreateSession) -> SessionRow:
         end=end,
         venue=command.venue,
         services=services,
-        quotas=quotas(services),
+        quotas=quotas(services, deps.rules().quotas(command.level)),
         status=SessionStatus.SCHEDULED,
         origin=Origin.MANUAL,
         created_at=now,
