@@ -33,10 +33,19 @@ async def follow_session(tx: AsyncSession, data: BotramEvent) -> None:
     before this table existed is skipped: there is nothing to point citizens to there)."""
     row = await tx.get(KnownSessionRow, getattr(data, "session_id", ""))
     if isinstance(data, SessionScheduledV1):
-        row = row or KnownSessionRow(session_id=data.session_id, status="scheduled")
-        row.level, row.kecamatan, row.desa = data.level, data.kecamatan, data.desa
-        row.date, row.start, row.end, row.venue = data.date, data.start, data.end, data.venue
-        row.services = list(data.services)
+        announced = KnownSessionRow(
+            session_id=data.session_id,
+            level=data.level,
+            kecamatan=data.kecamatan,
+            desa=data.desa,
+            date=data.date,
+            start=data.start,
+            end=data.end,
+            venue=data.venue,
+            services=list(data.services),
+            status=row.status if row is not None else "scheduled",  # a repeat keeps it
+        )
+        row = await tx.merge(announced)
     elif row is None:
         return
     elif isinstance(data, SessionRescheduledV1):
