@@ -143,7 +143,9 @@ async def cancel_session(
 async def reschedule_session(
     session_id: str, body: Reschedule, deps: DepsDep, actor: Planner
 ) -> SessionPublic:
-    """Move a session that has not opened to another date."""
+    """Move a session to another date: before it opens (a planner or an operator), or once
+    open (an operator only: its desks stop, its citizens are told, their tickets keep their
+    numbers and it opens again on the new date)."""
     command = RescheduleSession(
         actor, session_id, date=body.date, reason=body.reason, start=body.start, end=body.end
     )

@@ -65,7 +65,7 @@ class Reason(BaseModel):
 
 
 class Reschedule(Reason):
-    """Another date (and times) for a session that has not opened."""
+    """Another date (and times) for a session (an opened one: by an operator only)."""
 
     date: Day
     start: WallClockInput | None = None

@@ -118,6 +118,20 @@ async def test_a_reschedule_moves_the_date_and_keeps_times_not_given(deps: Deps,
     assert (row.date, row.start, row.end) == (date(2024, 7, 9), time(8), time(12))
 
 
+async def test_a_session_moved_while_open_is_scheduled_again_on_its_new_date(
+    deps: Deps, tx: Any
+) -> None:
+    await apply(deps, tx, SCHEDULED)
+    await apply(deps, tx, SessionOpenedV1(**COMMON, opened_at=datetime(2024, 7, 6, tzinfo=UTC)))
+    moved = SessionRescheduledV1(
+        **(COMMON | {"date": date(2024, 7, 13)}), previous_date=DAY, reason="listrik padam"
+    )
+
+    row = await apply(deps, tx, moved)
+
+    assert (row.status, row.date) == (SessionStatus.SCHEDULED, date(2024, 7, 13))
+
+
 async def test_an_update_of_an_opened_session_takes_its_new_services_quotas_and_hours(
     deps: Deps, tx: Any
 ) -> None:

@@ -1,5 +1,6 @@
 """Scheduler: a session changed after it was put on the calendar (PATCH), per status."""
 
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -7,7 +8,7 @@ from nats.aio.client import Client as NatsClient
 
 from botram_contracts.events import CloudEvent
 from botram_runtime.clock import local_today
-from helpers import FakeClock, assert_problem, fetch_events
+from helpers import FakeClock, assert_problem, fetch_events, session_issuer
 
 SERVICES = ["dukcapil-kk", "dukcapil-ktp-cetak"]
 
@@ -161,3 +162,26 @@ async def test_an_ended_session_cannot_be_changed_and_bad_values_are_refused(
         await scheduler.patch(f"/v1/sessions/{other}", json={"quotas": {"dukcapil-kk": 0}}), 422
     )
     assert_problem(await scheduler.patch("/v1/sessions/nope", json={}), 404, "session-not-found")
+
+
+async def test_an_operator_moves_an_opened_session_which_is_scheduled_again(
+    scheduler: httpx.AsyncClient, nc: NatsClient, clock: FakeClock
+) -> None:
+    session_id = await a_session(scheduler, clock)
+    await scheduler.post(f"/v1/sessions/{session_id}/open")
+    later = (local_today(clock) + timedelta(days=7)).isoformat()
+    move = {"date": later, "reason": "Listrik padam"}
+
+    by_planner = await scheduler.post(
+        f"/v1/sessions/{session_id}/reschedule",
+        json=move,
+        headers=session_issuer().headers("planner"),
+    )
+    by_operator = await scheduler.post(f"/v1/sessions/{session_id}/reschedule", json=move)
+
+    assert_problem(by_planner, 403, "operator-moves-opened")
+    assert by_operator.status_code == 200, by_operator.text
+    assert (by_operator.json()["status"], by_operator.json()["date"]) == ("scheduled", later)
+    *_, moved = await session_events(nc, 3)
+    assert moved.type == "botram.session.rescheduled.v1"
+    assert (moved.data.previous_date, moved.data.reason) == (local_today(clock), "Listrik padam")

@@ -73,6 +73,19 @@ def test_opening_an_open_session_or_closing_a_closed_one_changes_nothing() -> No
     assert not changes_nothing(S.SCHEDULED, S.OPENED)
 
 
+def test_an_opened_session_is_moved_by_an_operator_only() -> None:
+    operator = Actor(sub="op-1", roles=frozenset({Role.OPERATOR}))
+    planner = Actor(sub="planner-1", roles=frozenset({Role.PLANNER}))
+
+    check_reschedulable(S.OPENED, operator)
+    check_reschedulable(S.SCHEDULED, planner)
+    with pytest.raises(Forbidden) as refused:
+        check_reschedulable(S.OPENED, planner)
+    assert refused.value.code == "operator-moves-opened"
+    with pytest.raises(Conflict):
+        check_reschedulable(S.CLOSED, operator)
+
+
 def test_only_a_scheduled_session_can_be_rescheduled() -> None:
     check_reschedulable(S.SCHEDULED)
     for status in (S.OPENED, S.CLOSED, S.CANCELLED):

@@ -49,6 +49,10 @@ async def apply_session_event(deps: Deps, tx: AsyncSession, event: CloudEvent[An
     elif isinstance(data, SessionRescheduledV1):
         session.date = data.date
         session.start, session.end = data.start or session.start, data.end or session.end
+        if session.status == SessionStatus.OPENED:
+            # Moved while open (an operator's call): no check-ins until it opens again on
+            # its new date; the tickets still waiting keep their numbers and places.
+            session.status = SessionStatus.SCHEDULED
     elif isinstance(data, SessionUpdatedV1):
         # The event carries the whole new state: a raised quota admits more check-ins at
         # once (each check-in reads the quota here), an added service takes them.

@@ -26,7 +26,9 @@ class Origin(StrEnum):
 
 
 # The lifecycle: scheduled -> opened -> closed, or cancelled (before it opens, or while open:
-# an emergency, a flood at noon; its waiting tickets end cancelled in the registry).
+# an emergency, a flood at noon; its waiting tickets end cancelled in the registry). Besides
+# these steps, an operator may reschedule an opened session: it is scheduled again, on its
+# new date (`check_reschedulable`).
 TRANSITIONS: dict[SessionStatus, frozenset[SessionStatus]] = {
     SessionStatus.SCHEDULED: frozenset({SessionStatus.OPENED, SessionStatus.CANCELLED}),
     SessionStatus.OPENED: frozenset({SessionStatus.CLOSED, SessionStatus.CANCELLED}),
@@ -55,7 +57,8 @@ class CreateSession:
 
 @dataclass(frozen=True)
 class RescheduleSession:
-    """Move a session that has not opened to another date (and times)."""
+    """Move a session to another date (and times): one that has not opened, or an opened one
+    by an operator."""
 
     actor: Actor
     session_id: str
@@ -136,8 +139,16 @@ def changes_nothing(current: SessionStatus, target: SessionStatus) -> bool:
     return current == target and target in (SessionStatus.OPENED, SessionStatus.CLOSED)
 
 
-def check_reschedulable(status: SessionStatus) -> None:
-    """Only a session that has not opened (nor been cancelled) moves to another date."""
+def check_reschedulable(status: SessionStatus, actor: Actor | None = None) -> None:
+    """A session that has not opened moves to another date; an opened one too, by an
+    operator (an emergency: a power cut at noon; its desks stop, it opens again on the new
+    date and the tickets still waiting keep their numbers); an ended one never."""
+    if status == SessionStatus.OPENED and actor is not None:
+        if not actor.has(Role.OPERATOR):
+            raise Forbidden(
+                "only an operator moves an opened session", code="operator-moves-opened"
+            )
+        return
     if status != SessionStatus.SCHEDULED:
         raise Conflict(f"a {status} session cannot be rescheduled", code="invalid-transition")
 
