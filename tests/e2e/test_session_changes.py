@@ -1,7 +1,8 @@
 """A session changed on the day, end to end through the processes `botram up` starts, over
 HTTP on a real bus: a quota raised while the session is open admits more check-ins; the
 session cancelled in an emergency tells each waiting citizen with a phone once, with the
-reason and the next session nearby; the session report counts them per service."""
+reason and the next session nearby; the session report counts them per service; another
+session moved while open tells the citizen checked in there."""
 
 from datetime import timedelta
 
@@ -30,7 +31,7 @@ def messages_of(system: System, kind: str) -> list[str]:
     return [line for line in list(system.output) if "citizen_message" in line and kind in line]
 
 
-async def test_a_quota_raised_on_an_opened_session_then_an_emergency_cancellation(
+async def test_a_quota_raised_an_emergency_cancellation_and_a_session_moved_while_open(
     system: System,
 ) -> None:
     urls = system.urls
@@ -98,6 +99,36 @@ async def test_a_quota_raised_on_an_opened_session_then_an_emergency_cancellatio
 
         report = await eventually(reported, within=20, interval=0.3)
 
+        # A power cut at another session: the operator moves it while open to next week; the
+        # citizen checked in with a phone is told, and check-ins wait until it opens again.
+        cut = await session("Cibitung", day)
+        await http.post(f"{scheduler}/v1/sessions/{cut}/open")
+
+        async def at_cut() -> httpx.Response | None:
+            body = {"nik": nik(9), "name": "Warga", "services": [KK], "phone": "081200000009"}
+            response = await http.post(f"{registry}/v1/sessions/{cut}/check-ins", json=body)
+            return response if response.status_code == 201 else None
+
+        await eventually(at_cut, within=20, interval=0.2)
+        contacts = contacts.replace("} 3.0", "} 4.0")
+        await eventually(contacts_seen, within=20, interval=0.2)
+        week_later = day + timedelta(days=7)
+        moved = await http.post(
+            f"{scheduler}/v1/sessions/{cut}/reschedule",
+            json={"date": str(week_later), "reason": "listrik padam"},
+        )
+        assert moved.json()["status"] == "scheduled"
+        await eventually(lambda: messages_of(system, "session_moved"), within=20)
+
+        async def not_open() -> bool:
+            body = {"nik": nik(10), "name": "Warga", "services": [KK]}
+            response = await http.post(f"{registry}/v1/sessions/{cut}/check-ins", json=body)
+            return response.status_code == 409
+
+        await eventually(not_open, within=20, interval=0.2)
+
+    [told_moved] = messages_of(system, "session_moved")
+    assert f"dari {tanggal(day)} ke {tanggal(week_later)}. Alasan: listrik padam." in told_moved
     told = messages_of(system, "session_cancelled")
     assert len(told) == 3  # exactly one each for the three phones; nobody for the fourth
     expected = (
