@@ -1,5 +1,6 @@
 """Notifier tables: agency subscriptions and deliveries; the queue projection and contacts."""
 
+import datetime as dt
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
@@ -21,6 +22,7 @@ __all__ = [
     "CitizenMessageRow",
     "ContactRow",
     "DeliveryRow",
+    "KnownSessionRow",
     "OptOutRow",
     "OutboxEvent",
     "ProcessedEvent",
@@ -167,6 +169,25 @@ class CitizenMessageRow(ServiceTable, table=True):
     reason: str | None = Field(default=None, max_length=200)
     created_at: datetime = Field(default_factory=utc_now)
     sent_at: datetime | None = None
+
+
+class KnownSessionRow(ServiceTable, table=True):
+    """The calendar as session events tell it (no personal data): where citizens whose
+    session was cancelled can go next (`domain.next_session`)."""
+
+    __tablename__ = "known_sessions"
+    __table_args__ = (Index("ix_known_sessions_date_status", "date", "status"),)
+
+    session_id: str = Field(primary_key=True, max_length=36)
+    level: str = Field(max_length=16)
+    kecamatan: str = Field(max_length=80)
+    desa: str | None = Field(default=None, max_length=80)
+    date: dt.date
+    start: dt.time
+    end: dt.time
+    venue: str | None = Field(default=None, max_length=200)
+    services: list[str] = Field(sa_column=Column(JSON, nullable=False))
+    status: str = Field(max_length=16)
 
 
 # --- queries the use cases share -----------------------------------------------------------

@@ -9,6 +9,7 @@ from botram_runtime.access import allow, public
 from botram_runtime.actors import Actor, Role
 from botram_runtime.inputs import MAX_OFFSET, Day, PlainText
 from botram_scheduler.deps import DepsDep
+from botram_scheduler.domain.edits import UpdateSession
 from botram_scheduler.domain.generation import Action, GenerateSchedule, GenerationResult
 from botram_scheduler.domain.sessions import (
     CancelSession,
@@ -29,8 +30,9 @@ from botram_scheduler.schemas import (
     SessionCreate,
     SessionPage,
     SessionPublic,
+    SessionUpdate,
 )
-from botram_scheduler.usecases import calendar, generation, sessions
+from botram_scheduler.usecases import calendar, edits, generation, sessions
 
 router = APIRouter(prefix="/v1", tags=["sessions"])
 
@@ -96,6 +98,24 @@ async def get_session(session_id: str, deps: DepsDep) -> SessionPublic:
     return _public(await sessions.get_session(deps, session_id))
 
 
+@router.patch("/sessions/{session_id}")
+async def update_session(
+    session_id: str, body: SessionUpdate, deps: DepsDep, actor: Planner
+) -> SessionPublic:
+    """Change a session's services, per-service quotas, venue or hours: anything before it
+    opens; once open, only more services and higher quotas (409 otherwise)."""
+    command = UpdateSession(
+        actor,
+        session_id,
+        services=body.services,
+        quotas=body.quotas,
+        venue=body.venue,
+        start=body.start,
+        end=body.end,
+    )
+    return _public(await edits.update_session(deps, command))
+
+
 @router.post("/sessions/{session_id}/open")
 async def open_session(session_id: str, deps: DepsDep, actor: Operator) -> SessionPublic:
     """Open the desks: the registry starts accepting check-ins."""
@@ -123,7 +143,9 @@ async def cancel_session(
 async def reschedule_session(
     session_id: str, body: Reschedule, deps: DepsDep, actor: Planner
 ) -> SessionPublic:
-    """Move a session that has not opened to another date."""
+    """Move a session to another date: before it opens (a planner or an operator), or once
+    open (an operator only: its desks stop, its citizens are told, their tickets keep their
+    numbers and it opens again on the new date)."""
     command = RescheduleSession(
         actor, session_id, date=body.date, reason=body.reason, start=body.start, end=body.end
     )

@@ -8,6 +8,7 @@ from botram_contracts.events import (
     SessionOpenedV1,
     SessionRescheduledV1,
     SessionScheduledV1,
+    SessionUpdatedV1,
 )
 from botram_contracts.vocabulary import SessionStatus
 from botram_scheduler.store import SessionRow
@@ -42,6 +43,23 @@ def rescheduled_event(row: SessionRow, previous: date) -> SessionRescheduledV1:
         start=row.start,
         end=row.end,
         reason=row.status_reason or "",
+    )
+
+
+def updated_event(row: SessionRow, changed: list[str]) -> SessionUpdatedV1:
+    """A session's services, quotas, venue or hours changed (`changed` names which)."""
+    return SessionUpdatedV1(
+        session_id=row.id,
+        level=row.level,
+        kecamatan=row.kecamatan,
+        desa=row.desa,
+        date=row.date,
+        start=row.start,
+        end=row.end,
+        venue=row.venue,
+        services=row.services,
+        quotas=row.quotas,
+        changed=changed,
     )
 
 

@@ -11,7 +11,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import date, time
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import holidays
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -22,7 +22,7 @@ from botram_contracts.slugs import slugify
 from botram_contracts.vocabulary import Level
 from botram_scheduler.domain.places import find_desa, find_kecamatan
 from botram_scheduler.domain.rotation import Policy, Rotation, Rules, RulesError, Stop
-from botram_scheduler.domain.sessions import DEFAULT_END, DEFAULT_QUOTA, DEFAULT_START
+from botram_scheduler.domain.sessions import DEFAULT_END, DEFAULT_QUOTA, DEFAULT_START, Quotas
 
 RULES_DIR = Path(__file__).parent / "rules"
 DEFAULT_RULES_PATH = RULES_DIR / "default.toml"
@@ -54,7 +54,9 @@ class _LevelFile(_Strict):
     start: time = DEFAULT_START
     end: time = DEFAULT_END
     venue: str | None = None
+    # Tickets per service: `quota` for each, but the services in `quotas` (code = n).
     quota: int = Field(default=DEFAULT_QUOTA, gt=0)
+    quotas: dict[str, Annotated[int, Field(gt=0)]] = {}
 
 
 class _KecamatanFile(_LevelFile):
@@ -157,7 +159,7 @@ def _rotation(
         start=raw.start,
         end=raw.end,
         venue=raw.venue,
-        quota=raw.quota,
+        quota=Quotas(raw.quota, dict(raw.quotas)),
         overrides=overrides,
     )
 
@@ -193,6 +195,9 @@ def parse_rules(text: str, regions: Regency, catalogue: Catalogue, source: str =
                 if part
             )
         )
+    for level, section in (("kecamatan", raw.kecamatan), ("desa", raw.desa)):
+        if unknown := [code for code in section.quotas if code not in catalogue]:
+            raise RulesError(f"{source}: {level}.quotas: unknown service(s) {', '.join(unknown)}")
     extra = {day: "Cuti bersama" for day in raw.holidays.cuti_bersama}
     for blackout in raw.holidays.blackout:
         extra[blackout.date] = blackout.reason

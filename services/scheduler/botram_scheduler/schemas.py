@@ -2,6 +2,7 @@
 
 import datetime as dt
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -32,6 +33,29 @@ class SessionCreate(BaseModel):
     )
 
 
+class SessionUpdate(BaseModel):
+    """What to change in a session; fields left out stay as they are. A scheduled session
+    may change anything; an opened one may only add services and raise quotas."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    services: list[Slug] | None = Field(
+        default=None,
+        min_length=1,
+        max_length=100,
+        description="Every service the session offers from now on (replaces the list)",
+    )
+    quotas: dict[Slug, Annotated[int, Field(ge=1, le=100_000)]] | None = Field(
+        default=None,
+        max_length=100,
+        description="Tickets per service, for the services named (the others keep theirs)",
+        examples=[{"dukcapil-kk": 150}],
+    )
+    venue: PlainText | None = Field(default=None, min_length=1, max_length=200)
+    start: WallClockInput | None = None
+    end: WallClockInput | None = None
+
+
 class Reason(BaseModel):
     """Why a session is cancelled or moved: citizens are told."""
 
@@ -41,7 +65,7 @@ class Reason(BaseModel):
 
 
 class Reschedule(Reason):
-    """Another date (and times) for a session that has not opened."""
+    """Another date (and times) for a session (an opened one: by an operator only)."""
 
     date: Day
     start: WallClockInput | None = None

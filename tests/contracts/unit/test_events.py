@@ -169,6 +169,7 @@ def test_every_contract_event_type_has_a_model() -> None:
     assert set(EVENT_MODELS) == {
         "botram.session.scheduled.v1",
         "botram.session.rescheduled.v1",
+        "botram.session.updated.v1",
         "botram.session.cancelled.v1",
         "botram.session.opened.v1",
         "botram.session.closed.v1",

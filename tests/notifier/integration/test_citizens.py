@@ -5,7 +5,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,8 @@ from botram_contracts.events import (
     CitizenContactSharedV1,
     SessionCancelledV1,
     SessionClosedV1,
+    SessionRescheduledV1,
+    SessionScheduledV1,
     TicketCalledV1,
     TicketCancelledV1,
     TicketExpiredV1,
@@ -288,7 +290,8 @@ async def test_a_cancelled_session_is_announced_and_a_closed_session_erases_the_
     assert not stored.state.subjects and stored.state.messages == 0
     assert cancelled == (
         "Botram Kab. Bekasi: mohon maaf, layanan Botram di Muara Gembong pada 5 Desember 2026 "
-        "dibatalkan. Alasan: banjir."
+        "dibatalkan. Alasan: banjir. "
+        "Jadwal Botram berikutnya diumumkan di kantor kecamatan dan desa."
     )
     database = Database(database_url)
     try:
@@ -409,6 +412,12 @@ async def test_an_emergency_cancellation_tells_each_citizen_not_yet_served_once_
     start: Start, nc: NatsClient, gateway: Receiver, called: Called
 ) -> None:
     async with start(sms_provider="http", sms_gateway_url=gateway.url):
+        for session_id, day, where in (
+            ("s-later", date(2026, 12, 19), {"kecamatan": "muara-gembong"}),
+            ("s-desa", date(2026, 12, 8), {"kecamatan": "muara-gembong", "desa": "pantai-bahagia"}),
+            ("s-elsewhere", date(2026, 12, 6), {"kecamatan": "babelan"}),
+        ):
+            await publish_event(nc, next_session(session_id, day, **where), "scheduler")
         await check_in(nc, 1, phone=PHONE)  # waiting
         await check_in(nc, 2, phone="081200000002")  # at the desk already: interrupted too
         await check_in(nc, 3, phone="081200000003")  # its cancellation comes first
@@ -432,5 +441,50 @@ async def test_an_emergency_cancellation_tells_each_citizen_not_yet_served_once_
 
     told = [r.json() for r in gateway.requests if "dibatalkan" in r.json()["text"]]
     assert sorted(t["to"] for t in told) == sorted([PHONE, "081200000002", "081200000003"])
-    assert all("Alasan: banjir." in t["text"] for t in told)
+    # The next session nearby: a desa of the same kecamatan within two weeks, not the earlier
+    # one in another kecamatan nor the later one at the same place.
+    assert all(
+        t["text"].endswith(
+            "Alasan: banjir. Botram terdekat berikutnya: Pantai Bahagia, 8 Desember 2026 "
+            "pukul 08.00 di Kantor Desa."
+        )
+        for t in told
+    )
     assert gateway.count() == 6  # nothing at the close: the cancelled were told already
+
+
+def next_session(session_id: str, day: date, **where: str) -> SessionScheduledV1:
+    return SessionScheduledV1(
+        session_id=session_id,
+        level="desa" if "desa" in where else "kecamatan",
+        date=day,
+        start=time(8),
+        end=time(13),
+        venue="Kantor Desa",
+        services=["dukcapil-kk"],
+        **where,  # type: ignore[arg-type]
+    )
+
+
+async def test_a_session_moved_while_open_tells_the_citizens_checked_in(
+    start: Start, nc: NatsClient, gateway: Receiver
+) -> None:
+    async with start(sms_provider="http", sms_gateway_url=gateway.url):
+        await check_in(nc, 1, phone=PHONE)
+        await check_in(nc, 2)  # no phone: nobody to tell
+        await texts(gateway, 1)
+        await publish_event(
+            nc,
+            SessionRescheduledV1(
+                **SESSION,
+                date=date(2026, 12, 12),
+                previous_date=date(2026, 12, 5),
+                reason="listrik padam",
+            ),
+            "scheduler",
+        )
+        [_, moved] = await texts(gateway, 2)
+        await consumed(nc, "notifier-sessions")
+
+    assert gateway.count() == 2
+    assert "dipindahkan dari 5 Desember 2026 ke 12 Desember 2026. Alasan: listrik padam." in moved

@@ -63,7 +63,8 @@ def test_a_cancelled_session_names_the_place_and_the_date() -> None:
 
     assert text == (
         "mohon maaf, layanan Botram di Muara Gembong pada 5 Desember 2026 "
-        "dibatalkan. Alasan: banjir."
+        "dibatalkan. Alasan: banjir. "
+        "Jadwal Botram berikutnya diumumkan di kantor kecamatan dan desa."
     )
 
 

@@ -12,6 +12,7 @@ from botram_contracts.events import (
     SessionOpenedV1,
     SessionRescheduledV1,
     SessionScheduledV1,
+    SessionUpdatedV1,
     make_event,
 )
 from botram_contracts.vocabulary import SessionStatus
@@ -115,6 +116,53 @@ async def test_a_reschedule_moves_the_date_and_keeps_times_not_given(deps: Deps,
     row = await apply(deps, tx, moved)
 
     assert (row.date, row.start, row.end) == (date(2024, 7, 9), time(8), time(12))
+
+
+async def test_a_session_moved_while_open_is_scheduled_again_on_its_new_date(
+    deps: Deps, tx: Any
+) -> None:
+    await apply(deps, tx, SCHEDULED)
+    await apply(deps, tx, SessionOpenedV1(**COMMON, opened_at=datetime(2024, 7, 6, tzinfo=UTC)))
+    moved = SessionRescheduledV1(
+        **(COMMON | {"date": date(2024, 7, 13)}), previous_date=DAY, reason="listrik padam"
+    )
+
+    row = await apply(deps, tx, moved)
+
+    assert (row.status, row.date) == (SessionStatus.SCHEDULED, date(2024, 7, 13))
+
+
+async def test_an_update_of_an_opened_session_takes_its_new_services_quotas_and_hours(
+    deps: Deps, tx: Any
+) -> None:
+    await apply(deps, tx, SCHEDULED)
+    await apply(deps, tx, SessionOpenedV1(**COMMON, opened_at=datetime(2024, 7, 6, tzinfo=UTC)))
+    updated = SessionUpdatedV1(
+        **COMMON,
+        start=time(8),
+        end=time(15),
+        services=["dukcapil-kk", "dukcapil-kia"],
+        quotas={"dukcapil-kk": 60, "dukcapil-kia": 100},
+        changed=["services", "quotas", "end"],
+    )
+
+    row = await apply(deps, tx, updated)
+
+    assert row.status == SessionStatus.OPENED
+    assert (row.services, row.quotas, row.end) == (
+        ["dukcapil-kk", "dukcapil-kia"],
+        {"dukcapil-kk": 60, "dukcapil-kia": 100},
+        time(15),
+    )
+
+
+async def test_an_update_before_the_announcement_is_retried_later(deps: Deps, tx: Any) -> None:
+    updated = SessionUpdatedV1(
+        **COMMON, start=time(8), end=time(14), services=["dukcapil-kk"], changed=["quotas"]
+    )
+
+    with pytest.raises(RetryLater):
+        await apply_session_event(deps, tx, make_event(updated))
 
 
 async def test_a_lifecycle_event_before_the_announcement_is_retried_later(

@@ -14,6 +14,7 @@ from botram_contracts.events import (
     SessionOpenedV1,
     SessionRescheduledV1,
     SessionScheduledV1,
+    SessionUpdatedV1,
     TicketCalledV1,
     TicketCancelledV1,
     TicketExpiredV1,
@@ -193,6 +194,26 @@ def test_a_session_row_follows_its_lifecycle_and_its_latest_date() -> None:
     assert row["status"] == SessionStatus.OPENED
     batch.apply(SessionCancelledV1(**WHERE, date=date(2024, 7, 13), reason="banjir lagi"))
     assert row["status"] == SessionStatus.CANCELLED
+
+
+def test_an_update_of_its_services_or_quotas_keeps_the_session_row_as_it_was() -> None:
+    batch = FactBatch()
+    at = datetime.combine(DAY, time(8), JAKARTA)
+    batch.apply(SessionOpenedV1(**WHERE, date=DAY, opened_at=at))
+    updated = SessionUpdatedV1(
+        **WHERE,
+        date=DAY,
+        start=time(8),
+        end=time(14),
+        services=["dukcapil-kk"],
+        quotas={"dukcapil-kk": 150},
+        changed=["quotas"],
+    )
+
+    row = batch.apply(updated)
+
+    assert row is not None
+    assert (row["status"], row["date"]) == (SessionStatus.OPENED, DAY)
 
 
 def test_a_late_opening_or_scheduling_never_reopens_a_closed_session() -> None:

@@ -23,6 +23,7 @@ MATRIX = COMMON | {
     ("POST", "/v1/sessions"): PLANNING,
     ("GET", "/v1/sessions"): PUBLIC,
     ("GET", "/v1/sessions/{session_id}"): PUBLIC,
+    ("PATCH", "/v1/sessions/{session_id}"): PLANNING,
     ("POST", "/v1/sessions/{session_id}/open"): ORGANISING,
     ("POST", "/v1/sessions/{session_id}/close"): ORGANISING,
     ("POST", "/v1/sessions/{session_id}/cancel"): PLANNING,

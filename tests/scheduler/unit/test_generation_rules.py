@@ -23,7 +23,7 @@ from botram_scheduler.domain.generation import (
     slots_to_reconcile,
 )
 from botram_scheduler.domain.rotation import PlannedSession, Policy, Rotation, Rules, Stop
-from botram_scheduler.domain.sessions import Origin
+from botram_scheduler.domain.sessions import Origin, Quotas
 from botram_scheduler.rules_file import load_rules
 
 PLANNER = Actor(sub="planner-1", roles=frozenset({Role.PLANNER}))
@@ -41,7 +41,7 @@ def planned(day: date, key: str = "kecamatan:0:setu", **changes: Any) -> Planned
         start=time(8),
         end=time(14),
         venue="Kantor Kecamatan Setu",
-        quota=100,
+        quota=Quotas(100),
     )
     return replace(slot, **changes)
 
@@ -175,7 +175,7 @@ def _weekly_rules(holidays: Any, extra: dict[date, str], policy: Policy) -> Rule
         start=time(8),
         end=time(14),
         venue=None,
-        quota=100,
+        quota=Quotas(100),
     )
     desa = replace(saturdays, level=Level.DESA, first_date=date(2030, 1, 1), stops=(Stop("x"),))
     return Rules(

@@ -7,6 +7,7 @@ import holidays
 import pytest
 
 from botram_contracts.reference import load_catalogue, load_regions
+from botram_contracts.vocabulary import Level
 from botram_scheduler.domain.generation import desa_services
 from botram_scheduler.domain.rotation import Policy, Rules, RulesError
 from botram_scheduler.rules_file import DEFAULT_RULES_PATH, load_rules, parse_rules
@@ -157,6 +158,8 @@ def test_a_blackout_date_from_the_rules_file_is_avoided_with_its_reason() -> Non
         ('end = "13:00"', 'end = "07:00"', "must be after start"),
         ("first_date = 2024-07-06", "first_date = 2024-07-07", "not one of its weekdays"),
         ('policy = "move"', 'policy = "shuffle"', "policy"),
+        ('"pmi-donor-darah" = 50', '"pmi-donor" = 50', "kecamatan.quotas: unknown service"),
+        ('"dukcapil-ktp-cetak" = 80', '"dukcapil-ktp-cetak" = 0', "quotas"),
     ],
 )
 def test_a_rules_file_with_a_mistake_is_refused_with_what_is_wrong(
@@ -164,6 +167,13 @@ def test_a_rules_file_with_a_mistake_is_refused_with_what_is_wrong(
 ) -> None:
     with pytest.raises(RulesError, match=message):
         parse_rules(rules_text(**{old: new}), REGIONS, CATALOGUE)
+
+
+def test_each_level_has_its_default_quota_and_the_services_that_differ(rules: Rules) -> None:
+    kecamatan, desa = rules.quotas(Level.KECAMATAN), rules.quotas(Level.DESA)
+
+    assert (kecamatan.of("dukcapil-kk"), kecamatan.of("dukcapil-ktp-cetak")) == (100, 150)
+    assert (desa.of("dukcapil-kk"), desa.of("dukcapil-ktp-cetak")) == (60, 80)
 
 
 def test_a_missing_rules_file_is_refused_naming_the_path(tmp_path: Path) -> None:

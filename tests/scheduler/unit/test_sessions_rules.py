@@ -12,6 +12,7 @@ from botram_runtime.errors import Conflict, Forbidden, Invalid
 from botram_scheduler.domain.sessions import (
     TRANSITIONS,
     Origin,
+    Quotas,
     changes_nothing,
     check_actor_may,
     check_reschedulable,
@@ -72,6 +73,19 @@ def test_opening_an_open_session_or_closing_a_closed_one_changes_nothing() -> No
     assert not changes_nothing(S.SCHEDULED, S.OPENED)
 
 
+def test_an_opened_session_is_moved_by_an_operator_only() -> None:
+    operator = Actor(sub="op-1", roles=frozenset({Role.OPERATOR}))
+    planner = Actor(sub="planner-1", roles=frozenset({Role.PLANNER}))
+
+    check_reschedulable(S.OPENED, operator)
+    check_reschedulable(S.SCHEDULED, planner)
+    with pytest.raises(Forbidden) as refused:
+        check_reschedulable(S.OPENED, planner)
+    assert refused.value.code == "operator-moves-opened"
+    with pytest.raises(Conflict):
+        check_reschedulable(S.CLOSED, operator)
+
+
 def test_only_a_scheduled_session_can_be_rescheduled() -> None:
     check_reschedulable(S.SCHEDULED)
     for status in (S.OPENED, S.CLOSED, S.CANCELLED):
@@ -121,7 +135,8 @@ def test_requested_services_are_known_codes_at_least_one_each_once(catalogue: Ca
 
 def test_each_service_gets_the_quota() -> None:
     assert quotas(["a", "b"]) == {"a": 100, "b": 100}
-    assert quotas(["a"], 40) == {"a": 40}
+    assert quotas(["a"], Quotas(40)) == {"a": 40}
+    assert quotas(["a", "b"], Quotas(40, {"b": 150})) == {"a": 40, "b": 150}
 
 
 def test_a_rotation_session_changed_by_hand_is_marked_so_generation_leaves_it() -> None:

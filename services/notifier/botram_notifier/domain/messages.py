@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import date, time
 from enum import StrEnum
 
+from botram_notifier.domain.next_session import Candidate
 from botram_runtime.actors import Actor
 
 
@@ -106,6 +107,8 @@ TEMPLATES = {
 }
 # Where the next sessions are, when the notifier has no address of the schedule to give.
 NO_SCHEDULE_LINK = "Jadwal Botram berikutnya diumumkan di kantor kecamatan dan desa."
+# The session a cancellation points to (`domain.next_session`), after the reason.
+NEXT_SESSION = "Botram terdekat berikutnya: {place}, {date} pukul {start}{venue}."
 
 MONTHS = [
     "Januari",
@@ -162,10 +165,25 @@ def turn_near(number: str, service_name: str, position: int) -> str:
     return render(MessageKind.TURN_NEAR, number=number, service=service_name, ahead=position - 1)
 
 
-def session_cancelled(place: str, day: date, reason: str) -> str:
-    return render(
+def session_cancelled(
+    place: str, day: date, reason: str, next_session: Candidate | None = None
+) -> str:
+    """The cancellation, its reason, and where to go next: the session `next_session` chose,
+    or where the schedule is announced when the notifier knows none."""
+    text = render(
         MessageKind.SESSION_CANCELLED, place=place_name(place), date=tanggal(day), reason=reason
     )
+    if next_session is None:
+        return f"{text} {NO_SCHEDULE_LINK}"
+    where = next_session.desa or next_session.kecamatan
+    venue = f" di {next_session.venue}" if next_session.venue else ""
+    follow = NEXT_SESSION.format(
+        place=place_name(where),
+        date=tanggal(next_session.date),
+        start=next_session.start.strftime("%H.%M"),
+        venue=venue,
+    )
+    return f"{text} {follow}"
 
 
 def session_moved(place: str, previous: date, day: date, reason: str) -> str:

@@ -20,7 +20,10 @@ from botram_contracts.events import (
     ServiceCompletedV1,
     SessionCancelledV1,
     SessionClosedV1,
+    SessionOpenedV1,
     SessionRescheduledV1,
+    SessionScheduledV1,
+    SessionUpdatedV1,
     TicketCalledV1,
     TicketCancelledV1,
     TicketExpiredV1,
@@ -30,6 +33,7 @@ from botram_notifier.deps import Deps
 from botram_notifier.domain import messages
 from botram_notifier.domain.messages import MessageKind, MessageStatus, QueueStatus
 from botram_notifier.store import CitizenMessageRow, ContactRow, QueueTicketRow, new_id
+from botram_notifier.usecases.known_sessions import follow_session, next_session_for
 from botram_notifier.usecases.retention import erase_session
 from botram_runtime.db import upsert_insert
 
@@ -66,20 +70,12 @@ async def follow_event(deps: Deps, tx: AsyncSession, event: CloudEvent[Any]) -> 
     elif isinstance(data, TicketExpiredV1 | TicketCancelledV1):
         await _set_status(tx, data.ticket_id, QueueStatus.ENDED, only_from=QueueStatus.WAITING)
     elif isinstance(data, SessionCancelledV1):
-        body = messages.session_cancelled(data.desa or data.kecamatan, data.date, data.reason)
-        waiting = await _still_waiting(tx, data.session_id, messages.INTERRUPTED)
-        await _tell_session(
-            deps,
-            tx,
-            data.session_id,
-            MessageKind.SESSION_CANCELLED,
-            str(event.id),
-            body,
-            only={contact.check_in_id for _, contact in waiting},
-        )
-        for ticket, _ in waiting:  # ended with the session: nothing more to tell them
-            await _set_status(tx, ticket.ticket_id, QueueStatus.DONE)
+        await follow_session(tx, data)
+        await _tell_cancelled(deps, tx, data, str(event.id))
+    elif isinstance(data, SessionScheduledV1 | SessionUpdatedV1 | SessionOpenedV1):
+        await follow_session(tx, data)
     elif isinstance(data, SessionRescheduledV1):
+        await follow_session(tx, data)
         body = messages.session_moved(
             data.desa or data.kecamatan, data.previous_date, data.date, data.reason
         )
@@ -87,6 +83,7 @@ async def follow_event(deps: Deps, tx: AsyncSession, event: CloudEvent[Any]) -> 
             deps, tx, data.session_id, MessageKind.SESSION_MOVED, str(event.id), body
         )
     elif isinstance(data, SessionClosedV1):
+        await follow_session(tx, data)
         await _tell_expired(deps, tx, data, str(event.id))
         await erase_session(tx, data.session_id)
         # The stream's copies too; a failure rolls the erasure back and the event comes again.
@@ -169,6 +166,38 @@ async def _still_waiting(
         .order_by(col(QueueTicketRow.check_in_id), col(QueueTicketRow.number))
     )
     return list(rows.all())
+
+
+async def _tell_cancelled(
+    deps: Deps, tx: AsyncSession, cancelled: SessionCancelledV1, key: str
+) -> None:
+    """The session was cancelled (an emergency, when it was open): each citizen not yet
+    served is told once, with the reason and the next session nearby that offers what they
+    came for; their tickets end with the session.
+
+    Hook for pre-registration: citizens registered for a session that has not opened hold
+    no queue ticket; tell them here too, with the services they registered for.
+    """
+    by_check_in: dict[str, tuple[ContactRow, list[str]]] = {}
+    for ticket, contact in await _still_waiting(tx, cancelled.session_id, messages.INTERRUPTED):
+        by_check_in.setdefault(contact.check_in_id, (contact, []))[1].append(ticket.service)
+        # ended with the session: nothing more to tell them
+        await _set_status(tx, ticket.ticket_id, QueueStatus.DONE)
+    for check_in_id, (contact, services) in by_check_in.items():
+        going = await next_session_for(tx, cancelled.kecamatan, cancelled.date, services)
+        body = messages.session_cancelled(
+            cancelled.desa or cancelled.kecamatan, cancelled.date, cancelled.reason, going
+        )
+        await _queue_message(
+            deps,
+            tx,
+            kind=MessageKind.SESSION_CANCELLED,
+            key=messages.session_key(MessageKind.SESSION_CANCELLED, key, check_in_id),
+            session_id=cancelled.session_id,
+            check_in_id=check_in_id,
+            phone=contact.phone,
+            body=body,
+        )
 
 
 async def _tell_expired(deps: Deps, tx: AsyncSession, closed: SessionClosedV1, key: str) -> None:
@@ -266,14 +295,11 @@ async def _tell_session(
     kind: MessageKind,
     event_id: str,
     body: str,
-    only: set[str] | None = None,
 ) -> None:
-    """The same message to every citizen of the session who shared a phone (of the check-ins
-    `only` names, when given)."""
+    """The same message to every citizen of the session who shared a phone: checked in (a
+    session moved while open), and, once pre-registration sends contacts, registered."""
     contacts = (await tx.exec(select(ContactRow).where(ContactRow.session_id == session_id))).all()
     for contact in contacts:
-        if only is not None and contact.check_in_id not in only:
-            continue
         await _queue_message(
             deps,
             tx,

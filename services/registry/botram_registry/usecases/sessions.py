@@ -12,6 +12,7 @@ from botram_contracts.events import (
     SessionOpenedV1,
     SessionRescheduledV1,
     SessionScheduledV1,
+    SessionUpdatedV1,
 )
 from botram_contracts.vocabulary import SessionStatus
 from botram_registry import events, pre_registration_store, store
@@ -48,6 +49,15 @@ async def apply_session_event(deps: Deps, tx: AsyncSession, event: CloudEvent[An
     elif isinstance(data, SessionRescheduledV1):
         session.date = data.date
         session.start, session.end = data.start or session.start, data.end or session.end
+        if session.status == SessionStatus.OPENED:
+            # Moved while open (an operator's call): no check-ins until it opens again on
+            # its new date; the tickets still waiting keep their numbers and places.
+            session.status = SessionStatus.SCHEDULED
+    elif isinstance(data, SessionUpdatedV1):
+        # The event carries the whole new state: a raised quota admits more check-ins at
+        # once (each check-in reads the quota here), an added service takes them.
+        session.services, session.quotas = list(data.services), dict(data.quotas)
+        session.start, session.end = data.start, data.end
     elif (status := STATUS_AFTER.get(type(data))) is not None:
         session.status = status
         if status in ENDED:

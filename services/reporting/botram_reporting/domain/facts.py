@@ -20,6 +20,7 @@ from botram_contracts.events import (
     SessionOpenedV1,
     SessionRescheduledV1,
     SessionScheduledV1,
+    SessionUpdatedV1,
     TicketCalledV1,
     TicketCancelledV1,
     TicketExpiredV1,
@@ -78,6 +79,9 @@ SessionEvent = (
     | SessionClosedV1
     | SessionCancelledV1
     | SessionRescheduledV1
+    # Its services, quotas, venue or hours changed: the fact row keeps place, date and
+    # status, which an update never changes; per-service figures come from the tickets.
+    | SessionUpdatedV1
 )
 IssuingEvent = CitizenCheckedInV1 | CitizenTicketsAddedV1
 TicketEvent = (

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from botram_contracts.vocabulary import Level
 from botram_runtime.errors import DomainError
+from botram_scheduler.domain.sessions import Quotas
 
 
 class RulesError(DomainError):
@@ -50,7 +51,7 @@ class Rotation:
     start: time
     end: time
     venue: str | None  # a template: {kecamatan}, {desa}
-    quota: int
+    quota: Quotas
     overrides: Mapping[date, Stop] = field(default_factory=dict)
 
 
@@ -66,7 +67,7 @@ class PlannedSession:
     start: time
     end: time
     venue: str | None
-    quota: int
+    quota: Quotas
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,10 @@ class Rules:
     top_services: int
     ranking_level: Level
     default_services: tuple[str, ...]
+
+    def quotas(self, level: Level) -> Quotas:
+        """The level's quotas: for generated sessions and those put on the calendar by hand."""
+        return self.kecamatan.quota if level == Level.KECAMATAN else self.desa.quota
 
     def blocked_days(self, start: date, end: date) -> dict[date, str]:
         """Days with no rotation session, with the reason planners read (Indonesian)."""

@@ -1,7 +1,7 @@
 """A Botram session: its lifecycle, the commands on it and the rules a session keeps."""
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from enum import StrEnum
 
@@ -26,7 +26,9 @@ class Origin(StrEnum):
 
 
 # The lifecycle: scheduled -> opened -> closed, or cancelled (before it opens, or while open:
-# an emergency, a flood at noon; its waiting tickets end cancelled in the registry).
+# an emergency, a flood at noon; its waiting tickets end cancelled in the registry). Besides
+# these steps, an operator may reschedule an opened session: it is scheduled again, on its
+# new date (`check_reschedulable`).
 TRANSITIONS: dict[SessionStatus, frozenset[SessionStatus]] = {
     SessionStatus.SCHEDULED: frozenset({SessionStatus.OPENED, SessionStatus.CANCELLED}),
     SessionStatus.OPENED: frozenset({SessionStatus.CLOSED, SessionStatus.CANCELLED}),
@@ -55,7 +57,8 @@ class CreateSession:
 
 @dataclass(frozen=True)
 class RescheduleSession:
-    """Move a session that has not opened to another date (and times)."""
+    """Move a session to another date (and times): one that has not opened, or an opened one
+    by an operator."""
 
     actor: Actor
     session_id: str
@@ -136,8 +139,16 @@ def changes_nothing(current: SessionStatus, target: SessionStatus) -> bool:
     return current == target and target in (SessionStatus.OPENED, SessionStatus.CLOSED)
 
 
-def check_reschedulable(status: SessionStatus) -> None:
-    """Only a session that has not opened (nor been cancelled) moves to another date."""
+def check_reschedulable(status: SessionStatus, actor: Actor | None = None) -> None:
+    """A session that has not opened moves to another date; an opened one too, by an
+    operator (an emergency: a power cut at noon; its desks stop, it opens again on the new
+    date and the tickets still waiting keep their numbers); an ended one never."""
+    if status == SessionStatus.OPENED and actor is not None:
+        if not actor.has(Role.OPERATOR):
+            raise Forbidden(
+                "only an operator moves an opened session", code="operator-moves-opened"
+            )
+        return
     if status != SessionStatus.SCHEDULED:
         raise Conflict(f"a {status} session cannot be rescheduled", code="invalid-transition")
 
@@ -166,9 +177,22 @@ def session_services(
     return list(dict.fromkeys(requested))
 
 
-def quotas(services: Sequence[str], quota: int = DEFAULT_QUOTA) -> dict[str, int]:
-    """Tickets per service: the same quota for each."""
-    return {code: quota for code in services}
+@dataclass(frozen=True)
+class Quotas:
+    """Tickets per service at a level (the rules file): one default, and the services that
+    differ from it (e.g. more KTP than passport tickets)."""
+
+    default: int = DEFAULT_QUOTA
+    per_service: Mapping[str, int] = field(default_factory=dict)
+
+    def of(self, code: str) -> int:
+        return self.per_service.get(code, self.default)
+
+
+def quotas(services: Sequence[str], rule: Quotas | None = None) -> dict[str, int]:
+    """Tickets per service of a new session: each service's quota by the rule."""
+    rule = rule or Quotas()
+    return {code: rule.of(code) for code in services}
 
 
 def edited_by_hand(origin: Origin) -> Origin:

@@ -65,7 +65,7 @@ async def create_session(deps: Deps, command: CreateSession) -> SessionRow:
         end=end,
         venue=command.venue,
         services=services,
-        quotas=quotas(services),
+        quotas=quotas(services, deps.rules().quotas(command.level)),
         status=SessionStatus.SCHEDULED,
         origin=Origin.MANUAL,
         created_at=now,
@@ -101,14 +101,18 @@ async def list_sessions(deps: Deps, command: FindSessions) -> SessionsFound:
 
 
 async def reschedule_session(deps: Deps, command: RescheduleSession) -> SessionRow:
-    """Move a session that has not opened yet to another date, and announce it."""
+    """Move a session to another date and announce it: one that has not opened, or an opened
+    one (an operator's call: it is scheduled again, on the new date)."""
     async with deps.db.transaction() as tx:
         row = await session_row(tx, command.session_id)
-        check_reschedulable(row.status)
+        check_reschedulable(SessionStatus(row.status), command.actor)
         start, end = command.start or row.start, command.end or row.end
         check_session_times(command.date, local_today(deps.clock), start, end)
         previous = row.date
         row.date, row.start, row.end = command.date, start, end
+        # An opened session's desks stop: it opens again on its new date (the registry keeps
+        # its waiting tickets; the notifier tells the citizens checked in).
+        row.status = SessionStatus.SCHEDULED
         row.status_reason = command.reason
         row.updated_at = deps.clock()
         row.sequence += 1

@@ -69,6 +69,22 @@ class SessionRescheduledV1(_SessionRef):
     reason: str
 
 
+class SessionUpdatedV1(_SessionRef):
+    """A session's services, quotas, venue or hours changed (`changed` names which); the
+    other fields carry the session as it is now."""
+
+    event_type = "botram.session.updated.v1"
+
+    start: WallClock
+    end: WallClock
+    venue: str | None = None
+    services: list[Slug]
+    quotas: dict[str, int] = Field(default_factory=dict, description="Tickets per service")
+    changed: list[Literal["services", "quotas", "venue", "start", "end"]] = Field(
+        description="The fields this change set (the others are as they were)"
+    )
+
+
 class SessionCancelledV1(_SessionRef):
     """A session will not take place."""
 
@@ -360,6 +376,7 @@ EVENT_MODELS: dict[str, type[BotramEvent]] = {
     for model in (
         SessionScheduledV1,
         SessionRescheduledV1,
+        SessionUpdatedV1,
         SessionCancelledV1,
         SessionOpenedV1,
         SessionClosedV1,
