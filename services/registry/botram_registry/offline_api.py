@@ -1,6 +1,7 @@
 """The offline desks' upload route: check-ins, calls, outcomes and no-shows recorded without
 connectivity, uploaded later (even after the session closed, within the grace period)."""
 
+from datetime import UTC
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -70,7 +71,7 @@ def _check_in_item(session_id: str, item: OfflineCheckIn, actor: Actor) -> Offli
     return OfflineItem(
         check_in=_check_in_command(session_id, item, actor),
         client_id=item.client_id,
-        recorded_at=item.recorded_at,
+        recorded_at=item.recorded_at.astimezone(UTC),
         content=content,
     )
 
@@ -81,7 +82,7 @@ def _action_item(item: OfflineDeskAction) -> OfflineAction:
     return OfflineAction(
         kind=kind,
         client_id=item.client_id,
-        recorded_at=item.recorded_at,
+        recorded_at=item.recorded_at.astimezone(UTC),
         ticket=TicketReference(item.ticket_id, item.number, item.check_in, item.service),
         desk=item.desk,
         outcome=outcome,

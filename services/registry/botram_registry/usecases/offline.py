@@ -64,6 +64,7 @@ async def _upload(
     digest = fingerprint(item.content, key)
 
     async def attempt() -> ItemResult:
+        check_may_record(actor, None)
         async with deps.db.transaction() as tx:
             seen = await tx.get(OfflineCheckInRow, (batch.session_id, item.client_id))
             if seen is not None:
@@ -75,7 +76,6 @@ async def _upload(
                 return ItemResult(item.client_id, UploadResult.REPLAYED, check_in=replayed)
             if await tx.get(OfflineActionRow, (batch.session_id, item.client_id)) is not None:
                 raise ClientIdReused(item.client_id)
-            check_may_record(actor, None)
             session = await tx.get(SessionRow, batch.session_id)
             assert session is not None  # the batch checked it
             check_recorded_day(item.recorded_at, session.date)

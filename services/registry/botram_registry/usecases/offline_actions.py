@@ -62,15 +62,16 @@ async def _apply(
     actor: Actor,
     digest: str,
 ) -> ItemResult:
+    check_may_record(actor, item.kind)
     seen = await tx.get(OfflineActionRow, (batch.session_id, item.client_id))
     if seen is not None:
         check_replay(item.client_id, seen.fingerprint, digest)
         ticket = await tx.get(TicketRow, seen.ticket_id)
         assert ticket is not None
-        return ItemResult(item.client_id, UploadResult.REPLAYED, ticket=ticket_of(ticket))
+        history = await store.history_of(tx, ticket.id)
+        return ItemResult(item.client_id, UploadResult.REPLAYED, ticket=ticket_of(ticket, history))
     if await offline_store.client_id_taken(tx, batch.session_id, item.client_id):
         raise ClientIdReused(item.client_id)
-    check_may_record(actor, item.kind)
     session = await tx.get(SessionRow, batch.session_id)
     assert session is not None  # the batch checked it
     check_recorded_day(item.recorded_at, session.date)
@@ -120,7 +121,8 @@ async def _apply(
         desk=desk,
     )
     await tx.flush()
-    return ItemResult(item.client_id, UploadResult.APPLIED, ticket=ticket_of(ticket))
+    history = await store.history_of(tx, ticket.id)
+    return ItemResult(item.client_id, UploadResult.APPLIED, ticket=ticket_of(ticket, history))
 
 
 def _applied(
