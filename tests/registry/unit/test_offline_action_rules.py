@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from botram_contracts.events import TicketCalledV1, TicketRecalledV1
 from botram_contracts.vocabulary import SessionStatus
 from botram_registry.domain.offline_actions import (
     ActionKind,
@@ -15,8 +16,10 @@ from botram_registry.domain.offline_actions import (
     resolve,
 )
 from botram_registry.domain.tickets import TicketStatus
+from botram_registry.usecases.display import is_announced
 from botram_runtime.actors import Actor, Role
 from botram_runtime.errors import Conflict, DomainError, Forbidden, Invalid
+from botram_runtime.live import LiveEvent
 
 CLOSED_AT = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)  # 13:00 WIB
 GRACE = timedelta(hours=72)
@@ -140,3 +143,12 @@ def test_a_ticket_the_close_expired_may_still_be_called_offline_before_the_close
         )
     with pytest.raises(DomainError):  # only a call brings it back, never an outcome alone
         resolve(ActionKind.OUTCOME, TicketStatus.EXPIRED, "KK-001", before_close, ISSUED, CLOSED_AT)
+
+
+def test_the_display_announces_live_calls_never_an_offline_desk_s_late_upload() -> None:
+    call = {"session_id": "s-1", "number": "KK-001", "service": "dukcapil-kk"}
+
+    assert is_announced(LiveEvent(TicketCalledV1.event_type, call))
+    assert is_announced(LiveEvent(TicketRecalledV1.event_type, call))
+    assert not is_announced(LiveEvent(TicketCalledV1.event_type, call | {"recorded_offline": True}))
+    assert not is_announced(LiveEvent("botram.service.completed.v1", call))
