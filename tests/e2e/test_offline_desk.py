@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from nats.aio.client import Client as NatsClient
 from sqlmodel import select
 
 from botram_notifier.store import CitizenMessageRow
@@ -47,7 +48,9 @@ def desk(kind: str, client_id: str, recorded_at: str, **more: Any) -> dict[str, 
 
 
 async def test_a_village_desk_uploading_30_hours_after_the_close_is_counted_on_its_day(
-    serve: Callable[..., LiveService], tmp_path: Path
+    serve: Callable[..., LiveService],
+    tmp_path: Path,
+    nc: NatsClient,  # the shared bus's streams, emptied of earlier tests' events
 ) -> None:
     clock = FakeClock(datetime(2026, 12, 1, 0, 30, tzinfo=UTC))  # Tuesday 07:30 WIB
     scheduler = serve("scheduler", clock=clock, auto_lifecycle=False, outbox_poll_seconds=0.1)
