@@ -86,7 +86,7 @@ def _kind_of(item: Any) -> str:
     return str(getattr(item, "kind", "check_in"))
 
 
-OfflineItem = Annotated[
+UploadedItem = Annotated[
     Annotated[OfflineCheckIn, Tag("check_in")]
     | Annotated[OfflineCall, Tag("call")]
     | Annotated[OfflineOutcome, Tag("outcome")]
@@ -99,7 +99,7 @@ class OfflineBatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     device_id: PlainText | None = Field(default=None, max_length=80)
-    items: list[OfflineItem] = Field(
+    items: list[UploadedItem] = Field(
         min_length=1,
         max_length=500,
         description="Applied one by one, in this order (a check-in before the calls of its ticket)",
