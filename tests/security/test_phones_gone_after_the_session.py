@@ -9,6 +9,7 @@ from typing import Any
 from nats.aio.client import Client as NatsClient
 from nats.js.errors import NotFoundError
 
+from botram_runtime.clock import local_today, system_clock
 from botram_runtime.stream import STREAM_NAMES
 from helpers import eventually
 
@@ -69,7 +70,8 @@ async def test_a_closed_session_leaves_no_phone_in_any_stream_or_database(
     nik, name, phone = PEOPLE[2]
     offline = {
         "client_id": "c-1",
-        "recorded_at": "2024-07-06T08:00:00+07:00",
+        # Just after midnight of the session's day (today, Asia/Jakarta): on its day.
+        "recorded_at": f"{local_today(system_clock).isoformat()}T00:01:00+07:00",
         "nik": nik,
         "name": name,
         "phone": phone,

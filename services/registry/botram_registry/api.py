@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from botram_contracts.vocabulary import Outcome
 from botram_registry.deps import DepsDep
 from botram_registry.domain.check_in import ChangeContact, CheckIn, CheckInResult, ContactChanged
-from botram_registry.domain.offline import BatchResult, OfflineItem, UploadOfflineBatch
 from botram_registry.domain.queue import QueueReport
 from botram_registry.domain.tickets import (
     CallNext,
@@ -30,10 +29,6 @@ from botram_registry.schemas import (
     ContactChange,
     ContactChangeResult,
     DeskRequest,
-    ItemProblem,
-    OfflineBatch,
-    OfflineBatchResult,
-    OfflineResult,
     QueueStatus,
     ServiceQueue,
     TicketAction,
@@ -43,7 +38,7 @@ from botram_registry.schemas import (
     WaitingPosition,
 )
 from botram_registry.usecases import check_in as check_ins
-from botram_registry.usecases import contact, desks, numbers, offline, queues
+from botram_registry.usecases import contact, desks, numbers, queues
 from botram_runtime.access import allow, public
 from botram_runtime.actors import Actor, Role
 
@@ -80,15 +75,6 @@ async def check_in(
     if not result.created:
         response.status_code = status.HTTP_200_OK
     return _check_in_response(result, _status_base(request, deps))
-
-
-@router.post("/sessions/{session_id}/check-ins:batch", tags=["check-in"])
-async def check_in_batch(
-    session_id: str, body: OfflineBatch, request: Request, deps: DepsDep, actor: FrontDesk
-) -> OfflineBatchResult:
-    """Upload an offline desk's check-ins: a result per item; a replay changes nothing."""
-    batch = await offline.check_in_batch(deps, _batch_command(session_id, body, actor))
-    return _batch_result(batch, _status_base(request, deps))
 
 
 @router.put("/check-ins/{check_in_id}/contact", tags=["check-in"])
@@ -201,22 +187,6 @@ def _check_in_command(session_id: str, body: CheckInRequest, actor: Actor) -> Ch
     )
 
 
-def _batch_command(session_id: str, body: OfflineBatch, actor: Actor) -> UploadOfflineBatch:
-    return UploadOfflineBatch(
-        session_id=session_id,
-        device_id=body.device_id,
-        items=tuple(
-            OfflineItem(
-                check_in=_check_in_command(session_id, item, actor),
-                client_id=item.client_id,
-                recorded_at=item.recorded_at,
-                content=item.model_dump(mode="json"),
-            )
-            for item in body.items
-        ),
-    )
-
-
 def _status_base(request: Request, deps: DepsDep) -> str:
     """Where status links point: the configured public address, else the request's."""
     return (deps.settings.public_url or str(request.base_url)).rstrip("/") + "/t/"
@@ -298,26 +268,5 @@ def _queue_status(report: QueueReport) -> QueueStatus:
                 ],
             )
             for s in report.services
-        ],
-    )
-
-
-def _batch_result(batch: BatchResult, status_base: str) -> OfflineBatchResult:
-    return OfflineBatchResult(
-        session_id=batch.session_id,
-        results=[
-            OfflineResult(
-                client_id=r.client_id,
-                result=r.result,
-                check_in=_check_in_response(r.check_in, status_base) if r.check_in else None,
-                problem=(
-                    ItemProblem(
-                        status=r.problem.status, code=r.problem.code, detail=r.problem.detail
-                    )
-                    if r.problem
-                    else None
-                ),
-            )
-            for r in batch.results
         ],
     )

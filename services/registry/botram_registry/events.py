@@ -89,7 +89,9 @@ def checked_in(new: NewCheckIn) -> CitizenCheckedInV1:
         resident=new.resident,
         priority=new.check_in.priority,
         tickets=ticket_refs(new.tickets),
-        checked_in_at=new.check_in.checked_in_at,
+        # An offline desk's check-in is counted when (and on the day) it was recorded.
+        checked_in_at=new.check_in.recorded_at or new.check_in.checked_in_at,
+        recorded_offline=True if new.check_in.recorded_at is not None else None,
     )
 
 
@@ -176,6 +178,7 @@ def ticket_called(
     up_next: Sequence[Waiting],
     actor: Actor | None = None,
     out_of_turn: bool = False,
+    offline: bool = False,
 ) -> TicketCalledV1:
     """A call, and who comes next in the queue's fair order (the first `UP_NEXT_LENGTH`)."""
     return _ticket_event(
@@ -187,6 +190,7 @@ def ticket_called(
         waited_seconds=seconds_between(ticket.issued_at, now),
         called_at=now,
         out_of_turn=out_of_turn or None,
+        recorded_offline=offline or None,
         actor=_sub(actor),
         up_next=[
             WaitingTicketRef(ticket_id=w.ticket_id, number=w.number)
@@ -211,9 +215,16 @@ def ticket_recalled(
 
 
 def ticket_no_show(
-    ticket: TicketRow, session: SessionRow, actor: Actor | None = None
+    ticket: TicketRow, session: SessionRow, actor: Actor | None = None, offline: bool = False
 ) -> TicketNoShowV1:
-    return _ticket_event(TicketNoShowV1, ticket, session, actor=_sub(actor))
+    return _ticket_event(
+        TicketNoShowV1,
+        ticket,
+        session,
+        no_show_at=ticket.completed_at,
+        recorded_offline=offline or None,
+        actor=_sub(actor),
+    )
 
 
 def waiting_ended(
@@ -240,6 +251,7 @@ def service_completed(
     desk: str | None,
     now: datetime,
     actor: Actor | None = None,
+    offline: bool = False,
 ) -> ServiceCompletedV1:
     """A called ticket finished (or transferred: outcome referred, `transferred_to` set)."""
     assert ticket.called_at is not None and ticket.outcome is not None
@@ -255,5 +267,6 @@ def service_completed(
         desk=desk or ticket.desk,
         completed_at=now,
         transferred_to=ticket.transferred_to,
+        recorded_offline=offline or None,
         actor=_sub(actor),
     )

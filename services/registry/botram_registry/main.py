@@ -9,7 +9,14 @@ from fastapi import FastAPI
 
 from botram_contracts.reference import load_catalogue
 from botram_contracts.subjects import CITIZEN_EVENTS, SERVICE_EVENTS, TICKET_EVENTS
-from botram_registry import api, pages, pre_registrations_api, screens_api, subscribers
+from botram_registry import (
+    api,
+    offline_api,
+    pages,
+    pre_registrations_api,
+    screens_api,
+    subscribers,
+)
 from botram_registry.batching import Batcher
 from botram_registry.deps import Deps
 from botram_registry.domain.check_in import CheckInResult, PendingCheckIn
@@ -52,6 +59,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app = runtime.create_app("Botram registry", pages=Path(__file__).parent)
     app.state.deps = deps
     app.include_router(api.router)
+    app.include_router(offline_api.router)
     app.include_router(screens_api.router)
     app.include_router(pre_registrations_api.router)
     app.include_router(pages.router)

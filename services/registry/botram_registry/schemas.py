@@ -5,8 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from botram_registry.domain.offline import UploadResult
-from botram_runtime.inputs import Moment, Paragraph, PlainText, Slug
+from botram_runtime.inputs import Paragraph, PlainText, Slug
 
 PriorityReason = Literal["disabilitas", "ibu-hamil"]
 
@@ -168,48 +167,6 @@ class QueueStatus(BaseModel):
     session_id: str
     status: str
     services: list[ServiceQueue]
-
-
-class OfflineCheckIn(CheckInRequest):
-    """A check-in recorded by a desk without connectivity."""
-
-    client_id: str = Field(
-        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$", description="Made by the device"
-    )
-    recorded_at: Moment = Field(
-        description="The device's clock when it was recorded, with its time zone (2000-2100)"
-    )
-
-
-class OfflineBatch(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    device_id: PlainText | None = Field(default=None, max_length=80)
-    items: list[OfflineCheckIn] = Field(min_length=1, max_length=500)
-
-
-class ItemProblem(BaseModel):
-    status: int
-    code: str
-    detail: str
-
-
-class OfflineResult(BaseModel):
-    client_id: str
-    result: UploadResult = Field(
-        description=(
-            "created: new check-in; merged: the NIK was already checked in here (new services "
-            "added); replayed: this item was uploaded before (nothing changed); conflict: the "
-            "client id was used for another check-in; rejected: see problem"
-        )
-    )
-    check_in: CheckInResponse | None = None
-    problem: ItemProblem | None = None
-
-
-class OfflineBatchResult(BaseModel):
-    session_id: str
-    results: list[OfflineResult]
 
 
 class NikCheckRequest(BaseModel):

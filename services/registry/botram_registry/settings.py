@@ -32,6 +32,9 @@ class Settings(ServiceSettings):
     # Where citizens reach this service (the status links of tickets, their QR codes and SMS);
     # unset: the address the request came to.
     public_url: str | None = Field(default=None, pattern=r"^https?://[^/?#]+(/[^?#]*)?$")
+    # An offline desk's batch is still accepted this long after its session closed (a village
+    # desk that gets its connection back in the evening, or days later); then refused (409).
+    offline_grace_hours: float = Field(default=72, ge=0)
     # How often a citizen's ticket page asks for its status again.
     ticket_page_refresh_seconds: float = Field(default=15, gt=0)
 

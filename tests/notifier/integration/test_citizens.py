@@ -160,6 +160,27 @@ async def test_a_citizen_is_told_the_number_then_that_the_turn_is_near_in_bahasa
     assert gateway.count() == 2  # one message per ticket per kind, nothing for the others
 
 
+async def test_a_call_an_offline_desk_uploaded_later_tells_nobody_their_turn_is_near(
+    start: Start, nc: NatsClient, gateway: Receiver, called: Called, database_url: str
+) -> None:
+    async with start(sms_provider="http", sms_gateway_url=gateway.url):
+        for n in (1, 2, 3):
+            await check_in(nc, n)
+        await check_in(nc, 4, phone=PHONE)
+        await texts(gateway, 1)  # the number, when it was issued
+        offline = called("t-1", "KK-001", up_next=up_next(2, 3, 4))
+        await publish_event(nc, offline.model_copy(update={"recorded_offline": True}), "registry")
+        await consumed(nc, "notifier-tickets")
+        after_offline_call = await near_messages(database_url)
+        await publish_event(nc, called("t-2", "KK-002", up_next=up_next(3, 4)), "registry")
+        near = (await texts(gateway, 2))[1]
+
+    # The offline call moved the queue (KK-004 had 2 ahead then) without a message; the next
+    # live call tells the citizen, with the places as they are now.
+    assert after_offline_call == []
+    assert "KK-004" in near and "tinggal 1 antrean lagi" in near
+
+
 def up_next(*ns: int) -> list[WaitingTicketRef]:
     return [WaitingTicketRef(ticket_id=f"t-{n}", number=f"KK-00{n}") for n in ns]
 

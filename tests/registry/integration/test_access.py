@@ -39,7 +39,7 @@ MATRIX = {
     ("GET", "/asyncapi.json"): PUBLIC,
     ("GET", "/v1/audit"): ORGANISING,
     ("POST", "/v1/sessions/{session_id}/check-ins"): FRONT_DESK,
-    ("POST", "/v1/sessions/{session_id}/check-ins:batch"): FRONT_DESK,
+    ("POST", "/v1/sessions/{session_id}/check-ins:batch"): FRONT_DESK | DESK,
     ("PUT", "/v1/check-ins/{check_in_id}/contact"): FRONT_DESK,
     ("POST", "/v1/sessions/{session_id}/services/{service}/call-next"): DESK,
     ("GET", "/v1/sessions/{session_id}/tickets/{number}"): DESK,

@@ -1,7 +1,7 @@
 """Offline village desks on a real nats-server and database, and what reaches the bus."""
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -14,6 +14,7 @@ from sqlmodel import col, select
 from botram_contracts.events import CitizenContactSharedV1, decode_event
 from botram_registry.deps import Deps
 from botram_registry.store import CheckInRow, OfflineCheckInRow, OutboxEvent
+from botram_runtime.clock import JAKARTA, local_today
 from helpers import FakeClock, assert_problem, eventually
 
 KK, JKN = "dukcapil-kk", "bpjs-kesehatan-pendaftaran"
@@ -26,6 +27,12 @@ KnownSession = Callable[[httpx.AsyncClient, str, str], Awaitable[None]]
 async def outbox_size(registry: Deps) -> int:
     async with registry.db.session() as session:
         return int((await session.exec(select(func.count()).select_from(OutboxEvent))).one())
+
+
+@pytest.fixture(autouse=True)
+def midday(clock: FakeClock) -> None:
+    """Noon of today in Bekasi: an item recorded 40 minutes before is on the session's day."""
+    clock.now = datetime.combine(local_today(clock), time(12), JAKARTA).astimezone(UTC)
 
 
 @pytest.fixture

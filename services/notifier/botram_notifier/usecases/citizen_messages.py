@@ -64,7 +64,11 @@ async def follow_event(deps: Deps, tx: AsyncSession, event: CloudEvent[Any]) -> 
         )
     elif isinstance(data, TicketCalledV1):
         await _queue_moved(tx, data)
-        await _announce_turn_near(deps, tx, data.session_id, data.service)
+        # A call an offline desk recorded (uploaded hours later, maybe after the close) tells
+        # nobody anything: the queue it moved is long past (docs/architecture.md, "Offline
+        # village desks"); the next live call tells whoever is near then.
+        if not data.recorded_offline:
+            await _announce_turn_near(deps, tx, data.session_id, data.service)
     elif isinstance(data, TicketNoShowV1 | ServiceCompletedV1):
         await _set_status(tx, data.ticket_id, QueueStatus.DONE)
     elif isinstance(data, TicketExpiredV1 | TicketCancelledV1):

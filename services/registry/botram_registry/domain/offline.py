@@ -1,7 +1,9 @@
-"""Offline village desks: check-ins recorded without connectivity, uploaded later in batches.
+"""Offline village desks: check-ins and desk actions recorded without connectivity, uploaded
+later in batches.
 
-Each item is checked in on its own (one refused item does not refuse the batch), and the
-client id a device gave an item makes its replay change nothing.
+Each item is applied on its own, in order (one refused item does not refuse the batch), and
+the client id a device gave an item makes its replay change nothing. The rules for late
+uploads and for conflicts with what happened online are in `offline_actions`.
 """
 
 import hashlib
@@ -14,6 +16,8 @@ from enum import StrEnum
 from typing import Any
 
 from botram_registry.domain.check_in import CheckIn, CheckInResult
+from botram_registry.domain.offline_actions import OfflineAction
+from botram_registry.domain.tickets import Ticket
 from botram_runtime.errors import Conflict, DomainError
 
 
@@ -35,14 +39,17 @@ class UploadOfflineBatch:
 
     session_id: str
     device_id: str | None
-    items: tuple[OfflineItem, ...]
+    items: tuple[OfflineItem | OfflineAction, ...]
 
 
 class UploadResult(StrEnum):
     CREATED = "created"  # a new check-in
     MERGED = "merged"  # the NIK was checked in here already (new services added)
-    REPLAYED = "replayed"  # this item was uploaded before: nothing changed
-    CONFLICT = "conflict"  # the client id was used for another check-in
+    APPLIED = "applied"  # a desk action applied to its ticket
+    REPLAYED = "replayed"  # this item was uploaded before (a duplicate): nothing changed
+    # The client id was used for another item, or a desk action clashes with the ticket's
+    # state (the first recorded wins: `offline_actions.resolve`).
+    CONFLICT = "conflict"
     REJECTED = "rejected"  # a rule refused it: see the problem
 
 
@@ -62,6 +69,7 @@ class ItemResult:
     client_id: str
     result: UploadResult
     check_in: CheckInResult | None = None
+    ticket: Ticket | None = None  # a desk action's ticket, as it is after the item
     problem: ItemRefusal | None = None
 
 
@@ -76,7 +84,7 @@ class ClientIdReused(Conflict):
 
     def __init__(self, client_id: str) -> None:
         super().__init__(
-            f"client id {client_id} was already used for another check-in at this session",
+            f"client id {client_id} was already used for another item at this session",
             code="client-id-reused",
         )
 

@@ -2,7 +2,10 @@
 
 from sqlmodel import SQLModel
 
-from botram_registry import pre_registration_store  # noqa: F401  (its table)
+from botram_registry import (
+    offline_store,  # noqa: F401  (its table, on the same metadata)
+    pre_registration_store,  # noqa: F401  (its table)
+)
 from botram_registry.settings import Settings
 from botram_registry.store import ServiceTable
 from botram_runtime.migrations_env import run_migrations

@@ -10,12 +10,14 @@ the same rules (`domain.check_in`), so a grouped check-in is never different fro
 """
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from uuid import uuid4
 
 import structlog
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from botram_contracts.vocabulary import SessionStatus
 from botram_registry import events, issuing, store
 from botram_registry.deps import Deps
 from botram_registry.domain.check_in import (
@@ -91,15 +93,24 @@ async def _check_in_alone(deps: Deps, command: CheckIn, identity: Identity) -> C
 async def check_in_within(
     tx: AsyncSession, deps: Deps, command: CheckIn, identity: Identity, arrival: Arrival
 ) -> CheckInResult:
-    """The single path, inside the caller's transaction: all of it is stored, or none."""
+    """The single path, inside the caller's transaction: all of it is stored, or none.
+
+    An offline desk's check-in (`arrival.recorded_at`) is also taken at a session closed since
+    (its upload window is checked by `usecases.offline`): its tickets are issued at the time
+    recorded; its phone is neither stored nor shared then, as phones are erased at the close."""
     now = deps.clock()
-    session = require_open(command.session_id, await tx.get(SessionRow, command.session_id))
+    session = await tx.get(SessionRow, command.session_id)
+    if arrival.recorded_at is None or session is None or session.status != SessionStatus.CLOSED:
+        session = require_open(command.session_id, session)
+    else:
+        command = replace(command, phone=None)
+    issued_at = arrival.recorded_at or now
     citizen = await issuing.upsert_citizen(tx, _citizen_facts(command, identity), now)
     existing_id = await issuing.check_in_of(tx, session.id, citizen.id)
     if existing_id is not None:
         existing = await tx.get(CheckInRow, existing_id)
         assert existing is not None
-        added = await _add_services(tx, deps, session, existing, command, identity, now)
+        added = await _add_services(tx, deps, session, existing, command, identity, now, issued_at)
         audit.record(
             tx,
             command.actor,
@@ -113,7 +124,7 @@ async def check_in_within(
     row, admission = _new_check_in(deps, session, citizen.id, command, identity, arrival, now)
     await issuing.insert_check_ins(tx, [row])
     order = TicketOrder(row.id, row.priority, row.services, command.ahead_of_since)
-    [tickets] = await issue_tickets(tx, deps, session, [order], now)
+    [tickets] = await issue_tickets(tx, deps, session, [order], now, issued_at=issued_at)
     new = _news(session, row, identity, admission, citizen.resident, tickets)
     return _announce(tx, deps, new, command)
 
@@ -279,21 +290,26 @@ async def _add_services(
     command: CheckIn,
     identity: Identity,
     now: datetime,
+    issued_at: datetime | None = None,
 ) -> list[str]:
-    """Issue tickets for the services an existing check-in has no ticket for yet."""
+    """Issue tickets for the services an existing check-in has no ticket for yet (at
+    `issued_at`, an offline desk's recorded time, when given)."""
     new = services_to_add(command.services, await services_ticketed(tx, check_in.id))
     if not new:
         return []
     check_services(deps.catalogue, session.services, new)
-    [tickets] = await issue_tickets(
-        tx, deps, session, [TicketOrder(check_in.id, check_in.priority, new)], now
-    )
+    order = TicketOrder(check_in.id, check_in.priority, new)
+    [tickets] = await issue_tickets(tx, deps, session, [order], now, issued_at=issued_at)
     check_in.services = [*check_in.services, *new]
     tx.add(check_in)
-    added = AddedTickets(session, check_in, identity.pseudonym, "added", tickets, now)
+    at = issued_at or now
+    added = AddedTickets(session, check_in, identity.pseudonym, "added", tickets, at)
     stage_event(tx, events.tickets_added(added))
-    # The phone the citizen gave before, never this request's (attack 2 of issue 11).
-    _share_contact(tx, deps, check_in, await store.phone_of(tx, check_in.citizen_id), tickets)
+    # The phone the citizen gave before, never this request's (attack 2 of issue 11); none
+    # once the session closed (its phones are erased).
+    if session.status != SessionStatus.CLOSED:
+        phone = await store.phone_of(tx, check_in.citizen_id)
+        _share_contact(tx, deps, check_in, phone, tickets)
     return new
 
 

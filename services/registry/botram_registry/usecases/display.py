@@ -71,12 +71,18 @@ async def follow_display(deps: Deps, session_id: str) -> AsyncIterator[DisplayUp
                 batch.append(listener.get_nowait())
             events = [e for e in batch if e is not None and e.data.get("session_id") == session_id]
             for event in events:
-                if event.type in CALLS:
+                if is_announced(event):
                     yield DisplayUpdate(call=_call(deps, event))
             if events:
                 yield DisplayUpdate(snapshot=await display_snapshot(deps, session_id))
             if None in batch:
                 return
+
+
+def is_announced(event: LiveEvent) -> bool:
+    """A call or recall the display shows large and speaks: never one an offline desk recorded
+    and uploaded later (its citizen left long ago; the board still refreshes)."""
+    return event.type in CALLS and not event.data.get("recorded_offline")
 
 
 def _call(deps: Deps, event: LiveEvent) -> DisplayCall:

@@ -44,9 +44,11 @@ async def issue_tickets(
     orders: Sequence[TicketOrder],
     now: datetime,
     transferred_from: str | None = None,
+    issued_at: datetime | None = None,
 ) -> list[list[TicketSlip]]:
     """Issue the tickets of several check-ins at one session, in order, in the caller's
-    transaction; one list of tickets per order. A quota overrun fails them all.
+    transaction; one list of tickets per order. A quota overrun fails them all. `issued_at`
+    (default `now`): when an offline desk recorded the check-in.
 
     Each queue's numbering is advanced once for the whole group, which also locks it
     (PostgreSQL) until commit. Each ticket's position is its place in the fair order when it
@@ -102,7 +104,7 @@ async def issue_tickets(
                     "desk": None,
                     "outcome": None,
                     "note": None,
-                    "issued_at": now,
+                    "issued_at": issued_at or now,
                     "called_at": None,
                     "completed_at": None,
                     "recalls": 0,

@@ -147,6 +147,14 @@ class CitizenCheckedInV1(BotramEvent):
     priority: bool
     tickets: list[TicketRef]
     checked_in_at: datetime
+    recorded_offline: bool | None = Field(
+        default=None,
+        description=(
+            "True when an offline desk recorded this and uploaded it later (hours later, or "
+            "after the session closed): its time is the desk's clock, not the upload's. "
+            "Consumers do not text citizens about it; absent from events of older registries"
+        ),
+    )
 
 
 class CitizenTicketsAddedV1(BotramEvent):
@@ -289,6 +297,14 @@ class TicketCalledV1(_TicketEvent):
             "are the places citizens can be told. Absent from events of older registries"
         ),
     )
+    recorded_offline: bool | None = Field(
+        default=None,
+        description=(
+            "True when an offline desk recorded this and uploaded it later (hours later, or "
+            "after the session closed): its time is the desk's clock, not the upload's. "
+            "Consumers do not text citizens about it; absent from events of older registries"
+        ),
+    )
 
 
 class ServiceCompletedV1(_TicketEvent):
@@ -305,6 +321,14 @@ class ServiceCompletedV1(_TicketEvent):
     completed_at: datetime | None = None
     transferred_to: str | None = Field(
         default=None, description="The new ticket when the desk transferred the citizen"
+    )
+    recorded_offline: bool | None = Field(
+        default=None,
+        description=(
+            "True when an offline desk recorded this and uploaded it later (hours later, or "
+            "after the session closed): its time is the desk's clock, not the upload's. "
+            "Consumers do not text citizens about it; absent from events of older registries"
+        ),
     )
 
 
@@ -323,6 +347,19 @@ class TicketNoShowV1(_TicketEvent):
     """A called ticket's holder did not come to the desk."""
 
     event_type = "botram.ticket.no_show.v1"
+
+    no_show_at: datetime | None = Field(
+        default=None,
+        description="When the desk marked it (absent from events of older registries)",
+    )
+    recorded_offline: bool | None = Field(
+        default=None,
+        description=(
+            "True when an offline desk recorded this and uploaded it later (hours later, or "
+            "after the session closed): its time is the desk's clock, not the upload's. "
+            "Consumers do not text citizens about it; absent from events of older registries"
+        ),
+    )
 
 
 class TicketExpiredV1(_TicketEvent):
