@@ -150,7 +150,7 @@ def test_the_domain_is_pure(service: str) -> None:
 # The HTTP layer: JSON routes (`api.py`, and `screens_api.py` for the screens' own JSON) and
 # screens (`pages.py`, optional). Pages may show a
 # schema's public view (the same masking as the API), so both may import `schemas`.
-HTTP_MODULES = ("api", "screens_api", "pages", "pre_registrations_api")
+HTTP_MODULES = ("api", "screens_api", "followups_api", "pages", "pre_registrations_api")
 
 
 def http_modules_of(service: str) -> list[Path]:
