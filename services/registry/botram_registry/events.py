@@ -14,8 +14,8 @@ from botram_contracts.events import (
     BotramEvent,
     CitizenCheckedInV1,
     CitizenContactSharedV1,
-    CitizenPreRegisteredV1,
     CitizenFollowUpSharedV1,
+    CitizenPreRegisteredV1,
     CitizenTicketsAddedV1,
     ServiceCompletedV1,
     ServiceFollowedUpV1,
@@ -33,8 +33,8 @@ from botram_registry.domain.nik import age_band
 from botram_registry.domain.pre_registration import display_code
 from botram_registry.domain.queue import Waiting
 from botram_registry.domain.tickets import TicketSlip, seconds_between
-from botram_registry.pre_registration_store import PreRegistrationRow
 from botram_registry.followups_store import FollowUpRow
+from botram_registry.pre_registration_store import PreRegistrationRow
 from botram_registry.store import CheckInRow, SessionRow, TicketRow
 from botram_runtime.actors import Actor
 
