@@ -41,6 +41,13 @@ class Figures(BaseModel):
     waiting: int
     wait_seconds: Durations
     service_seconds: Durations
+    follow_ups: int = Field(
+        default=0, description="Tickets an agency followed up (e.g. a document ready) since"
+    )
+    ready_seconds: Durations = Field(
+        default=Durations(count=0, mean=None, p50=None, p90=None),
+        description="From a ticket's completion to its first follow-up: the time to ready",
+    )
     residents: int
     non_residents: int
     sex: dict[str, int]
@@ -174,6 +181,10 @@ CSV_COLUMNS = (
     "service_mean_seconds",
     "service_p50_seconds",
     "service_p90_seconds",
+    "follow_ups",
+    "ready_mean_seconds",
+    "ready_p50_seconds",
+    "ready_p90_seconds",
     "residents",
     "non_residents",
     *(f"sex_{sex}" for sex in SEXES),
@@ -187,6 +198,8 @@ def _csv_row(group: str, key: str, cell: dict[str, Any]) -> list[Any]:
     values += [cell[name] for name in CSV_COLUMNS[2:11]]
     values += [wait["mean"], wait["p50"], wait["p90"]]
     values += [service["mean"], service["p50"], service["p90"]]
+    ready = cell["ready_seconds"]
+    values += [cell["follow_ups"], ready["mean"], ready["p50"], ready["p90"]]
     values += [cell["residents"], cell["non_residents"]]
     values += [cell["sex"][sex] for sex in SEXES]
     values += [cell["age_bands"][band] for band in AGE_BANDS]

@@ -21,7 +21,7 @@ CHECK_IN = Row(
 TICKET = Row(
     id="t1", session_id="s-1", service="dukcapil-kk", agency="dukcapil", check_in_id="c1",
     level="kecamatan", kecamatan="sukatani", desa=None, day=date(2024, 7, 6), called=True,
-    waited_seconds=90.0, outcome="served", service_seconds=None,
+    waited_seconds=90.0, outcome="served", service_seconds=None, ready_seconds=7200.0,
 )  # fmt: skip
 
 
@@ -40,6 +40,7 @@ def test_the_csv_has_a_total_row_then_a_row_per_group() -> None:
     assert (total["check_ins"], total["served"], total["waiting"]) == ("1", "1", "0")
     assert (total["wait_mean_seconds"], total["wait_p90_seconds"]) == ("90.0", "90.0")
     assert total["service_mean_seconds"] == ""  # no completion timed: empty, not "None"
+    assert (total["follow_ups"], total["ready_mean_seconds"]) == ("1", "7200.0")
     assert (total["non_residents"], total["sex_M"], total["age_18-29"]) == ("1", "1", "1")
 
 

@@ -97,6 +97,8 @@ class TicketLike(Protocol):
     def outcome(self) -> str | None: ...
     @property
     def service_seconds(self) -> float | None: ...
+    @property
+    def ready_seconds(self) -> float | None: ...
 
 
 class SessionLike(Protocol):
@@ -247,6 +249,10 @@ def figures(check_ins: Sequence[CheckInLike], tickets: Sequence[TicketLike]) -> 
         ),
         "service_seconds": duration_stats(
             t.service_seconds for t in tickets if t.service_seconds is not None
+        ),
+        "follow_ups": sum(1 for t in tickets if t.ready_seconds is not None),
+        "ready_seconds": duration_stats(
+            t.ready_seconds for t in tickets if t.ready_seconds is not None
         ),
         "residents": residents,
         "non_residents": len(check_ins) - residents,
