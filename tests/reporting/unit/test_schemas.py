@@ -6,7 +6,8 @@ from datetime import date
 
 from botram_contracts.vocabulary import Level
 from botram_reporting.domain.reports import Dimension, Summary, summary
-from botram_reporting.schemas import CSV_COLUMNS, SummaryPublic, summary_csv
+from botram_reporting.report_files import CSV_COLUMNS, report_csv
+from botram_reporting.schemas import SummaryPublic
 
 
 class Row:
@@ -28,7 +29,7 @@ TICKET = Row(
 def test_the_csv_has_a_total_row_then_a_row_per_group() -> None:
     report = summary([CHECK_IN], [TICKET], (Dimension.SERVICE, Dimension.DAY))  # type: ignore[list-item]
 
-    rows = list(csv.DictReader(io.StringIO(summary_csv(report))))
+    rows = list(csv.DictReader(io.StringIO(report_csv(report))))
 
     assert [(r["group"], r["key"]) for r in rows] == [
         ("total", ""),
@@ -55,5 +56,6 @@ def test_the_json_summary_names_its_period_from_and_to() -> None:
         "to": None,
         "level": "kecamatan",
         "kecamatan": "sukatani",
+        "agency": None,
     }
     assert body["totals"] == report["totals"] and body["groups"] == {}
