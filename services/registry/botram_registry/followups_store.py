@@ -62,7 +62,8 @@ async def keep_contacts_for_follow_ups(
     tx: AsyncSession, session_id: str, keep_until: datetime
 ) -> int:
     """Before a session's phones are erased: copy, per served or referred ticket whose holder
-    gave a phone, that phone until `keep_until`; how many tickets."""
+    gave a phone and that has no follow-up yet, that phone until `keep_until`; how many."""
+    followed_up = select(FollowUpRow.ticket_id).where(FollowUpRow.session_id == session_id)
     rows = await tx.exec(
         select(TicketRow.id, CitizenRow.phone)
         .join(CheckInRow, col(CheckInRow.id) == col(TicketRow.check_in_id))
@@ -72,6 +73,7 @@ async def keep_contacts_for_follow_ups(
             col(TicketRow.status).in_(FOLLOWED_UP),
             col(TicketRow.outcome).in_(FOLLOWED_UP_OUTCOMES),
             col(CitizenRow.phone).is_not(None),
+            col(TicketRow.id).not_in(followed_up),
         )
     )
     kept = 0

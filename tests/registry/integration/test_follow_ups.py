@@ -37,6 +37,16 @@ def agency(name: str = "dukcapil", role: str = "agency", **claims: Any) -> dict[
     return session_issuer().headers(role, agency=name, subject=f"{name}-system", **claims)
 
 
+def closed_now(clock: FakeClock) -> SessionClosedV1:
+    return SessionClosedV1(
+        session_id="s-1",
+        level="kecamatan",
+        kecamatan="sukatani",
+        date=local_today(clock),
+        closed_at=clock(),
+    )
+
+
 async def _served(
     registry: httpx.AsyncClient, citizen: Citizen, nik_for: Callable[[int], str], serial: int
 ) -> dict[str, Any]:
@@ -66,14 +76,7 @@ async def test_a_document_ready_days_after_the_session_reaches_the_citizen_once(
     await announce_session()
     await known_session(registry, "s-1", "opened")
     ticket = await _served(registry, citizen, nik_for, 1)
-    closed = SessionClosedV1(
-        session_id="s-1",
-        level="kecamatan",
-        kecamatan="sukatani",
-        date=local_today(clock),
-        closed_at=clock(),
-    )
-    await publish_event(nc, closed, "scheduler")
+    await publish_event(nc, closed_now(clock), "scheduler")
     await known_session(registry, "s-1", "closed")
     async with deps.db.session() as tx:
         assert [c.phone for c in (await tx.exec(select(CitizenRow))).all()] == [None]
@@ -127,6 +130,9 @@ async def test_a_document_ready_days_after_the_session_reaches_the_citizen_once(
 
 async def test_only_the_tickets_agency_follows_up_a_served_or_referred_ticket(
     registry: httpx.AsyncClient,
+    deps: Deps,
+    nc: NatsClient,
+    clock: FakeClock,
     announce_session: AnnounceSession,
     known_session: KnownSession,
     citizen: Citizen,
@@ -175,6 +181,10 @@ async def test_only_the_tickets_agency_follows_up_a_served_or_referred_ticket(
     by_desk = await registry.post(url, json=READY, headers=agency(role="desk"))
     # The session is still open: the phone the citizen gave at check-in is used.
     assert by_desk.status_code == 201 and by_desk.json()["citizen_notified"] is True
+    await publish_event(nc, closed_now(clock), "scheduler")
+    await known_session(registry, "s-1", "closed")
+    async with deps.db.session() as tx:  # followed up already: no phone kept for it
+        assert (await tx.exec(select(FollowUpContactRow))).all() == []
 
 
 async def test_a_phone_kept_for_a_follow_up_that_never_came_is_erased_when_it_expires(
@@ -190,14 +200,7 @@ async def test_a_phone_kept_for_a_follow_up_that_never_came_is_erased_when_it_ex
     await announce_session()
     await known_session(registry, "s-1", "opened")
     ticket = await _served(registry, citizen, nik_for, 1)
-    closed = SessionClosedV1(
-        session_id="s-1",
-        level="kecamatan",
-        kecamatan="sukatani",
-        date=local_today(clock),
-        closed_at=clock(),
-    )
-    await publish_event(nc, closed, "scheduler")
+    await publish_event(nc, closed_now(clock), "scheduler")
     await known_session(registry, "s-1", "closed")
 
     assert await erase_expired_follow_up_contacts(deps) == 0
