@@ -1,7 +1,7 @@
 """follow ups: agencies' follow-ups on finished tickets, and phones kept for them
 
 Revision ID: e5a9c7f1b203
-Revises: c3f1a7d2e8b4
+Revises: d4e8a1b2c3f5
 Create Date: 2026-12-02 08:30:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlmodel.sql.sqltypes import AutoString, UTCDateTime
 
 revision: str = "e5a9c7f1b203"
-down_revision: str | None = "c3f1a7d2e8b4"
+down_revision: str | None = "d4e8a1b2c3f5"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
