@@ -148,10 +148,17 @@ def test_the_domain_is_pure(service: str) -> None:
 
 
 # The HTTP layer: JSON routes (`api.py`, and `screens_api.py` for the screens' own JSON,
-# `pre_registrations_api.py`, `offline_api.py` for offline desks' uploads) and screens
-# (`pages.py`, optional). Pages may show a schema's public view (the same masking as the API),
-# so both may import `schemas`.
-HTTP_MODULES = ("api", "screens_api", "pages", "pre_registrations_api", "offline_api")
+# `pre_registrations_api.py`, `offline_api.py` for offline desks' uploads, `followups_api.py`)
+# and screens (`pages.py`, optional). Pages may show a schema's public view (the same masking as
+# the API), so both may import `schemas`.
+HTTP_MODULES = (
+    "api",
+    "screens_api",
+    "pages",
+    "pre_registrations_api",
+    "offline_api",
+    "followups_api",
+)
 
 
 def is_schemas(module: str, own: str) -> bool:

@@ -38,6 +38,8 @@ def test_a_small_simulated_day_agrees_with_reporting(system: System) -> None:
     assert summary["agrees"] is True
     assert summary["checkins"] == 25
     assert sum(s["tickets"] for s in summary["services"].values()) >= 25
+    # Agencies reported documents ready, and reporting counted each follow-up.
+    assert sum(s["follow_ups"] for s in summary["services"].values()) > 0
     asyncio.run(every_event_validates_against_its_schema(system))
 
 
@@ -63,3 +65,4 @@ async def every_event_validates_against_its_schema(system: System) -> None:
         await nc.close()
     assert {"botram.session.scheduled.v1", "botram.citizen.checked_in.v1"} <= checked, checked
     assert "botram.service.completed.v1" in checked, checked
+    assert "botram.service.followed_up.v1" in checked, checked

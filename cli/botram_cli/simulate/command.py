@@ -21,7 +21,7 @@ from botram_runtime.clock import local_today, system_clock
 from botram_runtime.settings import ServiceSettings
 
 console = Console(highlight=False)
-REPORT_FIELDS = ("tickets", "served", "referred", "rejected", "no_shows")
+REPORT_FIELDS = ("tickets", "served", "referred", "rejected", "no_shows", "follow_ups")
 WAIT_SECONDS = 30.0
 
 
@@ -37,6 +37,9 @@ def simulate(
     pre_registered: Annotated[
         float, typer.Option(help="Share of citizens registered ahead (checked in by QR code)")
     ] = 0.10,
+    follow_up: Annotated[
+        float, typer.Option(help="Share of served or referred tickets later reported ready")
+    ] = 0.3,
     speed: Annotated[float, typer.Option(help="Times real time; 0 = as fast as possible")] = 0.0,
     close: Annotated[bool, typer.Option(help="Close the session at the end")] = False,
     scheduler_url: Annotated[
@@ -66,6 +69,7 @@ def simulate(
         no_show_share=no_show,
         priority_share=priority,
         pre_registered_share=pre_registered,
+        follow_up_share=follow_up,
     )
     try:
         params.validate()
@@ -139,6 +143,8 @@ async def _run(
             tally = await driver.run()
         if close:
             await client.post(f"{urls['scheduler']}/v1/sessions/{session_id}/close")
+        # Documents ready later (after the close, with --close: the phones kept for it).
+        await driver.follow_up()
         checkins, theirs = await _reporting_report(client, urls["reporting"], session_id, tally)
     mine = per_service(tally)
     agrees = mine == theirs and checkins == tally.checkins
@@ -156,7 +162,7 @@ async def _run(
 
 def per_service(tally: Tally) -> dict[str, dict[str, int]]:
     """The simulator's own counts, in the shape of reporting's session report."""
-    codes = set(tally.tickets) | set(tally.outcomes) | set(tally.no_shows)
+    codes = set(tally.tickets) | set(tally.outcomes) | set(tally.no_shows) | set(tally.follow_ups)
     return {
         code: {
             "tickets": tally.tickets[code],
@@ -164,6 +170,7 @@ def per_service(tally: Tally) -> dict[str, dict[str, int]]:
             "referred": tally.outcomes[code]["referred"],
             "rejected": tally.outcomes[code]["rejected"],
             "no_shows": tally.no_shows[code],
+            "follow_ups": tally.follow_ups[code],
         }
         for code in sorted(codes)
     }

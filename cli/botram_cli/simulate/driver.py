@@ -31,6 +31,7 @@ class Tally:
     tickets: Counter[str] = field(default_factory=Counter)
     outcomes: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     no_shows: Counter[str] = field(default_factory=Counter)
+    follow_ups: Counter[str] = field(default_factory=Counter)
     refused: Counter[str] = field(default_factory=Counter)
     requests: int = 0
 
@@ -73,6 +74,8 @@ class DayDriver:
         # NIK -> the code of the citizen's pre-registration (their QR code).
         self._codes: dict[str, str] = {}
         self._waiting: Counter[str] = Counter()
+        # Served or referred tickets (id, service, desk), which an agency may follow up.
+        self._finished: list[tuple[str, str, Desk]] = []
         self._queue: list[tuple[float, int, str, object]] = []
         self._order = itertools.count()
         offered = {code for citizen in plan.citizens for code in citizen.services}
@@ -105,6 +108,24 @@ class DayDriver:
             if self._on_progress is not None:
                 self._on_progress(self.tally)
         return self.tally
+
+    async def follow_up(self) -> Counter[str]:
+        """After the day: the agencies report some documents ready (their desk's token), each
+        once; the citizens who gave a phone are texted where to collect it."""
+        for ticket_id, service, desk in self._finished:
+            if not self._plan.follows_up(self._params.follow_up_share):
+                continue
+            body: dict[str, object] = {
+                "kind": "document_ready",
+                "place": f"Kantor {desk.agency.replace('-', ' ').title()}, loket pengambilan",
+                "note": "Bawa tanda terima dari Botram.",
+            }
+            response = await self._post(f"/v1/tickets/{ticket_id}/follow-ups", body, desk)
+            if response.status_code == 201:
+                self.tally.follow_ups[service] += 1
+            else:
+                self._refused(response)
+        return self.tally.follow_ups
 
     def _push(self, moment: float, kind: str, payload: object) -> None:
         heapq.heappush(self._queue, (moment, next(self._order), kind, payload))
@@ -189,6 +210,8 @@ class DayDriver:
             )
             if response.status_code == 200:
                 self.tally.outcomes[service][outcome] += 1
+                if outcome in ("served", "referred"):
+                    self._finished.append((ticket_id, service, desk))
             else:
                 self._refused(response)
             desk.serving = None

@@ -40,6 +40,8 @@ class Parameters:
     phone_share: float = 0.5
     # Registered ahead by a desa office or a cadre, checked in by their QR code on arrival.
     pre_registered_share: float = 0.10
+    # Share of served or referred tickets whose agency later says the document is ready.
+    follow_up_share: float = 0.3
     max_services_per_citizen: int = 3
     # The regency's code (BOTRAM_REGENCY_CODE): residents' NIKs start with it.
     regency_code: str = "3216"
@@ -53,7 +55,7 @@ class Parameters:
                 f"desks per agency must be at least 1 (got {self.desks_per_agency})"
             )
         shares = ("no_show_share", "priority_share", "resident_share", "phone_share")
-        for name in (*shares, "pre_registered_share"):
+        for name in (*shares, "pre_registered_share", "follow_up_share"):
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise InvalidParameters(
@@ -93,6 +95,10 @@ class DayPlan:
         return self.rng.choices(list(OUTCOME_WEIGHTS), weights=list(OUTCOME_WEIGHTS.values()))[0]
 
     def no_show(self, share: float) -> bool:
+        return self.rng.random() < share
+
+    def follows_up(self, share: float) -> bool:
+        """Whether the agency of a served or referred ticket reports its document ready."""
         return self.rng.random() < share
 
 

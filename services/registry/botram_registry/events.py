@@ -14,9 +14,11 @@ from botram_contracts.events import (
     BotramEvent,
     CitizenCheckedInV1,
     CitizenContactSharedV1,
+    CitizenFollowUpSharedV1,
     CitizenPreRegisteredV1,
     CitizenTicketsAddedV1,
     ServiceCompletedV1,
+    ServiceFollowedUpV1,
     TicketCalledV1,
     TicketCancelledV1,
     TicketExpiredV1,
@@ -26,10 +28,12 @@ from botram_contracts.events import (
     WaitingTicketRef,
 )
 from botram_contracts.events.models import Sex
+from botram_contracts.vocabulary import Outcome
 from botram_registry.domain.nik import age_band
 from botram_registry.domain.pre_registration import display_code
 from botram_registry.domain.queue import Waiting
 from botram_registry.domain.tickets import TicketSlip, seconds_between
+from botram_registry.followups_store import FollowUpRow
 from botram_registry.pre_registration_store import PreRegistrationRow
 from botram_registry.store import CheckInRow, SessionRow, TicketRow
 from botram_runtime.actors import Actor
@@ -269,4 +273,54 @@ def service_completed(
         transferred_to=ticket.transferred_to,
         recorded_offline=offline or None,
         actor=_sub(actor),
+    )
+
+
+def followed_up(
+    row: FollowUpRow, ticket: TicketRow, session: SessionRow, outcome: Outcome, actor: Actor
+) -> ServiceFollowedUpV1:
+    """A follow-up for the agency's subscribers and reporting: no personal data, and no
+    ticket number either (the place and note are the agency's own words)."""
+    return _ticket_event(
+        ServiceFollowedUpV1,
+        ticket,
+        session,
+        follow_up_id=row.id,
+        kind=row.kind.value,
+        place=row.place,
+        until=row.until,
+        note=row.note,
+        outcome=outcome,
+        completed_at=row.completed_at,
+        followed_up_at=row.followed_up_at,
+        seconds_since_completion=(
+            seconds_between(row.completed_at, row.followed_up_at) if row.completed_at else 0.0
+        ),
+        actor=_sub(actor),
+    )
+
+
+def follow_up_shared(
+    row: FollowUpRow, ticket: TicketRow, phone: str | None, public_url: str | None
+) -> CitizenFollowUpSharedV1 | None:
+    """The phone and what to tell, for the notifier only (private subject); None without a
+    phone. With the registry's public address, the ticket's status page, which shows it."""
+    if not phone:
+        return None
+    link = None
+    if public_url and ticket.status_code:
+        link = f"{public_url.rstrip('/')}/t/{ticket.status_code}"
+    return CitizenFollowUpSharedV1(
+        follow_up_id=row.id,
+        ticket_id=ticket.id,
+        check_in_id=ticket.check_in_id,
+        session_id=ticket.session_id,
+        service=ticket.service,
+        number=ticket.number,
+        phone=phone,
+        kind=row.kind.value,
+        place=row.place,
+        until=row.until,
+        note=row.note,
+        status_link=link,
     )

@@ -12,6 +12,7 @@ from botram_contracts.subjects import CITIZEN_EVENTS, SERVICE_EVENTS, TICKET_EVE
 from botram_registry import (
     api,
     offline_api,
+    followups_api,
     pages,
     pre_registrations_api,
     screens_api,
@@ -23,6 +24,7 @@ from botram_registry.domain.check_in import CheckInResult, PendingCheckIn
 from botram_registry.settings import Settings
 from botram_registry.usecases.check_in import check_in_group
 from botram_registry.usecases.retention import (
+    erase_expired_follow_up_contacts,
     erase_expired_personal_data,
     erase_expired_ticket_notes,
 )
@@ -62,6 +64,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app.include_router(offline_api.router)
     app.include_router(screens_api.router)
     app.include_router(pre_registrations_api.router)
+    app.include_router(followups_api.router)
     app.include_router(pages.router)
     return app
 
@@ -83,3 +86,6 @@ async def _erase_expired(deps: Deps) -> None:
     notes = await erase_expired_ticket_notes(deps)
     if notes:
         log.info("ticket_notes_erased", tickets=notes)
+    phones = await erase_expired_follow_up_contacts(deps)
+    if phones:
+        log.info("follow_up_contacts_erased", tickets=phones)

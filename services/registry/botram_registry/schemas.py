@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from botram_runtime.inputs import Paragraph, PlainText, Slug
+from botram_runtime.inputs import Day, Paragraph, PlainText, Slug
 
 PriorityReason = Literal["disabilitas", "ibu-hamil"]
 
@@ -199,6 +199,50 @@ class OpenSessionPublic(BaseModel):
     services: list[OfferedServicePublic]
 
 
+class FollowUpRequest(BaseModel):
+    """What an agency tells the holder of a served or referred ticket (Bahasa Indonesia: the
+    citizen reads `place` and `note` in an SMS and on the ticket's page)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["document_ready"] = Field(description="The document is ready to collect")
+    place: PlainText = Field(
+        min_length=1, max_length=200, examples=["Kantor Disdukcapil Cikarang, loket 3"]
+    )
+    until: Day | None = Field(default=None, description="Collect it by this day (WIB)")
+    note: Paragraph | None = Field(
+        default=None, max_length=500, description="For the citizen; never personal data"
+    )
+
+
+class FollowUpPublic(BaseModel):
+    """A follow-up as recorded: what the citizen is told, never who they are."""
+
+    follow_up_id: str
+    ticket_id: str
+    number: str
+    service: str
+    agency: str
+    kind: str
+    place: str
+    until: date | None
+    note: str | None
+    followed_up_at: datetime
+    seconds_since_completion: float
+    citizen_notified: bool = Field(
+        description="The citizen is texted (once): a phone was given and was still kept"
+    )
+
+
+class TicketFollowUpPublic(BaseModel):
+    """A follow-up on a ticket's public page."""
+
+    kind: str
+    place: str
+    until: date | None
+    note: str | None
+
+
 class TicketStatusPublic(BaseModel):
     """A ticket as its holder follows it: the number only, never who holds it."""
 
@@ -210,6 +254,9 @@ class TicketStatusPublic(BaseModel):
     position: int | None = Field(description="Place in the order of calls, while waiting")
     estimated_wait_seconds: float | None
     desk: str | None = Field(description="The desk that called it, once called")
+    follow_ups: list[TicketFollowUpPublic] = Field(
+        default_factory=list, description="What the agency said since, e.g. a document is ready"
+    )
 
 
 class DisplayCallPublic(BaseModel):

@@ -24,6 +24,7 @@ from botram_registry.schemas import (
     NikCheckResult,
     OfferedServicePublic,
     OpenSessionPublic,
+    TicketFollowUpPublic,
     TicketStatusPublic,
 )
 from botram_registry.usecases import check_in as check_ins
@@ -69,6 +70,10 @@ async def ticket_status(code: str, deps: DepsDep) -> TicketStatusPublic:
         position=view.position,
         estimated_wait_seconds=view.estimated_wait_seconds,
         desk=view.desk,
+        follow_ups=[
+            TicketFollowUpPublic(kind=f.kind, place=f.place, until=f.until, note=f.note)
+            for f in view.follow_ups
+        ],
     )
 
 

@@ -27,6 +27,10 @@ class Settings(ServiceSettings):
     # Group commit: new check-ins arriving while others are being stored share one
     # transaction, up to this many (1 stores each on its own). See usecases/check_in.py.
     check_in_group_max: int = Field(default=64, ge=1, le=1000)
+    # The phone of a citizen a desk served or referred is kept this long after the session
+    # (not erased with the others), for the one message of an agency's follow-up (a document
+    # ready days later); it goes as soon as that follow-up is recorded. 0 keeps none.
+    follow_up_contact_days: float = Field(default=30, ge=0)
     # A desk that acted on a service within this window counts as active for wait estimates.
     desk_active_minutes: float = Field(default=30, gt=0)
     # Where citizens reach this service (the status links of tickets, their QR codes and SMS);

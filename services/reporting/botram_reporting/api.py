@@ -1,24 +1,32 @@
-"""Reporting HTTP routes: session report, summary (JSON or CSV), demand ranking."""
+"""Reporting HTTP routes: session report, summary (JSON, CSV or XLSX), the printable session
+report, demand ranking."""
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import HTMLResponse
 
 from botram_contracts.vocabulary import Level
 from botram_reporting.deps import DepsDep
 from botram_reporting.domain.demand import PublishRanking, RankDemand
-from botram_reporting.domain.reports import DIMENSIONS, Dimension, ReportSession, Summarise
+from botram_reporting.domain.reports import DIMENSIONS, Dimension, Report, ReportSession, Summarise
+from botram_reporting.report_files import (
+    XLSX_MEDIA_TYPE,
+    report_csv,
+    report_xlsx,
+    session_report_html,
+)
 from botram_reporting.schemas import (
     DemandPublic,
     PublishDemand,
     PublishedDemand,
     SessionReportPublic,
     SummaryPublic,
-    summary_csv,
 )
 from botram_reporting.usecases import ranking, reports
 from botram_runtime.access import allow
 from botram_runtime.actors import Actor, Role
+from botram_runtime.clock import local_today
 from botram_runtime.inputs import Day, PlainText
 
 router = APIRouter(prefix="/v1/reports", tags=["reports"])
@@ -32,36 +40,98 @@ ToDate = Annotated[Day | None, Query(alias="to", description="Last day (inclusiv
 GroupBy = Annotated[
     list[Dimension] | None, Query(description="Breakdowns to include (default: all but session)")
 ]
-CSV = {"content": {"text/csv": {}}, "model": SummaryPublic, "description": "JSON or CSV"}
+Format = Annotated[
+    Literal["json", "csv", "xlsx"],
+    Query(description="json, or a file to hand in: csv, or xlsx (a `total` row, then groups)"),
+]
+AgencyFilter = Annotated[
+    str | None,
+    Query(max_length=80, pattern=r"^[a-z0-9-]+$", description="One agency's report (its slug)"),
+]
 
 
-@router.get("/sessions/{session_id}", dependencies=READERS)
-async def session_report(session_id: str, deps: DepsDep) -> SessionReportPublic:
+def _files(model: type[SummaryPublic] | type[SessionReportPublic]) -> dict[int | str, Any]:
+    content: dict[str, Any] = {"application/json": {}, "text/csv": {}, XLSX_MEDIA_TYPE: {}}
+    return {200: {"content": content, "model": model, "description": "JSON, CSV or XLSX"}}
+
+
+@router.get(
+    "/sessions/{session_id}",
+    response_model=None,
+    responses=_files(SessionReportPublic),
+    dependencies=READERS,
+)
+async def session_report(
+    session_id: str, deps: DepsDep, format: Format = "json"
+) -> SessionReportPublic | Response:
     """What one session achieved: check-ins, outcomes, waits, who came, per service and agency."""
-    report = await reports.report_session(deps, ReportSession(session_id))
-    return SessionReportPublic.of(report, deps.regions.name)
+    result = await reports.report_session(deps, ReportSession(session_id))
+    if format == "json":
+        return SessionReportPublic.of(result, deps.regions.name)
+    about = [
+        ("regency", deps.regions.name),
+        ("session_id", result.session_id),
+        ("level", result.level),
+        ("kecamatan", result.kecamatan),
+        ("desa", result.desa),
+        ("date", result.date),
+        ("status", result.status),
+    ]
+    return _file(result.report, format, f"botram-session-{session_id[:36]}", about)
 
 
-@router.get("/summary", response_model=None, responses={200: CSV}, dependencies=READERS)
+@router.get(
+    "/sessions/{session_id}/print",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {}}}},
+    dependencies=READERS,
+)
+async def printable_session_report(session_id: str, deps: DepsDep) -> HTMLResponse:
+    """One printable page (A4, Bahasa Indonesia) of what a session achieved: served, no-show,
+    expired, cancelled, waits, follow-ups, per agency (and the IKM once computed)."""
+    printable = await reports.printable_session(deps, ReportSession(session_id))
+    html, policy = session_report_html(printable, local_today(deps.clock))
+    return HTMLResponse(html, headers={"Content-Security-Policy": policy})
+
+
+@router.get("/summary", response_model=None, responses=_files(SummaryPublic), dependencies=READERS)
 async def summary(
     deps: DepsDep,
     start: FromDate = None,
     end: ToDate = None,
     level: Level | None = None,
     kecamatan: Annotated[PlainText | None, Query(max_length=80)] = None,
+    agency: AgencyFilter = None,
     group_by: GroupBy = None,
-    format: Literal["json", "csv"] = "json",
+    format: Format = "json",
 ) -> SummaryPublic | Response:
-    """Totals and breakdowns (kecamatan, desa, service, agency, day/week/month) over a period."""
-    command = Summarise(start, end, level, kecamatan, tuple(group_by or DIMENSIONS))
+    """Totals and breakdowns (kecamatan, desa, service, agency, day/week/month) over a period;
+    with `agency`, that agency's report (its tickets and the citizens who held them)."""
+    command = Summarise(start, end, level, kecamatan, tuple(group_by or DIMENSIONS), agency)
     result = await reports.summarise(deps, command)
+    if format == "json":
+        return SummaryPublic.of(result, deps.regions.name)
+    about = [
+        ("regency", deps.regions.name),
+        ("from", result.start),
+        ("to", result.end),
+        ("level", result.level),
+        ("kecamatan", result.kecamatan),
+        ("agency", result.agency),
+    ]
+    name = f"botram-summary-{agency}" if agency else "botram-summary"
+    return _file(result.report, format, name, about)
+
+
+def _file(report: Report, format: str, name: str, about: list[tuple[str, Any]]) -> Response:
+    """A report as a file to hand in (CSV or XLSX), downloaded under `name`."""
     if format == "csv":
-        return Response(
-            summary_csv(result.report),
-            media_type="text/csv; charset=utf-8",
-            headers={"Content-Disposition": 'attachment; filename="botram-summary.csv"'},
-        )
-    return SummaryPublic.of(result, deps.regions.name)
+        body: str | bytes = report_csv(report)
+        media_type = "text/csv; charset=utf-8"
+    else:
+        body, media_type = report_xlsx(report, about), XLSX_MEDIA_TYPE
+    disposition = f'attachment; filename="{name}.{format}"'
+    return Response(body, media_type=media_type, headers={"Content-Disposition": disposition})
 
 
 @router.get("/demand", dependencies=READERS)

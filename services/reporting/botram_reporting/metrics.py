@@ -48,6 +48,15 @@ COUNTERS = {
 HISTOGRAMS = {
     domain.WAIT: ("botram_wait_seconds", "Time from ticket issued to called"),
     domain.SERVICE_TIME: ("botram_service_seconds", "Time from ticket called to completed"),
+    domain.READY_TIME: (
+        "botram_ready_seconds",
+        "Time from ticket completed to the agency's follow-up (a document ready)",
+    ),
+}
+HISTOGRAM_BUCKETS = {
+    domain.WAIT: domain.WAIT_BUCKETS,
+    domain.SERVICE_TIME: domain.SERVICE_BUCKETS,
+    domain.READY_TIME: domain.READY_BUCKETS,
 }
 
 
@@ -104,7 +113,7 @@ class AggregatesCollector(Collector):
 
     def _histogram(self, name: str, metric: str, doc: str) -> HistogramMetricFamily:
         family = HistogramMetricFamily(metric, doc, labels=("agency", "service"))
-        buckets = domain.WAIT_BUCKETS if name == domain.WAIT else domain.SERVICE_BUCKETS
+        buckets = HISTOGRAM_BUCKETS[name]
         bounds = [repr(b) for b in buckets] + ["+Inf"]
         values = self._aggregates.values
         for key, count in values.get(f"{name}_count", {}).items():

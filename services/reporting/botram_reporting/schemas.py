@@ -1,16 +1,13 @@
-"""The HTTP request and response models of the reports API (and its CSV rendering)."""
+"""The HTTP request and response models of the reports API (files: `report_files`)."""
 
-import csv
 import datetime as dt
-import io
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from botram_contracts.events import DemandRankedV1
 from botram_contracts.vocabulary import Level
 from botram_reporting.domain.demand import DemandRanking, PublishedRanking
-from botram_reporting.domain.reports import AGE_BANDS, SEXES, Report, SessionReport, Summary
+from botram_reporting.domain.reports import SessionReport, Summary
 from botram_runtime.inputs import Day
 
 
@@ -41,6 +38,13 @@ class Figures(BaseModel):
     waiting: int
     wait_seconds: Durations
     service_seconds: Durations
+    follow_ups: int = Field(
+        default=0, description="Tickets an agency followed up (e.g. a document ready) since"
+    )
+    ready_seconds: Durations = Field(
+        default=Durations(count=0, mean=None, p50=None, p90=None),
+        description="From a ticket's completion to its first follow-up: the time to ready",
+    )
     residents: int
     non_residents: int
     sex: dict[str, int]
@@ -93,6 +97,7 @@ class SummaryFilters(BaseModel):
     end: dt.date | None = Field(alias="to")
     level: Level | None
     kecamatan: str | None = Field(description="The kecamatan's slug")
+    agency: str | None = Field(default=None, description="One agency's report")
 
 
 class SummaryPublic(BaseModel):
@@ -106,7 +111,11 @@ class SummaryPublic(BaseModel):
     @classmethod
     def of(cls, result: Summary, regency: str) -> "SummaryPublic":
         filters = SummaryFilters(
-            start=result.start, end=result.end, level=result.level, kecamatan=result.kecamatan
+            start=result.start,
+            end=result.end,
+            level=result.level,
+            kecamatan=result.kecamatan,
+            agency=result.agency,
         )
         return cls.model_validate({"regency": regency, "filters": filters, **result.report})
 
@@ -160,52 +169,3 @@ class PublishedDemand(BaseModel):
     @classmethod
     def of(cls, result: PublishedRanking) -> "PublishedDemand":
         return cls(event_id=result.event_id, subject=result.subject, data=result.data)
-
-
-CSV_COLUMNS = (
-    "group",
-    "key",
-    "check_ins",
-    "tickets_issued",
-    "served",
-    "referred",
-    "rejected",
-    "no_shows",
-    "expired",
-    "cancelled",
-    "waiting",
-    "wait_mean_seconds",
-    "wait_p50_seconds",
-    "wait_p90_seconds",
-    "service_mean_seconds",
-    "service_p50_seconds",
-    "service_p90_seconds",
-    "residents",
-    "non_residents",
-    *(f"sex_{sex}" for sex in SEXES),
-    *(f"age_{band}" for band in AGE_BANDS),
-)
-
-
-def _csv_row(group: str, key: str, cell: dict[str, Any]) -> list[Any]:
-    wait, service = cell["wait_seconds"], cell["service_seconds"]
-    values = [group, key]
-    values += [cell[name] for name in CSV_COLUMNS[2:11]]
-    values += [wait["mean"], wait["p50"], wait["p90"]]
-    values += [service["mean"], service["p50"], service["p90"]]
-    values += [cell["residents"], cell["non_residents"]]
-    values += [cell["sex"][sex] for sex in SEXES]
-    values += [cell["age_bands"][band] for band in AGE_BANDS]
-    return ["" if v is None else v for v in values]
-
-
-def summary_csv(report: Report) -> str:
-    """The summary as CSV: a `total` row, then one row per group (arrivals by hour: JSON only)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(CSV_COLUMNS)
-    writer.writerow(_csv_row("total", "", report["totals"]))
-    for dimension, cells in report["groups"].items():
-        for cell in cells:
-            writer.writerow(_csv_row(dimension, cell["key"], cell))
-    return out.getvalue()

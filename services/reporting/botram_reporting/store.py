@@ -89,6 +89,8 @@ class TicketFact(ServiceTable, table=True):
     # served / referred / rejected / no_show; None while waiting or at the desk.
     outcome: TicketOutcome | None = Field(default=None, sa_type=AutoString(length=16))
     service_seconds: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
+    # From the completion to the agency's first follow-up (a document ready); None: none yet.
+    ready_seconds: float | None = Field(default=None, sa_column=Column(Float, nullable=True))
 
 
 FACT_TABLES: dict[FactKind, type[ServiceTable]] = {

@@ -48,6 +48,7 @@ def test_arrivals_peak_in_the_morning_and_civil_registration_is_most_demanded() 
         ({"desks_per_agency": 0}, "desks per agency"),
         ({"citizens": 0}, "citizens"),
         ({"no_show_share": -0.1}, "no show share"),
+        ({"follow_up_share": 1.5}, "follow up share"),
     ],
 )
 def test_bad_parameters_are_refused_with_a_clear_message(

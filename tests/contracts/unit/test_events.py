@@ -182,6 +182,8 @@ def test_every_contract_event_type_has_a_model() -> None:
         "botram.ticket.expired.v1",
         "botram.ticket.cancelled.v1",
         "botram.service.completed.v1",
+        "botram.service.followed_up.v1",
+        "botram.citizen.follow_up_shared.v1",
         "botram.ticket.no_show.v1",
         "botram.demand.ranked.v1",
     }

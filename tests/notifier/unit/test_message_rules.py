@@ -8,6 +8,7 @@ from botram_notifier.domain.messages import (
     RATE_LIMITED,
     TEMPLATES,
     MessageKind,
+    document_ready,
     is_turn_near,
     last_near_position,
     position_after_call,
@@ -134,3 +135,16 @@ def test_a_pre_registration_message_names_the_slot_the_code_and_the_qr_link() ->
     assert "Desa Ciantra pada 8 Desember 2026" in body
     assert "pukul 09.00-09.30 WIB" in body and "Kartu Keluarga (KK)" in body
     assert "ABCDE-23456" in body and "https://botram.example/p/ABCDE-23456" in body
+
+
+def test_a_document_ready_message_names_the_place_the_deadline_and_the_note() -> None:
+    text = document_ready(
+        "KK-007", "Kartu Keluarga (KK)", "Kantor Kecamatan Sukatani", date(2026, 12, 19), None, None
+    )
+    bare = document_ready("KK-007", "Kartu Keluarga (KK)", "Loket 3", None, None, None)
+
+    assert text == (
+        "Botram Kab. Bekasi: dokumen layanan Kartu Keluarga (KK) (nomor KK-007) sudah siap. "
+        "Silakan ambil di Kantor Kecamatan Sukatani paling lambat 19 Desember 2026."
+    )
+    assert bare.endswith("Silakan ambil di Loket 3.")

@@ -49,6 +49,7 @@ MATRIX = {
     ("POST", "/v1/tickets/{ticket_id}/recall"): DESK,
     ("POST", "/v1/tickets/{ticket_id}/transfer"): DESK,
     ("GET", "/v1/tickets/{ticket_id}"): DESK,
+    ("POST", "/v1/tickets/{ticket_id}/follow-ups"): {"agency", "desk"},
     ("GET", "/v1/sessions/{session_id}/queue"): PUBLIC,
     ("POST", "/v1/sessions/{session_id}/pre-registrations"): FRONT_DESK,
     ("POST", "/v1/sessions/{session_id}/pre-registrations/{code}/check-in"): FRONT_DESK,

@@ -16,7 +16,7 @@ from botram_contracts.events import (
     make_event,
 )
 from botram_contracts.vocabulary import SessionStatus
-from botram_registry import pre_registration_store, store
+from botram_registry import followups_store, pre_registration_store, store
 from botram_registry.deps import Deps
 from botram_registry.store import SessionRow
 from botram_registry.usecases.sessions import apply_session_event
@@ -80,6 +80,13 @@ async def test_lifecycle_events_set_the_status(
     async def erase_pre_registrations(_tx: Any, session_id: str) -> None:
         erased.append(f"pre-registrations of {session_id}")
 
+    kept: list[str] = []
+
+    async def keep_for_follow_ups(_tx: Any, session_id: str, _until: datetime) -> int:
+        kept.append(session_id)
+        return 0
+
+    monkeypatch.setattr(followups_store, "keep_contacts_for_follow_ups", keep_for_follow_ups)
     monkeypatch.setattr(store, "erase_phones_of_session", erase_phones)
     monkeypatch.setattr(store, "tickets_of_session", no_tickets)
     monkeypatch.setattr(
@@ -94,6 +101,8 @@ async def test_lifecycle_events_set_the_status(
     # personal data of its pre-registrations with it.
     ended = ["s-1", "pre-registrations of s-1"]
     assert erased == ([] if status == "opened" else ended)
+    # Except, for a while, the phones a follow-up may need (served or referred tickets).
+    assert kept == ([] if status == "opened" else ["s-1"])
 
 
 async def test_a_repeated_announcement_updates_the_session_but_keeps_its_status(

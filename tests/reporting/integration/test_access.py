@@ -29,6 +29,7 @@ COMMON: dict[tuple[str, str], str | set[str]] = {
 }
 MATRIX: dict[tuple[str, str], str | set[str]] = COMMON | {
     ("GET", "/v1/reports/sessions/{session_id}"): READERS,
+    ("GET", "/v1/reports/sessions/{session_id}/print"): READERS,
     ("GET", "/v1/reports/summary"): READERS,
     ("GET", "/v1/reports/demand"): READERS,
     ("POST", "/v1/reports/demand/publish"): {"operator"},

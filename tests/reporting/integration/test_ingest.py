@@ -141,6 +141,7 @@ async def test_a_completion_before_its_check_in_in_one_batch_merges_into_one_tic
         "waited_seconds": 120.0,
         "outcome": "served",
         "service_seconds": 300.0,
+        "ready_seconds": None,
     }
     # A later batch merges into the stored row the same way.
     assert await apply_events(deps, [check_in(3)]) == set()  # same data, new event id

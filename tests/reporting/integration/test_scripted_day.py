@@ -23,6 +23,7 @@ from botram_contracts.events import (
     BotramEvent,
     CitizenCheckedInV1,
     ServiceCompletedV1,
+    ServiceFollowedUpV1,
     SessionClosedV1,
     SessionOpenedV1,
     SessionScheduledV1,
@@ -60,6 +61,8 @@ class Truth:
 def scripted_day(seed: int = 6) -> Truth:
     """Three sessions, a few hundred citizens, every ticket called, served or not."""
     rng = random.Random(seed)
+    # Follow-ups draw from their own random, so the rest of the day stays as it was.
+    follow_ups = random.Random(seed + 1)
     services = [(s.code, s.agency) for s in load_catalogue()][:14]
     truth = Truth()
     for session_id, level, kecamatan, desa, day, closes in SESSIONS:
@@ -138,6 +141,7 @@ def scripted_day(seed: int = 6) -> Truth:
                     "outcome": None,
                     "waited": None,
                     "served_for": None,
+                    "ready": None,
                 }
                 truth.tickets.append(ticket)
                 if not closes and rng.random() < 0.3:
@@ -178,6 +182,18 @@ def scripted_day(seed: int = 6) -> Truth:
                         ),
                     )
                 )
+                if ticket["outcome"] != "rejected" and follow_ups.random() < 0.3:
+                    ticket["ready"] = float(follow_ups.randint(3600, 14 * 86400))
+                    ready = ServiceFollowedUpV1(
+                        **common,
+                        follow_up_id=f"{ref.ticket_id}-f",
+                        kind="document_ready",
+                        place="Kantor Kecamatan",
+                        outcome=ticket["outcome"],
+                        followed_up_at=at.astimezone(UTC) + timedelta(seconds=ticket["ready"]),
+                        seconds_since_completion=ticket["ready"],
+                    )
+                    truth.events.append(("registry", ready))
         if closes:
             closed_at = datetime.combine(day, time(14), JAKARTA)
             truth.events.append(
@@ -223,6 +239,8 @@ def expected_figures(people: list[dict[str, Any]], tickets: list[dict[str, Any]]
         "service_seconds": durations(
             [t["served_for"] for t in tickets if t["served_for"] is not None]
         ),
+        "follow_ups": sum(t["ready"] is not None for t in tickets),
+        "ready_seconds": durations([t["ready"] for t in tickets if t["ready"] is not None]),
         "residents": sum(p["resident"] for p in people),
         "non_residents": sum(not p["resident"] for p in people),
         "sex": {s: sum(p["sex"] == s for p in people) for s in "FM"},

@@ -9,6 +9,7 @@ import pytest
 from botram_contracts.events import (
     CitizenTicketsAddedV1,
     ServiceCompletedV1,
+    ServiceFollowedUpV1,
     SessionCancelledV1,
     SessionClosedV1,
     SessionOpenedV1,
@@ -123,6 +124,31 @@ def test_tickets_waiting_at_a_session_s_end_end_expired_or_cancelled(
     assert ids_touched([TicketExpiredV1(**ticket(1), number="X-1", expired_at=now)])[
         FactKind.TICKETS
     ] == ["c1-t0"]
+
+
+def test_a_tickets_time_to_ready_is_that_of_its_first_follow_up_whatever_the_order(
+    check_in: Callable[..., Any], ticket: Callable[..., Any]
+) -> None:
+    def followed_up(seconds: float, kind_id: str) -> ServiceFollowedUpV1:
+        return ServiceFollowedUpV1(
+            **ticket(1),
+            follow_up_id=kind_id,
+            kind="document_ready",
+            place="Kantor Kecamatan Sukatani",
+            outcome="served",
+            followed_up_at=datetime(2024, 7, 9, 3, tzinfo=UTC),
+            seconds_since_completion=seconds,
+        )
+
+    batch = FactBatch()
+    batch.apply(followed_up(7200.0, "f-2"))  # a later follow-up, delivered first
+    batch.apply(check_in(1))
+    batch.apply(completed(ticket(1)))
+    batch.apply(followed_up(3600.0, "f-1"))
+
+    assert batch.tickets["c1-t0"]["ready_seconds"] == 3600.0
+    assert batch.tickets["c1-t0"]["outcome"] == TicketOutcome.SERVED
+    assert ids_touched([followed_up(1.0, "f")])[FactKind.TICKETS] == ["c1-t0"]
 
 
 def test_a_call_seen_first_is_overwritten_by_the_completion_s_wait(

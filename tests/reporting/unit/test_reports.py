@@ -52,6 +52,7 @@ class Ticket:
     waited_seconds: float | None = None
     outcome: str | None = None
     service_seconds: float | None = None
+    ready_seconds: float | None = None
 
 
 @dataclass
@@ -80,7 +81,13 @@ def test_figures_count_outcomes_waits_and_who_came() -> None:
     ]
     tickets = [
         Ticket(
-            "t1", "c1", called=True, waited_seconds=60.0, outcome="served", service_seconds=30.0
+            "t1",
+            "c1",
+            called=True,
+            waited_seconds=60.0,
+            outcome="served",
+            service_seconds=30.0,
+            ready_seconds=86400.0,  # the document was ready a day later
         ),
         Ticket("t2", "c1", called=True, waited_seconds=120.0, outcome="no_show"),
         Ticket("t3", "c2", called=True, waited_seconds=10.0),  # at the desk now
@@ -103,6 +110,8 @@ def test_figures_count_outcomes_waits_and_who_came() -> None:
         "waiting": 1,
         "wait_seconds": {"count": 3, "mean": 63.333, "p50": 60.0, "p90": 120.0},
         "service_seconds": {"count": 1, "mean": 30.0, "p50": 30.0, "p90": 30.0},
+        "follow_ups": 1,
+        "ready_seconds": {"count": 1, "mean": 86400.0, "p50": 86400.0, "p90": 86400.0},
         "residents": 1,
         "non_residents": 1,
         "sex": {"F": 1, "M": 1},

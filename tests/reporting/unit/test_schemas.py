@@ -6,7 +6,8 @@ from datetime import date
 
 from botram_contracts.vocabulary import Level
 from botram_reporting.domain.reports import Dimension, Summary, summary
-from botram_reporting.schemas import CSV_COLUMNS, SummaryPublic, summary_csv
+from botram_reporting.report_files import CSV_COLUMNS, report_csv
+from botram_reporting.schemas import SummaryPublic
 
 
 class Row:
@@ -21,14 +22,14 @@ CHECK_IN = Row(
 TICKET = Row(
     id="t1", session_id="s-1", service="dukcapil-kk", agency="dukcapil", check_in_id="c1",
     level="kecamatan", kecamatan="sukatani", desa=None, day=date(2024, 7, 6), called=True,
-    waited_seconds=90.0, outcome="served", service_seconds=None,
+    waited_seconds=90.0, outcome="served", service_seconds=None, ready_seconds=7200.0,
 )  # fmt: skip
 
 
 def test_the_csv_has_a_total_row_then_a_row_per_group() -> None:
     report = summary([CHECK_IN], [TICKET], (Dimension.SERVICE, Dimension.DAY))  # type: ignore[list-item]
 
-    rows = list(csv.DictReader(io.StringIO(summary_csv(report))))
+    rows = list(csv.DictReader(io.StringIO(report_csv(report))))
 
     assert [(r["group"], r["key"]) for r in rows] == [
         ("total", ""),
@@ -40,6 +41,7 @@ def test_the_csv_has_a_total_row_then_a_row_per_group() -> None:
     assert (total["check_ins"], total["served"], total["waiting"]) == ("1", "1", "0")
     assert (total["wait_mean_seconds"], total["wait_p90_seconds"]) == ("90.0", "90.0")
     assert total["service_mean_seconds"] == ""  # no completion timed: empty, not "None"
+    assert (total["follow_ups"], total["ready_mean_seconds"]) == ("1", "7200.0")
     assert (total["non_residents"], total["sex_M"], total["age_18-29"]) == ("1", "1", "1")
 
 
@@ -56,5 +58,6 @@ def test_the_json_summary_names_its_period_from_and_to() -> None:
         "to": None,
         "level": "kecamatan",
         "kecamatan": "sukatani",
+        "agency": None,
     }
     assert body["totals"] == report["totals"] and body["groups"] == {}

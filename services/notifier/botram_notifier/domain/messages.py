@@ -22,11 +22,13 @@ class MessageKind(StrEnum):
     SESSION_MOVED = "session_moved"
     TICKETS_EXPIRED = "tickets_expired"
     PRE_REGISTERED = "pre_registered"
+    DOCUMENT_READY = "document_ready"
 
 
-# Kinds queued as the session ends (its contacts are erased then): kept until sent, and the
-# phone forgotten once sent (or skipped, or refused).
-AFTER_THE_SESSION = frozenset({MessageKind.TICKETS_EXPIRED})
+# Kinds queued as the session ends (its contacts are erased then), or after it (an agency's
+# follow-up, whose phone came with it): kept until sent, and the phone forgotten once sent
+# (or skipped, or refused).
+AFTER_THE_SESSION = frozenset({MessageKind.TICKETS_EXPIRED, MessageKind.DOCUMENT_READY})
 
 
 class MessageStatus(StrEnum):
@@ -103,6 +105,10 @@ TEMPLATES = {
         "{start}-{end} WIB, untuk layanan {services}. Kode pendaftaran: {code}. Tunjukkan "
         "kode QR di meja pendaftaran{link}. Bila datang setelah pukul {end}, tempat Anda dapat "
         "diberikan kepada warga lain."
+    ),
+    MessageKind.DOCUMENT_READY: (
+        "Botram Kab. Bekasi: dokumen layanan {service} (nomor {number}) sudah siap. "
+        "Silakan ambil di {place}{until}."
     ),
 }
 # Where the next sessions are, when the notifier has no address of the schedule to give.
@@ -225,6 +231,28 @@ def pre_registered(
         code=code,
         link=f": {qr_link}" if qr_link else "",
     )
+
+
+def document_ready(
+    number: str,
+    service_name: str,
+    place: str,
+    until: date | None,
+    note: str | None,
+    status_link: str | None,
+) -> str:
+    """An agency's follow-up: the document is ready, where to collect it and by when, with
+    the agency's note and the ticket's page (which shows the same) when there are."""
+    text = render(
+        MessageKind.DOCUMENT_READY,
+        number=number,
+        service=service_name,
+        place=place,
+        until=f" paling lambat {tanggal(until)}" if until else "",
+    )
+    if note:
+        text += f" {note}"
+    return f"{text} Info: {status_link}" if status_link else text
 
 
 def ticket_key(kind: MessageKind, ticket_id: str) -> str:

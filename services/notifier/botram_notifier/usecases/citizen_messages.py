@@ -15,6 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from botram_contracts.events import (
     UP_NEXT_LENGTH,
     CitizenContactSharedV1,
+    CitizenFollowUpSharedV1,
     CitizenPreRegisteredV1,
     CloudEvent,
     ServiceCompletedV1,
@@ -62,6 +63,8 @@ async def follow_event(deps: Deps, tx: AsyncSession, event: CloudEvent[Any]) -> 
             phone=data.phone,
             body=body,
         )
+    elif isinstance(data, CitizenFollowUpSharedV1):
+        await _follow_up_shared(deps, tx, data)
     elif isinstance(data, TicketCalledV1):
         await _queue_moved(tx, data)
         # A call an offline desk recorded (uploaded hours later, maybe after the close) tells
@@ -144,6 +147,28 @@ async def _contact_shared(deps: Deps, tx: AsyncSession, data: CitizenContactShar
             phone=data.phone,
             body=body,
         )
+
+
+async def _follow_up_shared(deps: Deps, tx: AsyncSession, data: CitizenFollowUpSharedV1) -> None:
+    """An agency's follow-up (a document ready): one message per follow-up, with the phone
+    that came with it (forgotten once sent: `AFTER_THE_SESSION`)."""
+    await _queue_message(
+        deps,
+        tx,
+        kind=MessageKind.DOCUMENT_READY,
+        key=messages.ticket_key(MessageKind.DOCUMENT_READY, data.follow_up_id),
+        session_id=data.session_id,
+        check_in_id=data.check_in_id,
+        phone=data.phone,
+        body=messages.document_ready(
+            data.number,
+            deps.service_name(data.service),
+            data.place,
+            data.until,
+            data.note,
+            data.status_link,
+        ),
+    )
 
 
 async def _set_status(

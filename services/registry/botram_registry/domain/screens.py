@@ -63,6 +63,16 @@ class TicketStatusView:
     estimated_wait_seconds: float | None
     # The desk that called it, once called.
     desk: str | None
+    # What the agency said since (a document ready: where, until when).
+    follow_ups: tuple["TicketFollowUpView", ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class TicketFollowUpView:
+    kind: str
+    place: str
+    until: date | None
+    note: str | None
 
 
 @dataclass(frozen=True, slots=True)

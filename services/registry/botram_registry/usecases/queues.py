@@ -3,10 +3,10 @@
 from datetime import timedelta
 
 from botram_contracts.vocabulary import SessionStatus
-from botram_registry import store
+from botram_registry import followups_store, store
 from botram_registry.deps import Deps
 from botram_registry.domain.queue import QueueReport, service_queue
-from botram_registry.domain.screens import TicketStatusView, agency_label
+from botram_registry.domain.screens import TicketFollowUpView, TicketStatusView, agency_label
 from botram_registry.domain.tickets import TicketStatus
 from botram_registry.store import SessionRow, TicketRow
 from botram_runtime.errors import NotFound
@@ -47,6 +47,7 @@ async def ticket_status(deps: Deps, code: str) -> TicketStatusView:
     """A ticket by its status code, as its holder follows it (404 for an unknown code)."""
     async with deps.db.session() as tx:
         ticket = await store.ticket_by_status_code(tx, code)
+        follow_ups = [] if ticket is None else await followups_store.follow_ups_of(tx, ticket.id)
     if ticket is None:
         raise NotFound("ticket", "with this status code", code="ticket-not-found")
     report = await queue_status(deps, ticket.session_id)
@@ -67,4 +68,8 @@ async def ticket_status(deps: Deps, code: str) -> TicketStatusView:
         position=position,
         estimated_wait_seconds=wait,
         desk=ticket.desk if ticket.status != TicketStatus.WAITING else None,
+        follow_ups=tuple(
+            TicketFollowUpView(kind=f.kind, place=f.place, until=f.until, note=f.note)
+            for f in follow_ups
+        ),
     )

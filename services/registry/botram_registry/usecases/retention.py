@@ -2,7 +2,7 @@
 
 from datetime import timedelta
 
-from botram_registry import store
+from botram_registry import followups_store, store
 from botram_registry.deps import Deps
 from botram_runtime.db import take_job_lock
 
@@ -25,3 +25,11 @@ async def erase_expired_ticket_notes(deps: Deps) -> int:
         if not await take_job_lock(tx, "registry-note-retention"):
             return 0  # another replica sweeps now
         return await store.erase_ticket_notes(tx, cutoff)
+
+
+async def erase_expired_follow_up_contacts(deps: Deps) -> int:
+    """Erase the phones kept for follow-ups that did not come in time; returns how many."""
+    async with deps.db.transaction() as tx:
+        if not await take_job_lock(tx, "registry-follow-up-contacts"):
+            return 0  # another replica sweeps now
+        return await followups_store.erase_expired_follow_up_contacts(tx, deps.clock())

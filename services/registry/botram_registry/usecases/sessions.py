@@ -1,5 +1,6 @@
 """Sessions, learned only from the scheduler's events."""
 
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -15,7 +16,7 @@ from botram_contracts.events import (
     SessionUpdatedV1,
 )
 from botram_contracts.vocabulary import SessionStatus
-from botram_registry import events, pre_registration_store, store
+from botram_registry import events, followups_store, pre_registration_store, store
 from botram_registry.deps import Deps
 from botram_registry.domain.screens import OfferedService, OpenSession, quota_left
 from botram_registry.domain.tickets import TicketStatus, end_of_wait
@@ -64,11 +65,21 @@ async def apply_session_event(deps: Deps, tx: AsyncSession, event: CloudEvent[An
             reason = data.reason if isinstance(data, SessionCancelledV1) else None
             await _end_waiting(deps, tx, session, status, reason)
             # The contract: a phone is deleted after the session (the NIK and name follow
-            # the personal-data retention; the notifier already had the phone it needed).
+            # the personal-data retention; the notifier already had the phone it needed),
+            # except, for a bounded time, that of a citizen served or referred, whom an
+            # agency's follow-up may text (followups_store; docs/architecture.md).
+            await _keep_contacts_for_follow_ups(deps, tx, session.id)
             await store.erase_phones_of_session(tx, session.id)
             await pre_registration_store.erase_personal_data_of_session(tx, session.id)
     session.updated_at = deps.clock()
     tx.add(session)
+
+
+async def _keep_contacts_for_follow_ups(deps: Deps, tx: AsyncSession, session_id: str) -> None:
+    days = deps.settings.follow_up_contact_days
+    if days > 0:
+        keep_until = deps.clock() + timedelta(days=days)
+        await followups_store.keep_contacts_for_follow_ups(tx, session_id, keep_until)
 
 
 async def _end_waiting(

@@ -12,6 +12,7 @@ from botram_contracts.events import (
     CitizenCheckedInV1,
     CitizenTicketsAddedV1,
     ServiceCompletedV1,
+    ServiceFollowedUpV1,
     TicketCalledV1,
     TicketCancelledV1,
     TicketExpiredV1,
@@ -22,6 +23,8 @@ Labels = tuple[tuple[str, str], ...]
 
 WAIT_BUCKETS = (60.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0, 14400.0)
 SERVICE_BUCKETS = (60.0, 180.0, 300.0, 600.0, 900.0, 1800.0, 3600.0)
+# Time to ready (a completion to the agency's follow-up): an hour to a month.
+READY_BUCKETS = (3600.0, 21600.0, 86400.0, 259200.0, 604800.0, 1209600.0, 2592000.0)
 
 CHECKINS = "checkins"
 TICKETS_ISSUED = "tickets_issued"
@@ -29,6 +32,7 @@ SERVICES_COMPLETED = "services_completed"
 NO_SHOWS = "no_shows"
 WAIT = "wait_seconds"
 SERVICE_TIME = "service_seconds"
+READY_TIME = "ready_seconds"
 # Tickets waiting, by session (resolved to its kecamatan, and to opened sessions only, when
 # the gauge is collected): the session id never becomes a metric label.
 QUEUE_WAITING = "queue_waiting"
@@ -100,6 +104,16 @@ def deltas_for(data: object) -> list[Delta]:
         ]
     if isinstance(data, TicketExpiredV1 | TicketCancelledV1):  # it waited until the end
         return [Delta(QUEUE_WAITING, _queue(data.session_id, data.agency, data.service), -1.0)]
+    if isinstance(data, ServiceFollowedUpV1):
+        return list(
+            observe(
+                READY_TIME,
+                READY_BUCKETS,
+                data.seconds_since_completion,
+                agency=data.agency,
+                service=data.service,
+            )
+        )
     if isinstance(data, TicketNoShowV1):
         return [Delta(NO_SHOWS, labels(level=data.level, agency=data.agency, service=data.service))]
     return []

@@ -15,6 +15,7 @@ from botram_contracts.events import (
     CitizenCheckedInV1,
     CitizenTicketsAddedV1,
     ServiceCompletedV1,
+    ServiceFollowedUpV1,
     SessionCancelledV1,
     SessionClosedV1,
     SessionOpenedV1,
@@ -85,7 +86,12 @@ SessionEvent = (
 )
 IssuingEvent = CitizenCheckedInV1 | CitizenTicketsAddedV1
 TicketEvent = (
-    TicketCalledV1 | ServiceCompletedV1 | TicketNoShowV1 | TicketExpiredV1 | TicketCancelledV1
+    TicketCalledV1
+    | ServiceCompletedV1
+    | TicketNoShowV1
+    | TicketExpiredV1
+    | TicketCancelledV1
+    | ServiceFollowedUpV1
 )
 
 
@@ -97,6 +103,12 @@ def merge_outcome(current: str | None, new: str) -> str:
     if current is not None and new in SESSION_ENDINGS:
         return current
     return new
+
+
+def first_ready(current: float | None, new: float) -> float:
+    """A ticket's time to ready: from its completion to its first follow-up (the earliest,
+    whatever order the follow-ups arrive in)."""
+    return new if current is None else min(current, new)
 
 
 def ids_touched(applied: Iterable[object]) -> dict[FactKind, list[str]]:
@@ -183,6 +195,11 @@ class FactBatch:
                 else TicketOutcome.CANCELLED
             )
             fact["outcome"] = merge_outcome(fact["outcome"], ending)
+        elif isinstance(data, ServiceFollowedUpV1):
+            fact = self._ticket(data.ticket_id, data.session_id, data.service, data.agency)
+            fact["ready_seconds"] = first_ready(
+                fact.get("ready_seconds"), data.seconds_since_completion
+            )
         return None
 
     def _session(self, data: SessionEvent) -> Row:
@@ -257,4 +274,5 @@ def new_ticket(ticket_id: str, session_id: str, service: str, agency: str) -> Ro
         "waited_seconds": None,
         "outcome": None,
         "service_seconds": None,
+        "ready_seconds": None,
     }

@@ -97,6 +97,8 @@ class TicketLike(Protocol):
     def outcome(self) -> str | None: ...
     @property
     def service_seconds(self) -> float | None: ...
+    @property
+    def ready_seconds(self) -> float | None: ...
 
 
 class SessionLike(Protocol):
@@ -146,6 +148,8 @@ class Summarise:
     level: Level | None = None
     kecamatan: str | None = None
     group_by: tuple[Dimension, ...] = DIMENSIONS
+    # One agency's report: its tickets, and the check-ins of their holders.
+    agency: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +161,7 @@ class Summary:
     level: Level | None
     kecamatan: str | None
     report: Report
+    agency: str | None = None
 
 
 # --- rules of a report's question ---------------------------------------------------------
@@ -181,6 +186,25 @@ def kecamatan_slug(regions: Regency, name: str | None) -> str | None:
         raise Invalid(
             str(error), code="unknown-kecamatan", suggestions=list(error.suggestions)
         ) from error
+
+
+def check_agency(agencies: Iterable[str], agency: str | None) -> None:
+    """An agency filter must name an agency of the catalogue."""
+    known = sorted(agencies)
+    if agency is not None and agency not in known:
+        raise Invalid(f"Unknown agency {agency!r}.", code="unknown-agency", agencies=known)
+
+
+def of_agency(
+    check_ins: Sequence[CheckInLike], tickets: Sequence[TicketLike], agency: str | None
+) -> tuple[Sequence[CheckInLike], Sequence[TicketLike]]:
+    """One agency's facts: its tickets, and the check-ins of their holders (all facts for
+    None). A citizen who came for two agencies counts in each one's report."""
+    if agency is None:
+        return check_ins, tickets
+    own = [t for t in tickets if t.agency == agency]
+    holders = {t.check_in_id for t in own}
+    return [c for c in check_ins if c.id in holders], own
 
 
 def session_report(
@@ -247,6 +271,10 @@ def figures(check_ins: Sequence[CheckInLike], tickets: Sequence[TicketLike]) -> 
         ),
         "service_seconds": duration_stats(
             t.service_seconds for t in tickets if t.service_seconds is not None
+        ),
+        "follow_ups": sum(1 for t in tickets if t.ready_seconds is not None),
+        "ready_seconds": duration_stats(
+            t.ready_seconds for t in tickets if t.ready_seconds is not None
         ),
         "residents": residents,
         "non_residents": len(check_ins) - residents,

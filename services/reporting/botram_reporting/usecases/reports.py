@@ -4,6 +4,7 @@ from botram_reporting import store
 from botram_reporting.deps import Deps
 from botram_reporting.domain import reports
 from botram_reporting.domain.demand import DemandRanking, RankDemand, demand_window
+from botram_reporting.domain.printable import PrintableSession, place_names
 from botram_reporting.domain.reports import ReportSession, SessionReport, Summarise, Summary
 from botram_reporting.usecases.ranking import rank
 from botram_runtime.clock import local_today
@@ -20,6 +21,7 @@ async def report_session(deps: Deps, command: ReportSession) -> SessionReport:
 async def summarise(deps: Deps, command: Summarise) -> Summary:
     """Totals and breakdowns over a period, at one level or in one kecamatan."""
     reports.check_period(command.start, command.end)
+    reports.check_agency(deps.catalogue.agencies, command.agency)
     kecamatan = reports.kecamatan_slug(deps.regions, command.kecamatan)
     async with deps.db.session() as session:
         check_ins, tickets = await store.report_facts(
@@ -29,8 +31,19 @@ async def summarise(deps: Deps, command: Summarise) -> Summary:
             level=command.level,
             kecamatan=kecamatan,
         )
-    report = reports.summary(check_ins, tickets, command.group_by)
-    return Summary(command.start, command.end, command.level, kecamatan, report)
+    own_check_ins, own_tickets = reports.of_agency(check_ins, tickets, command.agency)
+    report = reports.summary(own_check_ins, own_tickets, command.group_by)
+    return Summary(
+        command.start, command.end, command.level, kecamatan, report, agency=command.agency
+    )
+
+
+async def printable_session(deps: Deps, command: ReportSession) -> PrintableSession:
+    """A session's report with the names its printed page shows (IKM: not yet computed)."""
+    result = await report_session(deps, command)
+    kecamatan, desa = place_names(deps.regions, result.kecamatan, result.desa)
+    names = {slug: agency.name for slug, agency in deps.catalogue.agencies.items()}
+    return PrintableSession(result, deps.regions.name, kecamatan, desa, names, ikm=None)
 
 
 async def rank_demand(deps: Deps, command: RankDemand) -> DemandRanking:

@@ -381,6 +381,63 @@ class TicketCancelledV1(_TicketEvent):
     cancelled_at: datetime
 
 
+# What an agency may record on a finished ticket (v1: a document is ready to collect).
+FollowUpKind = Literal["document_ready"]
+FollowUpPlace = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+FollowUpNote = Annotated[str, StringConstraints(max_length=500)]
+
+
+class ServiceFollowedUpV1(_TicketEvent):
+    """An agency recorded a follow-up on a served or referred ticket: e.g. the document the
+    citizen applied for is ready to collect, where and until when. No personal data."""
+
+    event_type = "botram.service.followed_up.v1"
+
+    follow_up_id: str
+    kind: FollowUpKind
+    place: FollowUpPlace = Field(description="Where to collect it (an office, a desk)")
+    until: Date | None = Field(default=None, description="Collect it by this day")
+    note: FollowUpNote | None = Field(
+        default=None, description="What the agency added for the citizen (never personal data)"
+    )
+    outcome: Outcome = Field(description="How the ticket ended: served or referred")
+    completed_at: datetime | None = None
+    followed_up_at: datetime
+    seconds_since_completion: float = Field(
+        ge=0, description="From the ticket's completion to this follow-up: the time to ready"
+    )
+
+
+class CitizenFollowUpSharedV1(BotramEvent):
+    """PRIVATE: the phone of a citizen whose ticket got a follow-up, for one message.
+
+    Travels on `botram.private.citizen.follow_up_shared.v1.<session_id>`, in the private
+    stream (48 hours at most); the registry keeps the phone of a served or referred ticket's
+    holder only for `BOTRAM_FOLLOW_UP_CONTACT_DAYS` after the session, and forgets it once
+    this event is staged; the notifier forgets it once the message is sent.
+    """
+
+    event_type = "botram.citizen.follow_up_shared.v1"
+    subject_fields = ("session_id",)
+    producer = "registry"
+    private = True
+
+    follow_up_id: str
+    ticket_id: str
+    check_in_id: str
+    session_id: str
+    service: Slug
+    number: str
+    phone: str = Field(pattern=r"^\+?[0-9]{8,15}$")
+    kind: FollowUpKind
+    place: FollowUpPlace
+    until: Date | None = None
+    note: FollowUpNote | None = None
+    status_link: str | None = Field(
+        default=None, description="The ticket's public status page, which shows the follow-up"
+    )
+
+
 class Period(EventData):
     """A closed date range."""
 
@@ -427,6 +484,8 @@ EVENT_MODELS: dict[str, type[BotramEvent]] = {
         TicketNoShowV1,
         TicketExpiredV1,
         TicketCancelledV1,
+        ServiceFollowedUpV1,
+        CitizenFollowUpSharedV1,
         DemandRankedV1,
     )
 }
