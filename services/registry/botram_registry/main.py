@@ -11,8 +11,8 @@ from botram_contracts.reference import load_catalogue
 from botram_contracts.subjects import CITIZEN_EVENTS, SERVICE_EVENTS, TICKET_EVENTS
 from botram_registry import (
     api,
-    offline_api,
     followups_api,
+    offline_api,
     pages,
     pre_registrations_api,
     screens_api,

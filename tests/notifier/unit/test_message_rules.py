@@ -144,7 +144,7 @@ def test_a_document_ready_message_names_the_place_the_deadline_and_the_note() ->
     bare = document_ready("KK-007", "Kartu Keluarga (KK)", "Loket 3", None, None, None)
 
     assert text == (
-        "Botram Kab. Bekasi: dokumen layanan Kartu Keluarga (KK) (nomor KK-007) sudah siap. "
+        "dokumen layanan Kartu Keluarga (KK) (nomor KK-007) sudah siap. "
         "Silakan ambil di Kantor Kecamatan Sukatani paling lambat 19 Desember 2026."
     )
     assert bare.endswith("Silakan ambil di Loket 3.")

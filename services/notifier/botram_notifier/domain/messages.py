@@ -107,7 +107,7 @@ TEMPLATES = {
         "diberikan kepada warga lain."
     ),
     MessageKind.DOCUMENT_READY: (
-        "Botram Kab. Bekasi: dokumen layanan {service} (nomor {number}) sudah siap. "
+        "dokumen layanan {service} (nomor {number}) sudah siap. "
         "Silakan ambil di {place}{until}."
     ),
 }

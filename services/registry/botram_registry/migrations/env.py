@@ -3,8 +3,8 @@
 from sqlmodel import SQLModel
 
 from botram_registry import (
-    offline_store,  # noqa: F401  (its table, on the same metadata)
     followups_store,  # noqa: F401  (its tables join the metadata)
+    offline_store,  # noqa: F401  (its table, on the same metadata)
     pre_registration_store,  # noqa: F401  (its table)
 )
 from botram_registry.settings import Settings
