@@ -17,6 +17,7 @@ from botram_contracts.events import (
     CitizenPreRegisteredV1,
     CitizenTicketsAddedV1,
     ServiceCompletedV1,
+    SurveyAnsweredV1,
     TicketCalledV1,
     TicketCancelledV1,
     TicketExpiredV1,
@@ -26,12 +27,12 @@ from botram_contracts.events import (
     WaitingTicketRef,
 )
 from botram_contracts.events.models import Sex
-from botram_registry.domain.nik import age_band
+from botram_registry.domain.nik import age_band, age_on
 from botram_registry.domain.pre_registration import display_code
 from botram_registry.domain.queue import Waiting
 from botram_registry.domain.tickets import TicketSlip, seconds_between
 from botram_registry.pre_registration_store import PreRegistrationRow
-from botram_registry.store import CheckInRow, SessionRow, TicketRow
+from botram_registry.store import CheckInRow, CitizenRow, SessionRow, TicketRow
 from botram_runtime.actors import Actor
 
 Event = TypeVar("Event", bound=BotramEvent)
@@ -256,4 +257,32 @@ def service_completed(
         completed_at=now,
         transferred_to=ticket.transferred_to,
         actor=_sub(actor),
+    )
+
+
+def survey_answered(
+    survey_id: str,
+    ticket: TicketRow,
+    session: SessionRow,
+    citizen: CitizenRow | None,
+    scores: Sequence[int],
+) -> SurveyAnsweredV1:
+    """The answers, anonymous: the session's place and date, the service, the coarse
+    attributes the check-in already published; no pseudonym, no ticket or check-in id."""
+    answers = {f"u{index}": score for index, score in enumerate(scores, start=1)}
+    return SurveyAnsweredV1.model_validate(
+        {
+            "survey_id": survey_id,
+            "session_id": session.id,
+            "service": ticket.service,
+            "agency": ticket.agency,
+            "level": session.level,
+            "kecamatan": session.kecamatan,
+            "desa": session.desa,
+            "date": session.date,
+            "sex": citizen.sex if citizen else None,
+            "age_band": age_band(age_on(citizen.birth_date, session.date)) if citizen else None,
+            "resident": citizen.resident if citizen else None,
+            **answers,
+        }
     )

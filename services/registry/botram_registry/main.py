@@ -9,7 +9,7 @@ from fastapi import FastAPI
 
 from botram_contracts.reference import load_catalogue
 from botram_contracts.subjects import CITIZEN_EVENTS, SERVICE_EVENTS, TICKET_EVENTS
-from botram_registry import api, pages, pre_registrations_api, screens_api, subscribers
+from botram_registry import api, pages, pre_registrations_api, screens_api, subscribers, survey_api
 from botram_registry.batching import Batcher
 from botram_registry.deps import Deps
 from botram_registry.domain.check_in import CheckInResult, PendingCheckIn
@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app.include_router(api.router)
     app.include_router(screens_api.router)
     app.include_router(pre_registrations_api.router)
+    app.include_router(survey_api.router)
     app.include_router(pages.router)
     return app
 

@@ -69,6 +69,7 @@ async def ticket_status(code: str, deps: DepsDep) -> TicketStatusPublic:
         position=view.position,
         estimated_wait_seconds=view.estimated_wait_seconds,
         desk=view.desk,
+        survey=view.survey,
     )
 
 

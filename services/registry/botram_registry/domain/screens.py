@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from botram_contracts.vocabulary import Level, SessionStatus
+from botram_registry.domain.survey import SurveyState
 from botram_registry.domain.tickets import TicketStatus
 
 # The display shows this many of the latest calls (the first one large).
@@ -63,6 +64,8 @@ class TicketStatusView:
     estimated_wait_seconds: float | None
     # The desk that called it, once called.
     desk: str | None
+    # The satisfaction survey: open once served, answered after (None: not offered).
+    survey: SurveyState | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,9 +3,10 @@
 from datetime import timedelta
 
 from botram_contracts.vocabulary import SessionStatus
-from botram_registry import store
+from botram_registry import store, survey_store
 from botram_registry.deps import Deps
 from botram_registry.domain.queue import QueueReport, service_queue
+from botram_registry.domain.survey import survey_state
 from botram_registry.domain.screens import TicketStatusView, agency_label
 from botram_registry.domain.tickets import TicketStatus
 from botram_registry.store import SessionRow, TicketRow
@@ -47,6 +48,7 @@ async def ticket_status(deps: Deps, code: str) -> TicketStatusView:
     """A ticket by its status code, as its holder follows it (404 for an unknown code)."""
     async with deps.db.session() as tx:
         ticket = await store.ticket_by_status_code(tx, code)
+        answered = ticket is not None and await survey_store.answered(tx, ticket.id)
     if ticket is None:
         raise NotFound("ticket", "with this status code", code="ticket-not-found")
     report = await queue_status(deps, ticket.session_id)
@@ -67,4 +69,5 @@ async def ticket_status(deps: Deps, code: str) -> TicketStatusView:
         position=position,
         estimated_wait_seconds=wait,
         desk=ticket.desk if ticket.status != TicketStatus.WAITING else None,
+        survey=survey_state(ticket.status, ticket.outcome, answered),
     )
