@@ -279,9 +279,7 @@ def _pending(limit: int) -> Any:
 async def _mark(session: AsyncSession, rows: Sequence[OutboxEvent], results: list[object]) -> None:
     """Record a batch's outcome: published rows marked (private ones deleted), failures counted."""
     outcomes = list(zip(rows, results, strict=True))
-    done = [
-        row.seq for row, result in outcomes if not _failed(result) and not _deleted(row)
-    ]
+    done = [row.seq for row, result in outcomes if not _failed(result) and not _deleted(row)]
     # Personal data (a phone for the notifier) is kept no longer than it takes to publish.
     done_private = [row.seq for row, result in outcomes if not _failed(result) and _deleted(row)]
     failed = [row.seq for row, result in outcomes if _failed(result)]

@@ -56,9 +56,7 @@ async def test_a_served_ticket_answers_the_survey_once_and_anonymously(
     page = await registry.get(f"/t/{code}")
     assert 'id="survey-form"' in page.text and "Survei Kepuasan Masyarakat" in page.text
     assert "Sangat sopan dan ramah" in page.text and "Dikelola dengan baik" in page.text
-    assert_problem(
-        await registry.post(survey, json=ANSWERS | {"u3": 5}), 422
-    )  # each element 1-4
+    assert_problem(await registry.post(survey, json=ANSWERS | {"u3": 5}), 422)  # each element 1-4
     assert_problem(await registry.post(survey, json={"u1": 4}), 422)
 
     answered = await registry.post(survey, json=ANSWERS, headers={"Authorization": ""})

@@ -122,9 +122,7 @@ def survey_state(status: str, outcome: str | None, answered: bool) -> SurveyStat
 def check_survey_open(state: SurveyState | None) -> None:
     """Refuse an answer for a ticket not served, or already answered (409)."""
     if state is SurveyState.ANSWERED:
-        raise Conflict(
-            "This ticket's survey was already answered", code="survey-already-answered"
-        )
+        raise Conflict("This ticket's survey was already answered", code="survey-already-answered")
     if state is None:
         raise Conflict(
             "The survey opens once this ticket's service is completed as served",

@@ -6,8 +6,8 @@ from botram_contracts.vocabulary import SessionStatus
 from botram_registry import store, survey_store
 from botram_registry.deps import Deps
 from botram_registry.domain.queue import QueueReport, service_queue
-from botram_registry.domain.survey import survey_state
 from botram_registry.domain.screens import TicketStatusView, agency_label
+from botram_registry.domain.survey import survey_state
 from botram_registry.domain.tickets import TicketStatus
 from botram_registry.store import SessionRow, TicketRow
 from botram_runtime.errors import NotFound

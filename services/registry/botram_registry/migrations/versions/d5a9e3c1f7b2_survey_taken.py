@@ -8,7 +8,7 @@ Create Date: 2026-12-02 08:20:00
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel.sql.sqltypes
 from alembic import op
 
 revision: str = "d5a9e3c1f7b2"
