@@ -21,6 +21,7 @@ class MessageKind(StrEnum):
     SESSION_MOVED = "session_moved"
     TICKETS_EXPIRED = "tickets_expired"
     PRE_REGISTERED = "pre_registered"
+    SURVEY_INVITED = "survey_invited"
 
 
 # Kinds queued as the session ends (its contacts are erased then): kept until sent, and the
@@ -103,6 +104,10 @@ TEMPLATES = {
         "kode QR di meja pendaftaran{link}. Bila datang setelah pukul {end}, tempat Anda dapat "
         "diberikan kepada warga lain."
     ),
+    MessageKind.SURVEY_INVITED: (
+        "Botram Kab. Bekasi: terima kasih telah menggunakan layanan {service}. Mohon isi "
+        "survei kepuasan masyarakat (tanpa nama, 9 pertanyaan, sekali saja): {link}"
+    ),
 }
 # Where the next sessions are, when the notifier has no address of the schedule to give.
 NO_SCHEDULE_LINK = "Jadwal Botram berikutnya diumumkan di kantor kecamatan dan desa."
@@ -151,6 +156,11 @@ def ticket_issued(
         MessageKind.TICKET_ISSUED, number=number, service=service_name, wait_minutes=round(minutes)
     )
     return f"{text} Pantau antrean: {status_link}" if status_link else text
+
+
+def survey_invited(service_name: str, status_link: str) -> str:
+    """After a ticket is served: the link of its status page, where the survey waits."""
+    return render(MessageKind.SURVEY_INVITED, service=service_name, link=status_link)
 
 
 def turn_near(number: str, service_name: str, position: int) -> str:
