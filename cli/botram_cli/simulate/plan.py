@@ -11,6 +11,8 @@ from botram_contracts.reference import Catalogue, Service
 ARRIVALS_BY_HOUR = (0.20, 0.24, 0.19, 0.14, 0.11, 0.08, 0.04)
 OUTCOME_WEIGHTS = {"served": 0.90, "referred": 0.06, "rejected": 0.04}
 NO_SHOW_PATIENCE_SECONDS = 60.0  # how long a desk waits for a called citizen who never comes
+# How a served citizen scores each SKM element (1-4): mostly satisfied, some not.
+SURVEY_SCORE_WEIGHTS = (0.05, 0.15, 0.50, 0.30)
 
 FIRST_NAMES = (
     "Siti", "Dewi", "Nur", "Sri", "Rina", "Aisyah", "Putri", "Wati", "Lestari", "Fitri",
@@ -39,6 +41,7 @@ class Parameters:
     phone_share: float = 0.5
     # Registered ahead by a desa office or a cadre, checked in by their QR code on arrival.
     pre_registered_share: float = 0.10
+    survey_share: float = 0.6  # of citizens served, those who answer the survey
     max_services_per_citizen: int = 3
     open_hours: int = len(ARRIVALS_BY_HOUR)
 
@@ -50,7 +53,7 @@ class Parameters:
                 f"desks per agency must be at least 1 (got {self.desks_per_agency})"
             )
         shares = ("no_show_share", "priority_share", "resident_share", "phone_share")
-        for name in (*shares, "pre_registered_share"):
+        for name in (*shares, "pre_registered_share", "survey_share"):
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise InvalidParameters(
@@ -91,6 +94,12 @@ class DayPlan:
 
     def no_show(self, share: float) -> bool:
         return self.rng.random() < share
+
+    def survey_answers(self, share: float) -> tuple[int, ...] | None:
+        """A served citizen's nine SKM scores, or None for one who does not answer."""
+        if self.rng.random() >= share:
+            return None
+        return tuple(self.rng.choices((1, 2, 3, 4), weights=SURVEY_SCORE_WEIGHTS, k=9))
 
 
 def make_plan(params: Parameters, offered: list[Service], day: date) -> DayPlan:

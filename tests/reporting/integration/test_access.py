@@ -31,6 +31,7 @@ MATRIX: dict[tuple[str, str], str | set[str]] = COMMON | {
     ("GET", "/v1/reports/sessions/{session_id}"): READERS,
     ("GET", "/v1/reports/summary"): READERS,
     ("GET", "/v1/reports/demand"): READERS,
+    ("GET", "/v1/reports/ikm"): READERS,
     ("POST", "/v1/reports/demand/publish"): {"operator"},
 }
 RANKED = "botram.demand.ranked.v1.kecamatan"
