@@ -76,7 +76,7 @@ class DayDriver:
         self._codes: dict[str, str] = {}
         self._waiting: Counter[str] = Counter()
         # Each ticket's status code (from its `status_url`): where its holder answers the survey.
-        self._codes: dict[str, str] = {}
+        self._status_codes: dict[str, str] = {}
         self._queue: list[tuple[float, int, str, object]] = []
         self._order = itertools.count()
         offered = {code for citizen in plan.citizens for code in citizen.services}
@@ -177,7 +177,7 @@ class DayDriver:
         if response.status_code == 201:
             self.tally.checkins += 1
         for ticket in response.json()["tickets"]:
-            self._codes[ticket["ticket_id"]] = ticket["status_url"].rsplit("/", 1)[-1]
+            self._status_codes[ticket["ticket_id"]] = ticket["status_url"].rsplit("/", 1)[-1]
             self.tally.tickets[ticket["service"]] += 1
             self._waiting[ticket["service"]] += 1
         for desk in self._desks:
@@ -231,7 +231,7 @@ class DayDriver:
             return
         self.tally.requests += 1
         body = {f"u{i}": score for i, score in enumerate(answers, start=1)}
-        code = self._codes[ticket_id]
+        code = self._status_codes[ticket_id]
         url = f"{self._url}/v1/ticket-status/{code}/survey"
         response = await self._http.post(url, json=body, headers={"Authorization": ""})
         if response.status_code == 201:

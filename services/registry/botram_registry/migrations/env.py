@@ -2,8 +2,10 @@
 
 from sqlmodel import SQLModel
 
-from botram_registry import pre_registration_store  # noqa: F401  (its table)
-from botram_registry import survey_store  # noqa: F401  (its table)
+from botram_registry import (
+    pre_registration_store,  # noqa: F401  (its table)
+    survey_store,  # noqa: F401  (its table)
+)
 from botram_registry.settings import Settings
 from botram_registry.store import ServiceTable
 from botram_runtime.migrations_env import run_migrations
