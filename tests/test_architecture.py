@@ -147,18 +147,12 @@ def test_the_domain_is_pure(service: str) -> None:
     assert offences == []
 
 
-# The HTTP layer: JSON routes (`api.py`, and `screens_api.py` for the screens' own JSON,
-# `pre_registrations_api.py`, `offline_api.py` for offline desks' uploads, `followups_api.py`)
-# and screens (`pages.py`, optional). Pages may show a schema's public view (the same masking as
-# the API), so both may import `schemas`.
-HTTP_MODULES = (
-    "api",
-    "screens_api",
-    "pages",
-    "pre_registrations_api",
-    "offline_api",
-    "followups_api",
-)
+# The HTTP layer: JSON routes (`api.py`, and `screens_api.py` for the screens' own JSON) and
+# screens (`pages.py`, optional). Pages may show a schema's public view (the same masking as the
+# API), so both may import `schemas`. A capability's routes may live in a router module of their
+# own, `<capability>_api.py` (the registry's `pre_registrations_api.py`, `offline_api.py`,
+# `followups_api.py`, `survey_api.py`), under the same rules.
+HTTP_MODULES = ("api", "screens_api", "pages")
 
 
 def is_schemas(module: str, own: str) -> bool:
@@ -167,8 +161,15 @@ def is_schemas(module: str, own: str) -> bool:
     return name == "schemas" or (name.endswith("_schemas") and "." not in name)
 
 
+def http_module_names(service: str) -> list[str]:
+    """`api`, `pages` and every `*_api` module of the service's package."""
+    extra = sorted(p.stem for p in package_of(service).glob("*_api.py"))
+    return list(dict.fromkeys([*HTTP_MODULES, *extra]))
+
+
 def http_modules_of(service: str) -> list[Path]:
-    return [p for name in HTTP_MODULES if (p := package_of(service) / f"{name}.py").exists()]
+    package = package_of(service)
+    return [p for name in http_module_names(service) if (p := package / f"{name}.py").exists()]
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -181,7 +182,7 @@ def test_only_the_http_layer_imports_the_http_schemas(service: str) -> None:
         if in_package(imported, f"{own}.schemas")
     }
 
-    assert importers <= {f"{own}.{name}" for name in HTTP_MODULES} | {
+    assert importers <= {f"{own}.{name}" for name in http_module_names(service)} | {
         module for module in modules_of(service) if is_schemas(module, own)
     }
 
@@ -212,7 +213,7 @@ def test_use_cases_know_nothing_of_http(service: str) -> None:
 
 @pytest.mark.parametrize(
     "service,module",
-    [(service, module) for service in SERVICES for module in HTTP_MODULES],
+    [(service, module) for service in SERVICES for module in http_module_names(service)],
 )
 def test_routes_parse_call_and_map_and_hold_no_rules(service: str, module: str) -> None:
     """`api.py` and `pages.py` have no try/except, raise nothing, touch no database and call

@@ -146,10 +146,17 @@ async def _run(
         # Documents ready later (after the close, with --close: the phones kept for it).
         await driver.follow_up()
         checkins, theirs = await _reporting_report(client, urls["reporting"], session_id, tally)
+        survey = survey_figures(tally)
+        their_survey = await _reporting_ikm(client, urls["reporting"], session_id, survey)
     mine = per_service(tally)
-    agrees = mine == theirs and checkins == tally.checkins
+    agrees = mine == theirs and checkins == tally.checkins and survey == their_survey
     _print_summary(tally, mine, theirs, agrees)
+    console.print(
+        f"survey: {survey['responses']} answers, IKM {survey['ikm']} "
+        f"(reporting: {their_survey['responses']} answers, IKM {their_survey['ikm']})"
+    )
     return {
+        "survey": survey,
         "session_id": session_id,
         "checkins": tally.checkins,
         "pre_registrations": tally.pre_registrations,
@@ -174,6 +181,34 @@ def per_service(tally: Tally) -> dict[str, dict[str, int]]:
         }
         for code in sorted(codes)
     }
+
+
+def survey_figures(tally: Tally) -> dict[str, Any]:
+    """The session's survey answers and their IKM by hand (PermenPAN-RB 14/2017): each
+    element's mean, the sum of the means times 1/9, times 25; None without answers."""
+    answers = [scores for per_service in tally.surveys.values() for scores in per_service]
+    if not answers:
+        return {"responses": 0, "ikm": None}
+    means = [sum(a[i] for a in answers) / len(answers) for i in range(9)]
+    return {"responses": len(answers), "ikm": round(sum(m / 9 for m in means) * 25, 2)}
+
+
+async def _reporting_ikm(
+    client: httpx.AsyncClient, reporting_url: str, session_id: str, expected: dict[str, Any]
+) -> dict[str, Any]:
+    """Reporting's IKM of the session's answers, once it has caught up (bounded wait)."""
+    figures: dict[str, Any] = {"responses": 0, "ikm": None}
+    for _ in range(int(WAIT_SECONDS / 0.25)):
+        response = await client.get(f"{reporting_url}/v1/reports/ikm")
+        if response.status_code == 200:
+            sessions = response.json()["groups"].get("session", [])
+            group = next((g for g in sessions if g["key"]["session_id"] == session_id), None)
+            if group is not None:
+                figures = {"responses": group["responses"], "ikm": group["ikm"]}
+            if figures == expected:
+                break
+        await asyncio.sleep(0.25)
+    return figures
 
 
 async def _open_new_session(

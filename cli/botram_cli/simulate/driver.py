@@ -34,6 +34,8 @@ class Tally:
     follow_ups: Counter[str] = field(default_factory=Counter)
     refused: Counter[str] = field(default_factory=Counter)
     requests: int = 0
+    # The satisfaction survey answers sent (u1…u9 each), per service.
+    surveys: dict[str, list[tuple[int, ...]]] = field(default_factory=lambda: defaultdict(list))
 
 
 @dataclass
@@ -76,6 +78,8 @@ class DayDriver:
         self._waiting: Counter[str] = Counter()
         # Served or referred tickets (id, service, desk), which an agency may follow up.
         self._finished: list[tuple[str, str, Desk]] = []
+        # Each ticket's status code (from its `status_url`): where its holder answers the survey.
+        self._status_codes: dict[str, str] = {}
         self._queue: list[tuple[float, int, str, object]] = []
         self._order = itertools.count()
         offered = {code for citizen in plan.citizens for code in citizen.services}
@@ -194,6 +198,7 @@ class DayDriver:
         if response.status_code == 201:
             self.tally.checkins += 1
         for ticket in response.json()["tickets"]:
+            self._status_codes[ticket["ticket_id"]] = ticket["status_url"].rsplit("/", 1)[-1]
             self.tally.tickets[ticket["service"]] += 1
             self._waiting[ticket["service"]] += 1
         for desk in self._desks:
@@ -212,6 +217,8 @@ class DayDriver:
                 self.tally.outcomes[service][outcome] += 1
                 if outcome in ("served", "referred"):
                     self._finished.append((ticket_id, service, desk))
+                if outcome == "served":
+                    await self._answer_survey(ticket_id, service)
             else:
                 self._refused(response)
             desk.serving = None
@@ -239,3 +246,18 @@ class DayDriver:
             return
         desk.serving = (ticket_id, service)
         self._push(moment + self._plan.service_seconds(service), "desk", desk)
+
+    async def _answer_survey(self, ticket_id: str, service: str) -> None:
+        """The served citizen answers the survey on the ticket's page, or not."""
+        answers = self._plan.survey_answers(self._params.survey_share)
+        if answers is None:
+            return
+        self.tally.requests += 1
+        body = {f"u{i}": score for i, score in enumerate(answers, start=1)}
+        code = self._status_codes[ticket_id]
+        url = f"{self._url}/v1/ticket-status/{code}/survey"
+        response = await self._http.post(url, json=body, headers={"Authorization": ""})
+        if response.status_code == 201:
+            self.tally.surveys[service].append(answers)
+        else:
+            self._refused(response)

@@ -11,6 +11,8 @@ from botram_contracts.reference import Catalogue, Service
 ARRIVALS_BY_HOUR = (0.20, 0.24, 0.19, 0.14, 0.11, 0.08, 0.04)
 OUTCOME_WEIGHTS = {"served": 0.90, "referred": 0.06, "rejected": 0.04}
 NO_SHOW_PATIENCE_SECONDS = 60.0  # how long a desk waits for a called citizen who never comes
+# How a served citizen scores each SKM element (1-4): mostly satisfied, some not.
+SURVEY_SCORE_WEIGHTS = (0.05, 0.15, 0.50, 0.30)
 
 FIRST_NAMES = (
     "Siti", "Dewi", "Nur", "Sri", "Rina", "Aisyah", "Putri", "Wati", "Lestari", "Fitri",
@@ -42,6 +44,7 @@ class Parameters:
     pre_registered_share: float = 0.10
     # Share of served or referred tickets whose agency later says the document is ready.
     follow_up_share: float = 0.3
+    survey_share: float = 0.6  # of citizens served, those who answer the survey
     max_services_per_citizen: int = 3
     # The regency's code (BOTRAM_REGENCY_CODE): residents' NIKs start with it.
     regency_code: str = "3216"
@@ -55,7 +58,7 @@ class Parameters:
                 f"desks per agency must be at least 1 (got {self.desks_per_agency})"
             )
         shares = ("no_show_share", "priority_share", "resident_share", "phone_share")
-        for name in (*shares, "pre_registered_share", "follow_up_share"):
+        for name in (*shares, "pre_registered_share", "follow_up_share", "survey_share"):
             value = getattr(self, name)
             if not 0 <= value <= 1:
                 raise InvalidParameters(
@@ -100,6 +103,12 @@ class DayPlan:
     def follows_up(self, share: float) -> bool:
         """Whether the agency of a served or referred ticket reports its document ready."""
         return self.rng.random() < share
+
+    def survey_answers(self, share: float) -> tuple[int, ...] | None:
+        """A served citizen's nine SKM scores, or None for one who does not answer."""
+        if self.rng.random() >= share:
+            return None
+        return tuple(self.rng.choices((1, 2, 3, 4), weights=SURVEY_SCORE_WEIGHTS, k=9))
 
 
 def make_plan(params: Parameters, offered: list[Service], day: date) -> DayPlan:

@@ -127,6 +127,9 @@ class QueueTicketRow(ServiceTable, table=True):
     position: int
     status: QueueStatus = Field(default=QueueStatus.WAITING, sa_type=AutoString(length=16))
     turn_near_sent: bool = False
+    # The ticket's public status page (a secret of its holder, from the private subject):
+    # once served, the SMS inviting to the satisfaction survey links to it.
+    status_link: str | None = Field(default=None, max_length=300)
 
 
 class ContactRow(ServiceTable, table=True):

@@ -19,6 +19,7 @@ from botram_contracts.events import (
     CitizenTicketsAddedV1,
     ServiceCompletedV1,
     ServiceFollowedUpV1,
+    SurveyAnsweredV1,
     TicketCalledV1,
     TicketCancelledV1,
     TicketExpiredV1,
@@ -29,13 +30,13 @@ from botram_contracts.events import (
 )
 from botram_contracts.events.models import Sex
 from botram_contracts.vocabulary import Outcome
-from botram_registry.domain.nik import age_band
+from botram_registry.domain.nik import age_band, age_on
 from botram_registry.domain.pre_registration import display_code
 from botram_registry.domain.queue import Waiting
 from botram_registry.domain.tickets import TicketSlip, seconds_between
 from botram_registry.followups_store import FollowUpRow
 from botram_registry.pre_registration_store import PreRegistrationRow
-from botram_registry.store import CheckInRow, SessionRow, TicketRow
+from botram_registry.store import CheckInRow, CitizenRow, SessionRow, TicketRow
 from botram_runtime.actors import Actor
 
 Event = TypeVar("Event", bound=BotramEvent)
@@ -323,4 +324,32 @@ def follow_up_shared(
         until=row.until,
         note=row.note,
         status_link=link,
+    )
+
+
+def survey_answered(
+    survey_id: str,
+    ticket: TicketRow,
+    session: SessionRow,
+    citizen: CitizenRow | None,
+    scores: Sequence[int],
+) -> SurveyAnsweredV1:
+    """The answers, anonymous: the session's place and date, the service, the coarse
+    attributes the check-in already published; no pseudonym, no ticket or check-in id."""
+    answers = {f"u{index}": score for index, score in enumerate(scores, start=1)}
+    return SurveyAnsweredV1.model_validate(
+        {
+            "survey_id": survey_id,
+            "session_id": session.id,
+            "service": ticket.service,
+            "agency": ticket.agency,
+            "level": session.level,
+            "kecamatan": session.kecamatan,
+            "desa": session.desa,
+            "date": session.date,
+            "sex": citizen.sex if citizen else None,
+            "age_band": age_band(age_on(citizen.birth_date, session.date)) if citizen else None,
+            "resident": citizen.resident if citizen else None,
+            **answers,
+        }
     )

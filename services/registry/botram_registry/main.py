@@ -17,6 +17,7 @@ from botram_registry import (
     pre_registrations_api,
     screens_api,
     subscribers,
+    survey_api,
 )
 from botram_registry.batching import Batcher
 from botram_registry.deps import Deps
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app.include_router(screens_api.router)
     app.include_router(pre_registrations_api.router)
     app.include_router(followups_api.router)
+    app.include_router(survey_api.router)
     app.include_router(pages.router)
     return app
 

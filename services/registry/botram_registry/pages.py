@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse
 from markupsafe import Markup
 
 from botram_registry.deps import DepsDep
+from botram_registry.domain.survey import QUESTIONNAIRE
 from botram_registry.usecases import display, pre_registrations, queues
 from botram_runtime.access import public
 from botram_runtime.pages import PageKitDep
@@ -61,6 +62,7 @@ async def ticket_page(code: StatusCode, kit: PageKitDep, deps: DepsDep) -> HTMLR
         title="Tiket antrean",
         ticket=ticket,
         code=code,
+        questionnaire=QUESTIONNAIRE,
         refresh_seconds=deps.settings.ticket_page_refresh_seconds,
     )
 

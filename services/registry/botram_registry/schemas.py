@@ -257,6 +257,33 @@ class TicketStatusPublic(BaseModel):
     follow_ups: list[TicketFollowUpPublic] = Field(
         default_factory=list, description="What the agency said since, e.g. a document is ready"
     )
+    survey: str | None = Field(
+        default=None,
+        description=(
+            "The satisfaction survey: `open` once served (answer it with POST "
+            "/v1/ticket-status/{code}/survey), `answered` after; absent otherwise"
+        ),
+    )
+
+
+class SurveyAnswersCreate(BaseModel):
+    """The nine SKM elements (PermenPAN-RB 14/2017), each 1 (worst) to 4 (best)."""
+
+    model_config = {"extra": "forbid"}
+
+    u1: int = Field(ge=1, le=4, description="Persyaratan")
+    u2: int = Field(ge=1, le=4, description="Sistem, mekanisme dan prosedur")
+    u3: int = Field(ge=1, le=4, description="Waktu penyelesaian")
+    u4: int = Field(ge=1, le=4, description="Biaya/tarif")
+    u5: int = Field(ge=1, le=4, description="Produk spesifikasi jenis pelayanan")
+    u6: int = Field(ge=1, le=4, description="Kompetensi pelaksana")
+    u7: int = Field(ge=1, le=4, description="Perilaku pelaksana")
+    u8: int = Field(ge=1, le=4, description="Penanganan pengaduan, saran dan masukan")
+    u9: int = Field(ge=1, le=4, description="Sarana dan prasarana")
+
+
+class SurveyAnsweredPublic(BaseModel):
+    survey: str = Field(description="`answered`")
 
 
 class DisplayCallPublic(BaseModel):

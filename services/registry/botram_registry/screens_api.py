@@ -74,6 +74,7 @@ async def ticket_status(code: str, deps: DepsDep) -> TicketStatusPublic:
             TicketFollowUpPublic(kind=f.kind, place=f.place, until=f.until, note=f.note)
             for f in view.follow_ups
         ],
+        survey=view.survey,
     )
 
 

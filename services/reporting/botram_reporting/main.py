@@ -5,7 +5,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from botram_contracts.reference import load_catalogue, load_regions
-from botram_reporting import api, subscribers
+from botram_reporting import api, ikm_api, subscribers
 from botram_reporting.deps import Deps
 from botram_reporting.metrics import Aggregates, consumer_lag_probe, register_collector
 from botram_reporting.replay import replay_stream
@@ -58,6 +58,7 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
     app = runtime.create_app("Botram reporting")
     app.state.deps = deps
     app.include_router(api.router)
+    app.include_router(ikm_api.router)
     return app
 
 

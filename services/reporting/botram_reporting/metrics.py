@@ -21,6 +21,7 @@ from prometheus_client.registry import Collector
 from botram_contracts.vocabulary import SessionStatus
 from botram_reporting.domain import aggregates as domain
 from botram_reporting.domain.aggregates import Delta, Labels
+from botram_reporting.domain.ikm import ELEMENTS, ikm
 from botram_runtime.bus import jetstream_of
 from botram_runtime.service import Hook, ServiceRuntime
 from botram_runtime.stream import STREAM_NAME
@@ -43,6 +44,11 @@ COUNTERS = {
         "botram_no_shows",
         "Called tickets whose holder did not come",
         ("level", "agency", "service"),
+    ),
+    domain.SURVEY_RESPONSES: (
+        "botram_survey_responses",
+        "Satisfaction survey (SKM) answers",
+        ("agency", "service"),
     ),
 }
 HISTOGRAMS = {
@@ -107,6 +113,7 @@ class AggregatesCollector(Collector):
             yield family
         for name, (metric, doc) in HISTOGRAMS.items():
             yield self._histogram(name, metric, doc)
+        yield self._ikm()
         yield self._queue_waiting()
         yield self._sessions()
         yield self._consumer_lag()
@@ -128,6 +135,20 @@ class AggregatesCollector(Collector):
                 buckets=series,
                 sum_value=values.get(f"{name}_sum", {}).get(key, 0.0),
             )
+        return family
+
+    def _ikm(self) -> GaugeMetricFamily:
+        """The IKM (PermenPAN-RB 14/2017) of all answers so far, per agency and service."""
+        family = GaugeMetricFamily(
+            "botram_ikm",
+            "Indeks Kepuasan Masyarakat (25-100) of the satisfaction survey's answers",
+            labels=("agency", "service"),
+        )
+        scores = self._aggregates.values.get(domain.SURVEY_SCORE, {})
+        for key, responses in self._aggregates.values.get(domain.SURVEY_RESPONSES, {}).items():
+            if responses:
+                mean = scores.get(key, 0.0) / (len(ELEMENTS) * responses)
+                family.add_metric([v for _, v in key], ikm([mean] * len(ELEMENTS)))
         return family
 
     def _queue_waiting(self) -> GaugeMetricFamily:

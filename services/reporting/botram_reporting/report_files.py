@@ -103,6 +103,35 @@ def report_xlsx(report: Report, about: Sequence[tuple[str, Any]]) -> bytes:
     return out.getvalue()
 
 
+def rows_csv(rows: Sequence[dict[str, Any]]) -> str:
+    """Rows of equal keys (e.g. the IKM table) as CSV, a header first."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]) if rows else [], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return out.getvalue()
+
+
+def rows_xlsx(
+    rows: Sequence[dict[str, Any]], title: str, about: Sequence[tuple[str, Any]]
+) -> bytes:
+    """The same rows as a workbook: sheet `title` (numbers as numbers), then `Keterangan`."""
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title
+    sheet.append(list(rows[0]) if rows else [])
+    for cell in sheet[1]:
+        cell.font = Font(bold=True)
+    for row in rows:
+        sheet.append([_plain(v) for v in row.values()])
+    notes = book.create_sheet("Keterangan")
+    for name, value in about:
+        notes.append([name, "" if value is None else _plain(value)])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 

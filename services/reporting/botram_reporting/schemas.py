@@ -7,6 +7,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from botram_contracts.events import DemandRankedV1
 from botram_contracts.vocabulary import Level
 from botram_reporting.domain.demand import DemandRanking, PublishedRanking
+from botram_reporting.domain.ikm import ELEMENT_NAMES, ELEMENTS, IkmDimension, IkmGroup, IkmReport
 from botram_reporting.domain.reports import SessionReport, Summary
 from botram_runtime.inputs import Day
 
@@ -169,3 +170,62 @@ class PublishedDemand(BaseModel):
     @classmethod
     def of(cls, result: PublishedRanking) -> "PublishedDemand":
         return cls(event_id=result.event_id, subject=result.subject, data=result.data)
+
+
+# --- the satisfaction survey's IKM (PermenPAN-RB 14/2017) ---
+
+
+class IkmGroupPublic(BaseModel):
+    """The IKM of one group of answers: each element's mean (NRR), the IKM and its band."""
+
+    key: dict[str, str] = Field(description="What the group is (empty: every answer)")
+    responses: int
+    elements: dict[str, float] = Field(description="u1…u9: each element's mean score (1-4)")
+    ikm: float | None = Field(description="25-100 (None without answers)")
+    band: str | None = Field(description="A (Sangat Baik) … D (Tidak Baik)")
+    band_label: str | None
+
+    @classmethod
+    def of(cls, group: IkmGroup) -> "IkmGroupPublic":
+        answered = group.responses > 0
+        return cls(
+            key=group.key,
+            responses=group.responses,
+            elements={e: round(m, 3) for e, m in zip(ELEMENTS, group.means, strict=True)},
+            ikm=round(group.ikm, 2) if answered else None,
+            band=group.band or None,
+            band_label=group.band_label or None,
+        )
+
+
+class IkmPublic(BaseModel):
+    """The IKM over a period: overall, per agency and service (`services`), and per agency,
+    session, kecamatan and month."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    start: dt.date | None = Field(default=None, alias="from")
+    end: dt.date | None = Field(default=None, alias="to")
+    agency: str | None
+    service: str | None
+    level: Level | None
+    element_names: dict[str, str]
+    overall: IkmGroupPublic
+    services: list[IkmGroupPublic]
+    groups: dict[str, list[IkmGroupPublic]]
+
+    @classmethod
+    def of(cls, report: IkmReport) -> "IkmPublic":
+        q = report.question
+        groups = {str(d): [IkmGroupPublic.of(g) for g in gs] for d, gs in report.groups.items()}
+        return cls(
+            start=q.start,
+            end=q.end,
+            agency=q.agency,
+            service=q.service,
+            level=q.level,
+            element_names=ELEMENT_NAMES,
+            overall=IkmGroupPublic.of(report.overall),
+            services=groups.pop(IkmDimension.SERVICE),
+            groups=groups,
+        )

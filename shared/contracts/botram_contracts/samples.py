@@ -21,6 +21,7 @@ from botram_contracts.events import (
     SessionRescheduledV1,
     SessionScheduledV1,
     SessionUpdatedV1,
+    SurveyAnsweredV1,
     TicketCalledV1,
     TicketCancelledV1,
     TicketExpiredV1,
@@ -131,6 +132,27 @@ def _samples() -> list[BotramEvent]:
                     service="bpjs-kesehatan-pendaftaran", agency="bpjs-kesehatan", tickets=412
                 )
             ],
+        ),
+        SurveyAnsweredV1(
+            survey_id=str(uuid5(SAMPLE_NAMESPACE, "survey")),
+            session_id=SESSION_ID,
+            service="bpjs-kesehatan-pendaftaran",
+            agency="bpjs-kesehatan",
+            level=Level.KECAMATAN,
+            kecamatan="sukatani",
+            date=SAMPLE_DAY,
+            sex="F",
+            age_band="30-44",
+            resident=True,
+            u1=4,
+            u2=3,
+            u3=3,
+            u4=4,
+            u5=3,
+            u6=4,
+            u7=4,
+            u8=3,
+            u9=2,
         ),
     ]
 

@@ -28,6 +28,8 @@ CITIZEN_EVENTS = f"{ROOT}.citizen.>"
 TICKET_EVENTS = f"{ROOT}.ticket.>"
 SERVICE_EVENTS = f"{ROOT}.service.>"
 DEMAND_EVENTS = f"{ROOT}.demand.>"
+# Satisfaction survey answers (anonymous: no pseudonym, no ticket id).
+SURVEY_EVENTS = f"{ROOT}.survey.>"
 # What reporting and other whole-picture consumers read: every public event family.
 PUBLIC_EVENT_FAMILIES = (
     SESSION_EVENTS,
@@ -35,6 +37,7 @@ PUBLIC_EVENT_FAMILIES = (
     TICKET_EVENTS,
     SERVICE_EVENTS,
     DEMAND_EVENTS,
+    SURVEY_EVENTS,
 )
 
 

@@ -39,6 +39,7 @@ from botram_contracts.subjects import (
     PUBLIC_EVENT_FAMILIES,
     SERVICE_EVENTS,
     SESSION_EVENTS,
+    SURVEY_EVENTS,
     TICKET_EVENTS,
     agency_ticket_subjects,
     dead_letter_subject,
@@ -312,8 +313,10 @@ def agency_permissions(agency: str) -> Permissions:
                 SESSION_EVENTS,
                 f"{agency_inbox_prefix(agency)}.>",
             ],
-            # Belt and braces: never the people, never the private subjects or other inboxes.
-            "deny": [CITIZEN_EVENTS, f"{PRIVATE_PREFIX}.>", "_INBOX.>"],
+            # Belt and braces: never the people, never the private subjects or other inboxes,
+            # never the survey's answers (anonymous, but a small session's few answers could
+            # be matched to its completions: agencies read their IKM from reporting instead).
+            "deny": [CITIZEN_EVENTS, SURVEY_EVENTS, f"{PRIVATE_PREFIX}.>", "_INBOX.>"],
         },
     }
 

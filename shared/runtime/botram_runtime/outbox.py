@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from botram_contracts.events import MSG_ID_HEADER, BotramEvent, CloudEvent, encode_event, make_event
+from botram_contracts.events import (
+    EVENT_MODELS,
+    MSG_ID_HEADER,
+    BotramEvent,
+    CloudEvent,
+    encode_event,
+    make_event,
+)
 from botram_contracts.events.envelope import utc_now
 from botram_contracts.subjects import is_private
 from botram_runtime.consumers import sleep_unless, stop_task
@@ -56,6 +63,9 @@ class OutboxEvent(SQLModel, table=True):
 
 
 OUTBOX = OutboxEvent.__table__  # type: ignore[attr-defined]
+# Event types whose rows go as soon as the stream has them, like private ones: an anonymous
+# survey answer kept beside the row that says which ticket answered could be matched to it.
+DELETED_ON_PUBLISH = frozenset(t for t, model in EVENT_MODELS.items() if model.anonymous)
 # Rows staged in a session, inserted with one statement just before it commits.
 STAGED_ROWS = "botram.outbox_rows"
 
@@ -269,13 +279,9 @@ def _pending(limit: int) -> Any:
 async def _mark(session: AsyncSession, rows: Sequence[OutboxEvent], results: list[object]) -> None:
     """Record a batch's outcome: published rows marked (private ones deleted), failures counted."""
     outcomes = list(zip(rows, results, strict=True))
-    done = [
-        row.seq for row, result in outcomes if not _failed(result) and not is_private(row.subject)
-    ]
+    done = [row.seq for row, result in outcomes if not _failed(result) and not _deleted(row)]
     # Personal data (a phone for the notifier) is kept no longer than it takes to publish.
-    done_private = [
-        row.seq for row, result in outcomes if not _failed(result) and is_private(row.subject)
-    ]
+    done_private = [row.seq for row, result in outcomes if not _failed(result) and _deleted(row)]
     failed = [row.seq for row, result in outcomes if _failed(result)]
     if done:
         await session.exec(
@@ -291,6 +297,11 @@ async def _mark(session: AsyncSession, rows: Sequence[OutboxEvent], results: lis
             .where(col(OutboxEvent.seq).in_(failed))
             .values(attempts=OutboxEvent.attempts + 1)
         )
+
+
+def _deleted(row: OutboxEvent) -> bool:
+    """A row to delete once published: a private event's, or an anonymous one's."""
+    return is_private(row.subject) or row.type in DELETED_ON_PUBLISH
 
 
 def _failed(result: object) -> bool:

@@ -14,6 +14,7 @@ from botram_contracts.events import (
     EventDecodeError,
     ServiceCompletedV1,
     SessionScheduledV1,
+    SurveyAnsweredV1,
     UnknownEventType,
     decode_event,
     encode_event,
@@ -186,6 +187,7 @@ def test_every_contract_event_type_has_a_model() -> None:
         "botram.citizen.follow_up_shared.v1",
         "botram.ticket.no_show.v1",
         "botram.demand.ranked.v1",
+        "botram.survey.answered.v1",
     }
 
 
@@ -210,3 +212,12 @@ def test_session_times_are_wib_wall_clock_and_validate_with_format_checking() ->
     body["data"]["start"] = "8 pagi"
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(body, schema, format_checker=jsonschema.FormatChecker())
+
+
+def test_a_survey_answer_names_no_citizen_and_no_ticket() -> None:
+    """Anonymous (issue 18): no pseudonym, no ticket or check-in id; its outbox row goes once
+    published."""
+    fields = set(SurveyAnsweredV1.model_fields)
+    assert not fields & {"citizen", "ticket_id", "check_in_id", "nik", "name", "phone"}
+    assert SurveyAnsweredV1.anonymous and not SurveyAnsweredV1.private
+    assert {f"u{i}" for i in range(1, 10)} <= fields

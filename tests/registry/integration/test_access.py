@@ -58,6 +58,7 @@ MATRIX = {
     ("POST", "/v1/nik-checks"): FRONT_DESK,
     ("GET", "/v1/open-sessions"): PUBLIC,
     ("GET", "/v1/ticket-status/{code}"): PUBLIC,
+    ("POST", "/v1/ticket-status/{code}/survey"): PUBLIC,
     ("GET", "/v1/sessions/{session_id}/display"): PUBLIC,
     ("GET", "/front-desk"): PUBLIC,
     ("GET", "/desk"): PUBLIC,

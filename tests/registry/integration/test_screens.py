@@ -89,6 +89,7 @@ async def test_a_ticket_is_followed_by_its_status_link_and_shows_the_number_only
         "estimated_wait_seconds": 0.0,
         "desk": None,
         "follow_ups": [],
+        "survey": None,
     }
     called = await registry.post("/v1/sessions/s-1/services/dukcapil-kk/call-next", json=DESK)
     assert called.status_code == 200, called.text

@@ -32,6 +32,7 @@ MATRIX: dict[tuple[str, str], str | set[str]] = COMMON | {
     ("GET", "/v1/reports/sessions/{session_id}/print"): READERS,
     ("GET", "/v1/reports/summary"): READERS,
     ("GET", "/v1/reports/demand"): READERS,
+    ("GET", "/v1/reports/ikm"): READERS,
     ("POST", "/v1/reports/demand/publish"): {"operator"},
 }
 RANKED = "botram.demand.ranked.v1.kecamatan"

@@ -85,6 +85,8 @@ def test_dashboard_shows_what_planners_asked_for_from_the_contract_metrics() -> 
         "botram_wait_seconds_bucket",
         "botram_queue_waiting",
         "botram_tickets_issued_total",
+        "botram_ikm",
+        "botram_survey_responses_total",
     ):
         assert metric in queries, metric
     uids = {p["datasource"]["uid"] for p in json.loads(DASHBOARD.read_text())["panels"]}

@@ -23,6 +23,7 @@ class MessageKind(StrEnum):
     TICKETS_EXPIRED = "tickets_expired"
     PRE_REGISTERED = "pre_registered"
     DOCUMENT_READY = "document_ready"
+    SURVEY_INVITED = "survey_invited"
 
 
 # Kinds queued as the session ends (its contacts are erased then), or after it (an agency's
@@ -107,8 +108,11 @@ TEMPLATES = {
         "diberikan kepada warga lain."
     ),
     MessageKind.DOCUMENT_READY: (
-        "dokumen layanan {service} (nomor {number}) sudah siap. "
-        "Silakan ambil di {place}{until}."
+        "dokumen layanan {service} (nomor {number}) sudah siap. Silakan ambil di {place}{until}."
+    ),
+    MessageKind.SURVEY_INVITED: (
+        "terima kasih telah menggunakan layanan {service}. Mohon isi "
+        "survei kepuasan masyarakat (tanpa nama, 9 pertanyaan, sekali saja): {link}"
     ),
 }
 # Where the next sessions are, when the notifier has no address of the schedule to give.
@@ -165,6 +169,11 @@ def ticket_issued(
         MessageKind.TICKET_ISSUED, number=number, service=service_name, wait_minutes=round(minutes)
     )
     return f"{text} Pantau antrean: {status_link}" if status_link else text
+
+
+def survey_invited(service_name: str, status_link: str) -> str:
+    """After a ticket is served: the link of its status page, where the survey waits."""
+    return render(MessageKind.SURVEY_INVITED, service=service_name, link=status_link)
 
 
 def turn_near(number: str, service_name: str, position: int) -> str:

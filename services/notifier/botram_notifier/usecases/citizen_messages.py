@@ -30,6 +30,7 @@ from botram_contracts.events import (
     TicketExpiredV1,
     TicketNoShowV1,
 )
+from botram_contracts.vocabulary import Outcome
 from botram_notifier.deps import Deps
 from botram_notifier.domain import messages
 from botram_notifier.domain.messages import MessageKind, MessageStatus, QueueStatus
@@ -74,6 +75,8 @@ async def follow_event(deps: Deps, tx: AsyncSession, event: CloudEvent[Any]) -> 
             await _announce_turn_near(deps, tx, data.session_id, data.service)
     elif isinstance(data, TicketNoShowV1 | ServiceCompletedV1):
         await _set_status(tx, data.ticket_id, QueueStatus.DONE)
+        if isinstance(data, ServiceCompletedV1) and data.outcome == Outcome.SERVED:
+            await _invite_to_survey(deps, tx, data)
     elif isinstance(data, TicketExpiredV1 | TicketCancelledV1):
         await _set_status(tx, data.ticket_id, QueueStatus.ENDED, only_from=QueueStatus.WAITING)
     elif isinstance(data, SessionCancelledV1):
@@ -123,6 +126,7 @@ async def _contact_shared(deps: Deps, tx: AsyncSession, data: CitizenContactShar
                 position=ticket.position,
                 status=QueueStatus.WAITING,
                 turn_near_sent=messages.is_turn_near(ticket.position, near),
+                status_link=(data.status_links or {}).get(ticket.ticket_id),
             )
             .on_conflict_do_nothing(index_elements=["ticket_id"])
         )
@@ -168,6 +172,27 @@ async def _follow_up_shared(deps: Deps, tx: AsyncSession, data: CitizenFollowUpS
             data.note,
             data.status_link,
         ),
+    )
+
+
+async def _invite_to_survey(deps: Deps, tx: AsyncSession, served: ServiceCompletedV1) -> None:
+    """A served ticket whose holder shared a phone, with a status link: invite to the survey
+    (on the ticket's status page; no link, no message)."""
+    ticket = await tx.get(QueueTicketRow, served.ticket_id)
+    if ticket is None or not ticket.status_link or ticket.check_in_id is None:
+        return
+    contact = await tx.get(ContactRow, ticket.check_in_id)
+    if contact is None:
+        return
+    await _queue_message(
+        deps,
+        tx,
+        kind=MessageKind.SURVEY_INVITED,
+        key=messages.ticket_key(MessageKind.SURVEY_INVITED, served.ticket_id),
+        session_id=served.session_id,
+        check_in_id=ticket.check_in_id,
+        phone=contact.phone,
+        body=messages.survey_invited(deps.service_name(served.service), ticket.status_link),
     )
 
 

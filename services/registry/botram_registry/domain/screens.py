@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from botram_contracts.vocabulary import Level, SessionStatus
+from botram_registry.domain.survey import SurveyState
 from botram_registry.domain.tickets import TicketStatus
 
 # The display shows this many of the latest calls (the first one large).
@@ -65,6 +66,8 @@ class TicketStatusView:
     desk: str | None
     # What the agency said since (a document ready: where, until when).
     follow_ups: tuple["TicketFollowUpView", ...] = ()
+    # The satisfaction survey: open once served, answered after (None: not offered).
+    survey: SurveyState | None = None
 
 
 @dataclass(frozen=True, slots=True)

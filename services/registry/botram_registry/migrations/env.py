@@ -6,6 +6,7 @@ from botram_registry import (
     followups_store,  # noqa: F401  (its tables join the metadata)
     offline_store,  # noqa: F401  (its table, on the same metadata)
     pre_registration_store,  # noqa: F401  (its table)
+    survey_store,  # noqa: F401  (its table)
 )
 from botram_registry.settings import Settings
 from botram_registry.store import ServiceTable

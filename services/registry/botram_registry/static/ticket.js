@@ -24,6 +24,8 @@
     document.getElementById("ticket-position").textContent = ticket.position || "–";
     document.getElementById("ticket-eta").textContent = ticket.estimated_wait_seconds === null ? "–"
       : "± " + Math.ceil(ticket.estimated_wait_seconds / 60) + " menit";
+    // Served while the page was open: load it again, with the survey.
+    if (ticket.survey === "open" && !document.getElementById("survey-form")) window.location.reload();
     return ticket.status === "waiting" || ticket.status === "called";
   }
 

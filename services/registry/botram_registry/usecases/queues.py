@@ -3,10 +3,11 @@
 from datetime import timedelta
 
 from botram_contracts.vocabulary import SessionStatus
-from botram_registry import followups_store, store
+from botram_registry import followups_store, store, survey_store
 from botram_registry.deps import Deps
 from botram_registry.domain.queue import QueueReport, service_queue
 from botram_registry.domain.screens import TicketFollowUpView, TicketStatusView, agency_label
+from botram_registry.domain.survey import survey_state
 from botram_registry.domain.tickets import TicketStatus
 from botram_registry.store import SessionRow, TicketRow
 from botram_runtime.errors import NotFound
@@ -48,6 +49,7 @@ async def ticket_status(deps: Deps, code: str) -> TicketStatusView:
     async with deps.db.session() as tx:
         ticket = await store.ticket_by_status_code(tx, code)
         follow_ups = [] if ticket is None else await followups_store.follow_ups_of(tx, ticket.id)
+        answered = ticket is not None and await survey_store.answered(tx, ticket.id)
     if ticket is None:
         raise NotFound("ticket", "with this status code", code="ticket-not-found")
     report = await queue_status(deps, ticket.session_id)
@@ -72,4 +74,5 @@ async def ticket_status(deps: Deps, code: str) -> TicketStatusView:
             TicketFollowUpView(kind=f.kind, place=f.place, until=f.until, note=f.note)
             for f in follow_ups
         ),
+        survey=survey_state(ticket.status, ticket.outcome, answered),
     )

@@ -13,6 +13,7 @@ from botram_contracts.events import (
     CitizenTicketsAddedV1,
     ServiceCompletedV1,
     ServiceFollowedUpV1,
+    SurveyAnsweredV1,
     TicketCalledV1,
     TicketCancelledV1,
     TicketExpiredV1,
@@ -36,6 +37,10 @@ READY_TIME = "ready_seconds"
 # Tickets waiting, by session (resolved to its kecamatan, and to opened sessions only, when
 # the gauge is collected): the session id never becomes a metric label.
 QUEUE_WAITING = "queue_waiting"
+# Survey answers, and the sum of their nine scores, per agency and service: the IKM metric
+# is 25 x score / (9 x responses) (every answer scores all nine elements).
+SURVEY_RESPONSES = "survey_responses"
+SURVEY_SCORE = "survey_score"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +91,9 @@ def deltas_for(data: object) -> list[Delta]:
                 WAIT, WAIT_BUCKETS, data.waited_seconds, agency=data.agency, service=data.service
             ),
         ]
+    if isinstance(data, SurveyAnsweredV1):
+        key = labels(agency=data.agency, service=data.service)
+        return [Delta(SURVEY_RESPONSES, key), Delta(SURVEY_SCORE, key, sum(data.scores()))]
     if isinstance(data, ServiceCompletedV1):
         return [
             Delta(

@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+from botram_reporting import survey_store  # noqa: F401  # its table, on the same metadata
 from botram_reporting.settings import Settings
 from botram_reporting.store import ServiceTable
 from botram_runtime.migrations_env import run_migrations

@@ -3,9 +3,9 @@
 from collections.abc import Sequence
 from typing import Any
 
-from botram_contracts.events import CloudEvent
+from botram_contracts.events import CloudEvent, SurveyAnsweredV1
 from botram_contracts.vocabulary import Level
-from botram_reporting import store
+from botram_reporting import store, survey_store
 from botram_reporting.deps import Deps
 from botram_reporting.domain.aggregates import deltas_for, sum_deltas
 from botram_reporting.domain.facts import ids_touched, ranking_due
@@ -53,6 +53,8 @@ async def apply_events(deps: Deps, events: Sequence[CloudEvent[Any]]) -> set[str
                     await store.write_facts(tx, facts.take_changed())  # the ranking counts them
                     await stage_ranking(tx, deps, Level.KECAMATAN, end=end)
             await store.write_facts(tx, facts.take_changed())
+            answers = [data for data in applied if isinstance(data, SurveyAnsweredV1)]
+            await survey_store.write_answers(tx, answers)
             await store.add_deltas(tx, deltas)
         # The mirror changes only after the commit: a failed batch leaves it untouched.
         deps.aggregates.apply(deltas)

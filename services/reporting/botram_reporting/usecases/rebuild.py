@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from botram_contracts.events import CloudEvent, EventDecodeError, UnknownEventType, decode_event
-from botram_reporting import store
+from botram_reporting import store, survey_store
 from botram_reporting.deps import Deps
 from botram_reporting.usecases.ingest import CONSUMER, apply_events
 
@@ -44,6 +44,7 @@ async def rebuild(deps: Deps, replay: Replay, progress: Progress | None = None) 
     """Empty the tables, then apply every replayed event (`deps` must not publish rankings)."""
     async with deps.db.transaction() as tx:
         await store.clear_tables(tx, CONSUMER)
+        await survey_store.clear_answers(tx)
     counts = Replayed()
     async with aclosing(replay.batches()) as batches:
         async for payloads in batches:

@@ -30,6 +30,9 @@ class BotramEvent(EventData):
     producer: ClassVar[str]
     # Private events travel on subjects no agency may read (see `subjects.PRIVATE_PREFIX`).
     private: ClassVar[bool] = False
+    # Anonymous events must not be linkable to a citizen by whoever reads the producer's
+    # database: like private ones, the outbox deletes their rows as soon as they are published.
+    anonymous: ClassVar[bool] = False
 
 
 class _SessionRef(BotramEvent):
@@ -465,6 +468,48 @@ class DemandRankedV1(BotramEvent):
     ranking: list[RankedService]
 
 
+SkmScore = Annotated[int, Field(ge=1, le=4)]
+
+
+class SurveyAnsweredV1(BotramEvent):
+    """A citizen answered the satisfaction survey (SKM, PermenPAN-RB 14/2017) after a service.
+
+    Anonymous: no citizen pseudonym, no ticket or check-in id (either would link the answers
+    to a person); `survey_id` is a fresh random id of this answer alone. `u1`…`u9` are the
+    nine SKM elements, each 1 (tidak baik) to 4 (sangat baik).
+    """
+
+    event_type = "botram.survey.answered.v1"
+    subject_fields = ("agency", "service")
+    producer = "registry"
+    anonymous = True
+
+    survey_id: str = Field(description="A random id of this answer (not the ticket's)")
+    session_id: str
+    service: Slug
+    agency: Slug
+    level: Level
+    kecamatan: Slug
+    desa: Slug | None = None
+    date: Date = Field(description="The session's date (WIB)")
+    sex: Sex | None = None
+    age_band: AgeBand | None = None
+    resident: bool | None = None
+    u1: SkmScore = Field(description="Persyaratan")
+    u2: SkmScore = Field(description="Sistem, mekanisme dan prosedur")
+    u3: SkmScore = Field(description="Waktu penyelesaian")
+    u4: SkmScore = Field(description="Biaya/tarif")
+    u5: SkmScore = Field(description="Produk spesifikasi jenis pelayanan")
+    u6: SkmScore = Field(description="Kompetensi pelaksana")
+    u7: SkmScore = Field(description="Perilaku pelaksana")
+    u8: SkmScore = Field(description="Penanganan pengaduan, saran dan masukan")
+    u9: SkmScore = Field(description="Sarana dan prasarana")
+
+    def scores(self) -> tuple[int, ...]:
+        """The nine answers, u1 first."""
+        return tuple(getattr(self, f"u{i}") for i in range(1, 10))
+
+
 EVENT_MODELS: dict[str, type[BotramEvent]] = {
     model.event_type: model
     for model in (
@@ -487,6 +532,7 @@ EVENT_MODELS: dict[str, type[BotramEvent]] = {
         ServiceFollowedUpV1,
         CitizenFollowUpSharedV1,
         DemandRankedV1,
+        SurveyAnsweredV1,
     )
 }
 """Every event type in the catalogue, by its CloudEvents `type`."""

@@ -1,0 +1,78 @@
+"""Survey answers counted into the IKM on a real database: exactly once, per agency and
+service as a hand computation gives it, anonymous rows, and the metrics mirror."""
+
+from datetime import date
+from typing import Any
+
+import pytest
+
+from botram_contracts.events import SurveyAnsweredV1, make_event
+from botram_reporting.deps import Deps
+from botram_reporting.domain.aggregates import SURVEY_RESPONSES
+from botram_reporting.domain.ikm import ComputeIkm, IkmDimension
+from botram_reporting.usecases.ikm import compute_ikm, ikm_table
+from botram_reporting.usecases.ingest import apply_events
+
+DAY = date(2026, 12, 5)
+ANSWERS = {
+    ("dukcapil", "dukcapil-kk"): [(4, 3, 3, 4, 2, 4, 4, 1, 3), (3, 3, 4, 4, 3, 4, 3, 2, 3)],
+    ("pmi", "pmi-donor-darah"): [(4, 4, 4, 4, 4, 4, 4, 4, 3)],
+}
+
+
+def answered(n: int, agency: str, service: str, scores: tuple[int, ...], **where: Any) -> Any:
+    data = SurveyAnsweredV1.model_validate(
+        {
+            "survey_id": f"v-{n}",
+            "session_id": "s-1",
+            "service": service,
+            "agency": agency,
+            "level": "kecamatan",
+            "kecamatan": "sukatani",
+            "date": DAY,
+            "sex": "F",
+            "age_band": "30-44",
+            "resident": True,
+        }
+        | {f"u{i}": s for i, s in enumerate(scores, start=1)}
+        | where
+    )
+    return make_event(data, "registry")
+
+
+def hand_ikm(answers: list[tuple[int, ...]]) -> float:
+    means = [sum(a[i] for a in answers) / len(answers) for i in range(9)]
+    return sum(m * (1 / 9) for m in means) * 25
+
+
+async def test_answers_are_counted_once_into_the_ikm_of_their_agency_and_service(
+    deps: Deps,
+) -> None:
+    events = [
+        answered(n, agency, service, scores)
+        for n, ((agency, service), scores) in enumerate(
+            (key, s) for key, answers in ANSWERS.items() for s in answers
+        )
+    ]
+    events.append(answered(9, "pmi", "pmi-donor-darah", (1,) * 9, date=date(2027, 1, 9)))
+    assert await apply_events(deps, events) == set()
+    assert await apply_events(deps, events[:1]) == {str(events[0].id)}  # a redelivery
+
+    report = await compute_ikm(deps, ComputeIkm(end=DAY))
+    services = {(g.key["agency"], g.key["service"]): g for g in report.groups[IkmDimension.SERVICE]}
+    for key, answers in ANSWERS.items():
+        assert services[key].responses == len(answers)
+        assert services[key].ikm == pytest.approx(hand_ikm(answers))
+    assert services[("dukcapil", "dukcapil-kk")].band == "B"  # 79.17: Baik
+    assert services[("pmi", "pmi-donor-darah")].band == "A"
+    only_pmi = await compute_ikm(deps, ComputeIkm(agency="pmi"))
+    assert only_pmi.overall.responses == 2
+    assert [g.key["month"] for g in only_pmi.groups[IkmDimension.MONTH]] == ["2026-12", "2027-01"]
+
+    rows = await ikm_table(deps, ComputeIkm(end=DAY))
+    assert rows[0]["breakdown"] == "overall" and rows[0]["responses"] == 3
+    kk = next(r for r in rows if r["breakdown"] == "service" and r["service"] == "dukcapil-kk")
+    assert kk["ikm"] == round(hand_ikm(ANSWERS[("dukcapil", "dukcapil-kk")]), 2)
+    assert (kk["u1"], kk["u8"]) == (3.5, 1.5)
+
+    assert deps.aggregates.get(SURVEY_RESPONSES, agency="pmi", service="pmi-donor-darah") == 2
