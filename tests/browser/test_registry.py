@@ -126,7 +126,7 @@ def check_in(front: Page, citizen: dict[str, str], services: list[str], **option
         front.locator(f'input[name="services"][value="{code}"]').check()
     for reason in options.get("priority", []):
         front.locator(f'input[name="priority_reasons"][value="{reason}"]').check()
-    front.get_by_role("button", name="Daftarkan").click()
+    front.get_by_role("button", name="Daftarkan", exact=True).click()
 
 
 def printed_numbers(front: Page, count: int) -> list[str]:
@@ -158,7 +158,7 @@ def test_a_small_fair_through_the_pages(
         )
         front.get_by_label("Nama lengkap").fill("Warga Keliru")
         front.locator('input[name="services"][value="dukcapil-kk"]').check()
-        front.get_by_role("button", name="Daftarkan").click()
+        front.get_by_role("button", name="Daftarkan", exact=True).click()
         expect(front.get_by_label("NIK", exact=True)).to_be_focused()
         assert not [r for r in received if "/check-ins" in r.url]
         assert_accessible(front)
