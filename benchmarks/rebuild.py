@@ -7,14 +7,13 @@ of N events, against a raw nats-py consumer that only decodes and acks the same 
 
 import argparse
 import asyncio
-import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.common import database_url, nats_server, report
+from benchmarks.common import child_environment, database_url, nats_server, report
 from benchmarks.ingest import day_of_events, fill, raw_consumer
 
 
@@ -36,12 +35,12 @@ def main() -> None:
             asyncio.run(fill(server.url, day_of_events(args.events)))
             fill_seconds = time.perf_counter() - started
             baseline = asyncio.run(raw_consumer(server.url, args.events))
-            env = {k: v for k, v in os.environ.items() if not k.startswith("BOTRAM_")} | {
-                "BOTRAM_NATS_URL": server.url,
-                "BOTRAM_DATABASE_URL": database_url(args.database, tmp, "reporting"),
-                "BOTRAM_LOG_LEVEL": "WARNING",
-                "BOTRAM_SQLITE_INLINE": str(not args.aiosqlite).lower(),
-            }
+            env = child_environment(
+                BOTRAM_NATS_URL=server.url,
+                BOTRAM_DATABASE_URL=database_url(args.database, tmp, "reporting"),
+                BOTRAM_LOG_LEVEL="WARNING",
+                BOTRAM_SQLITE_INLINE=str(not args.aiosqlite).lower(),
+            )
             if args.batch:
                 env["BOTRAM_REPORTING_REBUILD_BATCH_SIZE"] = str(args.batch)
             started = time.perf_counter()
