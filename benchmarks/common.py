@@ -143,6 +143,11 @@ class Process:
         kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
         return kb / 1024
 
+    def cpu_seconds(self) -> float:
+        """CPU time the process has used so far (user + system), from /proc."""
+        fields = Path(f"/proc/{self.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.popen.poll() is None:
             self.popen.terminate()

@@ -57,21 +57,22 @@ _TYPE_IN_JSON = re.compile(rb'"type"\s*:\s*"(botram\.[a-z_]+\.[a-z_]+\.v[0-9]+)"
 
 def decode_event(payload: bytes | str) -> CloudEvent[Any]:
     """Parse and validate a structured-mode CloudEvent against its type's model."""
-    # Fast path, one pass from bytes to models in pydantic-core (about 1.7x parsing to a dict
-    # and validating that): the type is read from the bytes, its envelope validates the JSON,
+    # Fast path, from bytes to models in one pass of pydantic-core (~15 % less CPU than
+    # parsing to a dict and validating that): the type read from the bytes picks the envelope,
     # and the decoded event must carry that very type (a "type" key elsewhere in the payload
     # could be read first). Anything else takes the two-step path, whose errors say whether
     # the envelope or the data is wrong: the reasons a dead letter records stay the same.
     raw = payload.encode() if isinstance(payload, str) else payload
     found = _TYPE_IN_JSON.search(raw)
-    envelope = _ENVELOPES.get(found.group(1).decode()) if found else None
-    if envelope is not None and found is not None:
+    event_type = found.group(1).decode() if found else ""
+    envelope = _ENVELOPES.get(event_type)
+    if envelope is not None:
         try:
             event = envelope.model_validate_json(raw)
         except ValueError:
             pass
         else:
-            if event.type == found.group(1).decode():
+            if event.type == event_type:
                 return event
     return _decode_in_two_steps(payload)
 
