@@ -49,6 +49,10 @@ test-browser: install ## Only the browser tests (the pages in Debian's headless 
 screenshots: install ## Refresh docs/screens/*.png from the browser tests
 	BOTRAM_SCREENSHOTS_DIR=docs/screens $(VENV)/bin/pytest -q tests/browser
 
+.PHONY: bench
+bench: install ## Run the benchmarks (installs wrk if needed): make bench [BENCH="--quick --database postgresql"]
+	PYTHONPYCACHEPREFIX=$${PYTHONPYCACHEPREFIX:-/tmp/botram-bench-pycache} $(VENV)/bin/python -m benchmarks $(BENCH)
+
 .PHONY: lint
 lint: install ## ruff check + format check, import contracts, strict mypy, dead code (vulture)
 	$(VENV)/bin/ruff check .

@@ -1,6 +1,7 @@
 """What every benchmark needs: servers on free ports, percentiles, and reporting figures."""
 
 import asyncio
+import atexit
 import contextlib
 import json
 import os
@@ -8,6 +9,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -24,6 +26,21 @@ from botram_cli.nats_server import EmbeddedNatsServer, free_port
 
 console = Console(highlight=False)
 DEFAULT_PG = "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+# Bytecode compiled once for every process a benchmark starts. Some machines set
+# PYTHONDONTWRITEBYTECODE=1: without a cache each service would recompile its sources at
+# start-up (3-4 s here), which figures that include start-up (ingest, rebuild) would count.
+PYCACHE = Path(tempfile.gettempdir()) / "botram-bench-pycache"
+
+
+def child_environment(*, keep_botram: bool = False, **env: str) -> dict[str, str]:
+    """The environment of a process a benchmark starts: this one's without PYTHONDONTWRITEBYTECODE
+    (and without BOTRAM_* settings unless `keep_botram`), a shared bytecode cache, then `env`."""
+    inherited = {
+        k: v
+        for k, v in os.environ.items()
+        if (keep_botram or not k.startswith("BOTRAM_")) and k != "PYTHONDONTWRITEBYTECODE"
+    }
+    return inherited | {"PYTHONPYCACHEPREFIX": str(PYCACHE)} | env
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -63,19 +80,51 @@ def nats_server(tmp: Path) -> Iterator[EmbeddedNatsServer]:
         server.stop()
 
 
+_created_databases: list[str] = []
+
+
+def _server_url(url: str) -> str:
+    """asyncpg's DSN for a SQLAlchemy URL."""
+    return make_url(url).set(drivername="postgresql").render_as_string(False)
+
+
 async def create_pg_database(base_url: str) -> str:
+    """A new database on the server of `base_url`, dropped when the benchmark exits."""
     base = make_url(base_url)
     name = f"botram_bench_{uuid.uuid4().hex[:10]}"
-    conn = await asyncpg.connect(base.set(drivername="postgresql").render_as_string(False))
+    conn = await asyncpg.connect(_server_url(base_url))
     try:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    return base.set(database=name).render_as_string(hide_password=False)
+    url = base.set(database=name).render_as_string(hide_password=False)
+    if not _created_databases:
+        atexit.register(drop_created_databases, base_url)
+    _created_databases.append(name)
+    return url
+
+
+async def _drop(base_url: str, names: list[str]) -> None:
+    conn = await asyncpg.connect(_server_url(base_url))
+    try:
+        for name in names:  # FORCE: a service killed mid-run may leave a connection behind
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def drop_created_databases(base_url: str) -> None:
+    """Drop the databases this benchmark created (at exit, once its processes stopped)."""
+    names, _created_databases[:] = list(_created_databases), []
+    try:
+        asyncio.run(_drop(base_url, names))
+    except Exception as error:  # the figures are printed already: say what was left behind
+        print(f"could not drop the benchmark databases {names}: {error!r}", file=sys.stderr)
 
 
 def database_url(kind: str, tmp: Path, name: str) -> str:
-    """A fresh database of the requested kind for one process."""
+    """A fresh database of the requested kind for one process (PostgreSQL ones are dropped
+    when the benchmark exits)."""
     if kind == "sqlite":
         return f"sqlite+aiosqlite:///{tmp / (name + '.db')}"
     return asyncio.run(create_pg_database(os.environ.get("BOTRAM_BENCH_DATABASE_URL", DEFAULT_PG)))
@@ -94,6 +143,11 @@ class Process:
         kb = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
         return kb / 1024
 
+    def cpu_seconds(self) -> float:
+        """CPU time the process has used so far (user + system), from /proc."""
+        fields = Path(f"/proc/{self.popen.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         if self.popen.poll() is None:
             self.popen.terminate()
@@ -107,13 +161,13 @@ def start_service(service: str, tmp: Path, nats_url: str, db_url: str, **env: st
     """Run `python -m botram_<service>` on a free port and wait until it is ready."""
     port = free_port()
     log = tmp / f"{service}.log"
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("BOTRAM_")} | {
-        "BOTRAM_NATS_URL": nats_url,
-        "BOTRAM_DATABASE_URL": db_url,
-        "BOTRAM_HTTP_PORT": str(port),
-        "BOTRAM_LOG_LEVEL": "WARNING",
+    environment = child_environment(
+        BOTRAM_NATS_URL=nats_url,
+        BOTRAM_DATABASE_URL=db_url,
+        BOTRAM_HTTP_PORT=str(port),
+        BOTRAM_LOG_LEVEL="WARNING",
         **env,
-    }
+    )
     popen = subprocess.Popen(
         [sys.executable, "-m", f"botram_{service}"],
         env=environment,
@@ -130,7 +184,10 @@ def start_command(name: str, argv: list[str], tmp: Path, port: int, **env: str) 
     """Run a command of this repository (cwd: here) logging to `tmp`, and wait until ready."""
     log = tmp / f"{name}.log"
     popen = subprocess.Popen(
-        argv, env=os.environ | env, stdout=log.open("wb"), stderr=subprocess.STDOUT
+        argv,
+        env=child_environment(keep_botram=True, **env),
+        stdout=log.open("wb"),
+        stderr=subprocess.STDOUT,
     )
     process = Process(name, popen, f"http://127.0.0.1:{port}", log)
     wait_ready(process)

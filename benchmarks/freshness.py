@@ -3,7 +3,8 @@
 
     .venv/bin/python -m benchmarks.freshness [--rate 300] [--seconds 10]
 
-The load comes from `wrk` at a paced rate (the Python client caps near 200/s here). Every
+The load comes from `wrk` at a paced rate (see benchmarks/wrk.py: no figures when the asked
+rate is not reached). Every
 `--interval` the benchmark reads how many check-ins the registry has committed (a count of
 its `check_ins` table) and how many reporting's /metrics shows; the k-th check-in's
 freshness is the time from the first sample with k committed to the first with k counted.
@@ -12,7 +13,9 @@ Both sides are sampled, so each figure is within one interval of the truth.
 
 import argparse
 import asyncio
+import os
 import sqlite3
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -28,12 +31,10 @@ from benchmarks.checkin import (
     SERVICES,
     SESSION,
     announce_session,
-    check_in_body,
     front_desk_token,
     wait_session_open,
 )
 from benchmarks.common import database_url, median, nats_server, percentile, report, start_service
-from benchmarks.load import open_loop
 
 
 def checkins_counted(text: str) -> int:
@@ -82,34 +83,22 @@ def first_reaching(samples: list[tuple[float, int]], total: int) -> list[float |
 
 async def measure(
     registry_url: str, registry_db: str, reporting: str, args: argparse.Namespace, token: str
-) -> tuple[list[float], int, float]:
-    """Freshness of each check-in (ms), how many were never counted, the achieved rate."""
+) -> tuple[list[float], int, wrk.WrkResult]:
+    """Freshness of each check-in (ms), how many were never counted, the load's result."""
     path = f"/v1/sessions/{SESSION}/check-ins"
-    if wrk.available():
-        load = asyncio.create_task(
-            asyncio.to_thread(
-                wrk.check_ins,
-                registry_url,
-                path,
-                SERVICES,
-                seconds=args.seconds,
-                offset=10**7,
-                rate=args.rate,
-                connections=args.connections,
-                token=token,
-            )
+    load = asyncio.create_task(
+        asyncio.to_thread(
+            wrk.check_ins,
+            registry_url,
+            path,
+            SERVICES,
+            seconds=args.seconds,
+            offset=10**7,
+            rate=args.rate,
+            connections=args.connections,
+            token=token,
         )
-    else:
-        load = asyncio.create_task(
-            open_loop(
-                registry_url + path,
-                check_in_body,
-                args.rate,
-                args.seconds,
-                10**7,
-                headers={"Authorization": f"Bearer {token}"},
-            )
-        )
+    )
     count_committed, close = await committed_counter(registry_db)
     committed: list[tuple[float, int]] = []
     counted: list[tuple[float, int]] = []
@@ -132,8 +121,7 @@ async def measure(
     fresh = [
         (c - a) * 1000 for a, c in zip(at_commit, at_count, strict=True) if a is not None and c
     ]
-    rate = (result.requests - result.errors) / result.seconds
-    return fresh, total - len(fresh), rate
+    return fresh, total - len(fresh), result
 
 
 async def bus_round_trip(nats_url: str, samples: int = 500) -> list[float]:
@@ -165,6 +153,7 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=0.01, help="sampling interval, s")
     parser.add_argument("--database", choices=["sqlite", "postgresql"], default="sqlite")
     args = parser.parse_args()
+    wrk.ensure()
     with tempfile.TemporaryDirectory() as directory:
         tmp = Path(directory)
         with nats_server(tmp) as server:
@@ -176,38 +165,53 @@ def main() -> None:
             try:
                 asyncio.run(announce_session(server.url))
                 asyncio.run(wait_session_open(registry.url))
-                fresh, missing, rate = asyncio.run(
+                fresh, missing, load = asyncio.run(
                     measure(registry.url, registry_db, reporting.url, args, front_desk_token(tmp))
                 )
                 bus = asyncio.run(bus_round_trip(server.url))
             finally:
                 registry.stop()
                 reporting.stop()
+    rate = load.rate
+    latencies = (
+        [
+            ("committed -> on /metrics p50", f"{median(fresh):.0f} ms"),
+            ("committed -> on /metrics p99", f"{percentile(fresh, 99):.0f} ms"),
+        ]
+        if load.kept_up
+        else [("committed -> on /metrics", "asked rate not reached, no figures")]
+    )
     report(
         f"freshness ({args.database})",
         [
             ("check-ins", f"{len(fresh):,} at {rate:.0f}/s (asked {args.rate:.0f}/s)"),
-            ("committed -> on /metrics p50", f"{median(fresh):.0f} ms"),
-            ("committed -> on /metrics p99", f"{percentile(fresh, 99):.0f} ms"),
+            *latencies,
             ("never counted", str(missing)),
             (
                 "JetStream publish -> delivery p50 / p99",
                 f"{median(bus):.1f} / {percentile(bus, 99):.1f} ms",
             ),
             ("sampling interval", f"{args.interval * 1000:.0f} ms"),
-            ("load generator", "wrk" if wrk.available() else "python httpx"),
+            ("load generator kept up", "yes" if load.kept_up else "NO"),
+            ("machine load (1 min)", f"{os.getloadavg()[0]:.2f}"),
         ],
         {
             "database": args.database,
             "rate": args.rate,
             "achieved_rate": round(rate, 1),
-            "p50_ms": round(median(fresh), 1),
-            "p99_ms": round(percentile(fresh, 99), 1),
+            "kept_up": load.kept_up,
+            **(
+                {"p50_ms": round(median(fresh), 1), "p99_ms": round(percentile(fresh, 99), 1)}
+                if load.kept_up
+                else {}
+            ),
             "never_counted": missing,
             "bus_p50_ms": round(median(bus), 2),
             "bus_p99_ms": round(percentile(bus, 99), 2),
         },
     )
+    if not load.kept_up:
+        sys.exit(wrk.NOT_KEPT_UP_EXIT)
 
 
 if __name__ == "__main__":

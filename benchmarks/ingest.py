@@ -1,6 +1,10 @@
 """(b) Reporting's ingest rate from a pre-filled stream, against a raw nats-py pull consumer
 that only decodes and acks the same events from the same server.
 
+Beside the rates, each side's events per CPU-second (the service's from /proc, the raw
+consumer's from this process): on a machine other work loads, the rates of two moments
+differ by the load, while the CPU each event costs changes much less.
+
     .venv/bin/python -m benchmarks.ingest [--events 20000] [--database sqlite|postgresql]
                                           [--aiosqlite]
 """
@@ -8,6 +12,7 @@ that only decodes and acks the same events from the same server.
 import argparse
 import asyncio
 import json
+import os
 import random
 import tempfile
 import time
@@ -92,12 +97,13 @@ def _subject(payload: bytes) -> str:
     return str(json.loads(payload)["subject"])
 
 
-async def raw_consumer(nats_url: str, count: int) -> float:
-    """Decode and ack every event with a plain pull consumer; events per second."""
+async def raw_consumer(nats_url: str, count: int) -> tuple[float, float]:
+    """Decode and ack every event with a plain pull consumer: events per second, and per
+    CPU-second of this process (what a loaded machine changes least)."""
     nc = await nats.connect(nats_url)
     subscription = await nc.jetstream().pull_subscribe("botram.>", durable="raw-baseline")
     seen = 0
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for _ in range(count):  # bounded: at most one fetch per event
         if seen >= count:
             break
@@ -109,17 +115,21 @@ async def raw_consumer(nats_url: str, count: int) -> float:
             json.loads(message.data)
             await message.ack()
         seen += len(messages)
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     await nc.close()
-    return seen / elapsed
+    return seen / elapsed, seen / cpu
 
 
-def steady_rate(progress: list[tuple[float, float]], total: int) -> float:
-    """Events/s between the samples where 10 % and 90 % of the stream had been counted:
-    the rate once the process has started and before the tail."""
-    start = next((t, n) for t, n in progress if n >= total * 0.1)
-    end = next((t, n) for t, n in progress if n >= total * 0.9)
-    return (end[1] - start[1]) / (end[0] - start[0]) if end[0] > start[0] else float("nan")
+def steady_rate(progress: list[tuple[float, float, float]], total: int) -> tuple[float, float]:
+    """Events per second and per CPU-second of the service, between the samples where 10 %
+    and 90 % of the stream had been counted: once started, before the tail."""
+    start = next(p for p in progress if p[1] >= total * 0.1)
+    end = next(p for p in progress if p[1] >= total * 0.9)
+    if end[0] <= start[0]:
+        return float("nan"), float("nan")
+    events = end[1] - start[1]
+    cpu = end[2] - start[2]
+    return events / (end[0] - start[0]), events / cpu if cpu > 0 else float("nan")
 
 
 def consumed(metrics: str) -> float:
@@ -145,7 +155,7 @@ def main() -> None:
         tmp = Path(directory)
         with nats_server(tmp) as server:
             asyncio.run(fill(server.url, events))
-            baseline = asyncio.run(raw_consumer(server.url, args.events))
+            baseline, baseline_cpu = asyncio.run(raw_consumer(server.url, args.events))
             started = time.perf_counter()
             reporting = start_service(
                 "reporting",
@@ -155,21 +165,21 @@ def main() -> None:
                 BOTRAM_SQLITE_INLINE=str(not args.aiosqlite).lower(),
             )
             ready = time.perf_counter()
-            progress: list[tuple[float, float]] = []
+            progress: list[tuple[float, float, float]] = []
             try:
                 for _ in range(6000):  # bounded: 10 minutes at most
                     done = consumed(httpx.get(f"{reporting.url}/metrics", timeout=60).text)
-                    progress.append((time.perf_counter(), done))
+                    progress.append((time.perf_counter(), done, reporting.cpu_seconds()))
                     if done >= args.events:
                         break
                     time.sleep(0.1)
             finally:
                 reporting.stop()
-    finished, done = progress[-1]
+    finished, done, _ = progress[-1]
     rate = done / (finished - started)
     # Reporting starts consuming before it answers /readyz, so this one is an upper bound.
     after_ready = done / (finished - ready)
-    steady = steady_rate(progress, args.events)
+    steady, steady_cpu = steady_rate(progress, args.events)
     variant = args.database + (", aiosqlite" if args.aiosqlite else "")
     report(
         f"reporting ingest ({variant})",
@@ -181,6 +191,10 @@ def main() -> None:
             ("raw nats-py decode + ack", f"{baseline:,.0f} events/s"),
             ("ratio reporting / raw (incl. start-up)", f"{rate / baseline:.2f}"),
             ("ratio reporting / raw (steady)", f"{steady / baseline:.2f}"),
+            ("reporting, steady, per CPU-second", f"{steady_cpu:,.0f} events"),
+            ("raw consumer, per CPU-second", f"{baseline_cpu:,.0f} events"),
+            ("ratio per CPU-second (load-proof)", f"{steady_cpu / baseline_cpu:.2f}"),
+            ("machine load (1 min)", f"{os.getloadavg()[0]:.2f}"),
         ],
         {
             "database": args.database,
@@ -192,6 +206,10 @@ def main() -> None:
             "ratio": round(rate / baseline, 3),
             "reporting_rate_steady": round(steady, 1),
             "ratio_steady": round(steady / baseline, 3),
+            "reporting_per_cpu_second": round(steady_cpu, 1),
+            "raw_per_cpu_second": round(baseline_cpu, 1),
+            "ratio_cpu": round(steady_cpu / baseline_cpu, 3),
+            "load_1min": round(os.getloadavg()[0], 2),
         },
     )
 

@@ -35,8 +35,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
-    if not wrk.available():
-        raise SystemExit("wrk is needed: apt-get install wrk")
+    wrk.ensure()
     with tempfile.TemporaryDirectory() as directory:
         tmp = Path(directory)
         token = front_desk_token(tmp)

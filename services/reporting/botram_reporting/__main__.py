@@ -6,6 +6,7 @@ import dataclasses
 import sys
 
 from botram_reporting.main import create_app, rebuild_from_stream
+from botram_reporting.replay import ReplayGap
 from botram_reporting.settings import Settings
 from botram_runtime.serve import run_service, tune_garbage_collector
 
@@ -27,7 +28,11 @@ def run_rebuild(settings: Settings) -> None:
         def advance(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        counts = asyncio.run(rebuild_from_stream(settings, advance))
+        try:
+            counts = asyncio.run(rebuild_from_stream(settings, advance))
+        except ReplayGap as gap:
+            console.print(f"Rebuild stopped, the replay missed events ({gap}): run it again.")
+            sys.exit(1)
     console.print(
         "Rebuilt: {read} events read, {applied} applied, {duplicates} duplicates, "
         "{unknown} of unknown type, {malformed} malformed.".format(**dataclasses.asdict(counts))

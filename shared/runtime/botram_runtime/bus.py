@@ -46,6 +46,7 @@ from botram_contracts.events import (
 from botram_contracts.subjects import dead_letter_subject, is_private, subject_template
 from botram_runtime import bus_client
 from botram_runtime.bus_access import service_inbox_prefix
+from botram_runtime.consumers import ack_all
 from botram_runtime.settings import ServiceSettings
 from botram_runtime.stream import stream_for
 
@@ -390,8 +391,12 @@ class EventConsumer:
         )
         for (event_type, result), count in results.items():
             self._metrics.count(self.consumer, event_type, result, count)
-        for message, delivery, _ in batch:
-            await self.settle(message, delivery, Ack())
+        # The batch committed as a whole: its acks go out together (pipelined). A split
+        # batch acks only the halves that committed, never past the event that failed.
+        try:
+            await ack_all([message for message, _, _ in batch])
+        except Exception as error:  # not acked: redelivered after AckWait, a duplicate then
+            log.info("settle_failed", consumer=self.consumer, error=repr(error))
 
     def _failed(
         self, delivery: Delivery, event_type: str, error: Exception, event_id: str

@@ -60,10 +60,13 @@ Permissions = dict[str, dict[str, list[str]]]
 
 @dataclass(frozen=True)
 class Consumer:
-    """A durable consumer a service owns: its name and the subjects it filters on."""
+    """A durable consumer a service owns: its name and the subjects it filters on. An
+    `ordered` one is a push consumer without acks, with flow control: its user answers the
+    server's flow-control requests (`$JS.FC.<stream>.<name>.>`)."""
 
     durable: str
     subjects: tuple[str, ...]
+    ordered: bool = False
 
     @property
     def stream(self) -> str:
@@ -84,8 +87,9 @@ CONSUMERS: dict[str, tuple[Consumer, ...]] = {
     ),
     "reporting": (
         Consumer("reporting", PUBLIC_EVENT_FAMILIES),
-        # `python -m botram_reporting rebuild` reads the stream through a consumer of its own.
-        Consumer("reporting-rebuild", PUBLIC_EVENT_FAMILIES),
+        # `python -m botram_reporting rebuild` reads the stream through an ordered consumer of
+        # its own (no acks, flow control).
+        Consumer("reporting-rebuild", PUBLIC_EVENT_FAMILIES, ordered=True),
     ),
 }
 SERVICES = tuple(CONSUMERS)
@@ -142,7 +146,8 @@ def streams_of(service: str) -> tuple[str, ...]:
 
 
 def consumer_api(consumer: Consumer) -> list[str]:
-    """Create (the filter is part of the subject when there is one), read, fetch and ack."""
+    """Create (the filter is part of the subject when there is one), read, fetch and ack;
+    answer flow control for an ordered one."""
     stream, name = consumer.stream, consumer.durable
     subjects = [f"{API}.CONSUMER.CREATE.{stream}.{name}"]
     if len(consumer.subjects) == 1:
@@ -153,6 +158,7 @@ def consumer_api(consumer: Consumer) -> list[str]:
         f"{API}.CONSUMER.DELETE.{stream}.{name}",
         f"{API}.CONSUMER.MSG.NEXT.{stream}.{name}",
         f"$JS.ACK.{stream}.{name}.>",
+        *([f"$JS.FC.{stream}.{name}.>"] if consumer.ordered else []),
     ]
 
 

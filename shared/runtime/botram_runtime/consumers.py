@@ -14,7 +14,7 @@ bounded time, and cancel only as a last resort (with a bounded wait again). A ba
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import nats.errors
@@ -23,6 +23,7 @@ import structlog
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.protocol.command import pub_cmd
 
 log = structlog.get_logger(__name__)
 
@@ -220,6 +221,36 @@ def _subscription_lost(error: Exception) -> bool:
         | nats.errors.BadSubscriptionError
         | nats.js.errors.NotFoundError,
     )
+
+
+async def ack_all(messages: Sequence[Msg]) -> None:
+    """Acknowledge messages applied together, pipelined: their acks leave in one write, with
+    no await per message (a quarter of the cost of one `ack()` each here).
+
+    The acks are the very ones `Msg.ack()` sends (an empty publish to each reply subject),
+    handed to the client's outgoing buffer as one command, as nats-py 2.16 does for each
+    publish. Raises like a publish on a bus that is down (the messages are then redelivered
+    after AckWait, and the consumer's claims make the repeat harmless). When the client is
+    not connected (its reconnect buffer has its own limits) or lacks these internals, each
+    message is acknowledged on its own.
+    """
+    if not messages:
+        return
+    client = messages[0]._client
+    send = getattr(client, "_send_command", None)
+    if send is None or not client.is_connected or any(not m.reply for m in messages):
+        for message in messages:
+            await message.ack()
+        return
+    command = b"".join(pub_cmd(message.reply, "", b"") for message in messages)
+    client.stats["out_msgs"] += len(messages)
+    await send(command)
+    for message in messages:
+        message._ackd = True
+    # As nats-py's own publish does: wake the flusher when nothing else has.
+    flush_queue = getattr(client, "_flush_queue", None)
+    if flush_queue is not None and flush_queue.empty():
+        await client._flush_pending()
 
 
 async def _quietly(operation: Awaitable[Any]) -> None:

@@ -111,7 +111,7 @@ async def dead_letters(nc: NatsClient, subject: str, stream: str = STREAM_NAME) 
     try:
         while True:
             messages += await subscription.fetch(100, timeout=0.5)
-    except nats.errors.TimeoutError:
+    except TimeoutError:  # nats' own, or the bare one nats-py 2.16 may raise (bus.py)
         return messages
     finally:
         await subscription.unsubscribe()
