@@ -47,7 +47,8 @@ COLOURS = {
 TEST_AGENCY = "bpjs-kesehatan"
 TEST_AGENCY_USER = f"agency-{TEST_AGENCY}"
 DEFAULT_NATS_PORT = 4222
-READY_TIMEOUT_SECONDS = 60.0
+# How long the services may take to answer /readyz (a slow or busy machine needs more).
+READY_TIMEOUT_SECONDS = float(os.environ.get("BOTRAM_UP_READY_SECONDS", "120"))
 # Client settings of a server of one's own: the embedded server's users replace them.
 NATS_CLIENT_SETTINGS = (
     "BOTRAM_NATS_NKEY_SEED",
