@@ -23,15 +23,10 @@ from markupsafe import Markup
 from botram_cli.tokens import MAX_TTL_SECONDS, mint_token, sign_in_link
 from botram_contracts.reference import load_catalogue, load_regions
 from botram_runtime.actors import Role
-from botram_runtime.clock import JAKARTA
+from botram_runtime.clock import JAKARTA, WEEKDAYS, tanggal
 from botram_runtime.settings import ServiceSettings
 
 TEMPLATES = Path(__file__).parent / "templates"
-DAYS = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"]
-MONTHS = [
-    "Januari", "Februari", "Maret", "April", "Mei", "Juni",
-    "Juli", "Agustus", "September", "Oktober", "November", "Desember",
-]  # fmt: skip
 LEVELS = {"kecamatan": "Botram Kecamatan", "desa": "Botram Desa"}
 
 
@@ -55,7 +50,7 @@ def session_end(session: dict[str, Any]) -> datetime:
 def in_words(moment: datetime) -> str:
     """`Sabtu, 6 Juni 2026 pukul 14.00 WIB`."""
     local = moment.astimezone(JAKARTA)
-    day = f"{DAYS[local.weekday()]}, {local.day} {MONTHS[local.month - 1]} {local.year}"
+    day = f"{WEEKDAYS[local.weekday()]}, {tanggal(local.date())}"
     return f"{day} pukul {local:%H.%M} WIB"
 
 

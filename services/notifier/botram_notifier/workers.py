@@ -24,6 +24,17 @@ MESSAGE_STOP_GRACE_SECONDS = 12.0
 CANCEL_WAIT_SECONDS = 1.0
 
 
+async def _finish(tasks: list[asyncio.Task[None]], grace: float) -> None:
+    """Let `tasks` finish within `grace` seconds; cancel those still running after it."""
+    if not tasks:
+        return
+    _, late = await asyncio.wait(tasks, timeout=grace)
+    for task in late:
+        task.cancel()
+    if late:  # the cancel, too, gets a bound: a stop never hangs
+        await asyncio.wait(late, timeout=CANCEL_WAIT_SECONDS)
+
+
 class DeliveryWorker:
     """Attempts due deliveries, each endpoint with its own bounded concurrency.
 
@@ -50,13 +61,7 @@ class DeliveryWorker:
         self._stopping.set()
         self.deps.deliveries_due.notify()
         grace = self.deps.settings.webhook_timeout_seconds + DELIVERY_STOP_GRACE_SECONDS
-        pending = [task for task in (self._loop, *self._tasks) if task is not None]
-        if pending:
-            _, late = await asyncio.wait(pending, timeout=grace)
-            for task in late:
-                task.cancel()
-            if late:  # the cancel, too, gets a bound: a stop never hangs
-                await asyncio.wait(late, timeout=CANCEL_WAIT_SECONDS)
+        await _finish([task for task in (self._loop, *self._tasks) if task is not None], grace)
 
     async def _run(self) -> None:
         while not self._stopping.is_set():
@@ -115,11 +120,7 @@ class MessageWorker:
         self._stopping.set()
         self.deps.messages_due.notify()
         if self._task is not None:
-            _, late = await asyncio.wait([self._task], timeout=MESSAGE_STOP_GRACE_SECONDS)
-            for task in late:
-                task.cancel()
-            if late:  # the cancel, too, gets a bound: a stop never hangs
-                await asyncio.wait(late, timeout=CANCEL_WAIT_SECONDS)
+            await _finish([self._task], MESSAGE_STOP_GRACE_SECONDS)
 
     async def _run(self) -> None:
         while not self._stopping.is_set():

@@ -30,17 +30,15 @@ from botram_registry.schemas import (
     ContactChangeResult,
     DeskRequest,
     QueueStatus,
-    ServiceQueue,
-    TicketAction,
     TicketPublic,
     TicketState,
     TransferRequest,
-    WaitingPosition,
 )
 from botram_registry.usecases import check_in as check_ins
 from botram_registry.usecases import contact, desks, numbers, queues
 from botram_runtime.access import allow, public
 from botram_runtime.actors import Actor, Role
+from botram_runtime.shapes import shaped
 
 router = APIRouter(prefix="/v1")
 
@@ -193,80 +191,22 @@ def _status_base(request: Request, deps: DepsDep) -> str:
 
 
 def _ticket_public(ticket: TicketSlip, status_base: str) -> TicketPublic:
-    return TicketPublic(
-        ticket_id=ticket.ticket_id,
-        service=ticket.service,
-        agency=ticket.agency,
-        number=ticket.number,
-        position=ticket.position,
-        status=ticket.status,
-        transferred_from=ticket.transferred_from,
-        status_url=status_base + ticket.status_code if ticket.status_code else None,
-    )
+    status_url = status_base + ticket.status_code if ticket.status_code else None
+    return shaped(TicketPublic, ticket, status_url=status_url)
 
 
 def _check_in_response(result: CheckInResult, status_base: str) -> CheckInResponse:
-    return CheckInResponse(
-        check_in_id=result.check_in_id,
-        session_id=result.session_id,
-        nik=result.nik,
-        priority=result.priority,
-        tickets=[_ticket_public(ticket, status_base) for ticket in result.tickets],
-        added_services=list(result.added_services),
-        held_numbers=list(result.held_numbers),
-    )
+    tickets = [_ticket_public(ticket, status_base) for ticket in result.tickets]
+    return shaped(CheckInResponse, result, tickets=tickets)
 
 
 def _contact_result(changed: ContactChanged) -> ContactChangeResult:
-    return ContactChangeResult(
-        check_in_id=changed.check_in_id, session_id=changed.session_id, tickets=changed.tickets
-    )
+    return shaped(ContactChangeResult, changed)
 
 
 def _ticket_state(ticket: Ticket) -> TicketState:
-    return TicketState(
-        ticket_id=ticket.ticket_id,
-        session_id=ticket.session_id,
-        service=ticket.service,
-        agency=ticket.agency,
-        number=ticket.number,
-        status=ticket.status,
-        desk=ticket.desk,
-        outcome=ticket.outcome,
-        issued_at=ticket.issued_at,
-        called_at=ticket.called_at,
-        completed_at=ticket.completed_at,
-        recalls=ticket.recalls,
-        transferred_from=ticket.transferred_from,
-        transferred_to=ticket.transferred_to,
-        history=[TicketAction(action=s.action, desk=s.desk, at=s.at) for s in ticket.history],
-    )
+    return shaped(TicketState, ticket)
 
 
 def _queue_status(report: QueueReport) -> QueueStatus:
-    return QueueStatus(
-        session_id=report.session_id,
-        status=report.status,
-        services=[
-            ServiceQueue(
-                service=s.service,
-                agency=s.agency,
-                waiting=s.waiting,
-                called=s.called,
-                served=s.served,
-                now_serving=s.now_serving,
-                mean_service_seconds=s.mean_service_seconds,
-                active_desks=s.active_desks,
-                estimated_wait_seconds=s.estimated_wait_seconds,
-                positions=[
-                    WaitingPosition(
-                        number=p.number,
-                        position=p.position,
-                        estimated_wait_seconds=p.estimated_wait_seconds,
-                    )
-                    for p in s.positions
-                ],
-            )
-            for s in report.services
-        ],
-    )
+    return shaped(QueueStatus, report)

@@ -17,20 +17,18 @@ from botram_registry.domain.screens import (
     OpenSession,
 )
 from botram_registry.schemas import (
-    AgencyWaitingPublic,
     DisplayCallPublic,
     DisplaySnapshotPublic,
     NikCheckRequest,
     NikCheckResult,
-    OfferedServicePublic,
     OpenSessionPublic,
-    TicketFollowUpPublic,
     TicketStatusPublic,
 )
 from botram_registry.usecases import check_in as check_ins
 from botram_registry.usecases import display, queues, sessions
 from botram_runtime.access import allow, public
 from botram_runtime.actors import Role
+from botram_runtime.shapes import shaped
 
 router = APIRouter(prefix="/v1")
 PUBLIC = [Depends(public())]
@@ -61,21 +59,7 @@ async def open_sessions(deps: DepsDep) -> list[OpenSessionPublic]:
 async def ticket_status(code: str, deps: DepsDep) -> TicketStatusPublic:
     """A ticket by its status code: number, position, estimated wait, desk once called."""
     view = await queues.ticket_status(deps, code)
-    return TicketStatusPublic(
-        number=view.number,
-        service_name=view.service_name,
-        agency_label=view.agency_label,
-        status=view.status,
-        session_status=view.session_status,
-        position=view.position,
-        estimated_wait_seconds=view.estimated_wait_seconds,
-        desk=view.desk,
-        follow_ups=[
-            TicketFollowUpPublic(kind=f.kind, place=f.place, until=f.until, note=f.note)
-            for f in view.follow_ups
-        ],
-        survey=view.survey,
-    )
+    return shaped(TicketStatusPublic, view)
 
 
 @router.get(
@@ -107,43 +91,12 @@ async def _events(updates: AsyncIterator[DisplayUpdate]) -> AsyncIterator[Server
 
 
 def _open_session(session: OpenSession) -> OpenSessionPublic:
-    return OpenSessionPublic(
-        session_id=session.session_id,
-        level=session.level,
-        kecamatan=session.kecamatan,
-        desa=session.desa,
-        date=session.date,
-        services=[
-            OfferedServicePublic(
-                code=s.code,
-                name=s.name,
-                agency=s.agency,
-                agency_label=s.agency_label,
-                waiting=s.waiting,
-                quota_left=s.quota_left,
-            )
-            for s in session.services
-        ],
-    )
+    return shaped(OpenSessionPublic, session)
 
 
 def _display_call(call: DisplayCall) -> DisplayCallPublic:
-    return DisplayCallPublic(
-        number=call.number,
-        desk=call.desk,
-        agency_label=call.agency_label,
-        service_name=call.service_name,
-        recall=call.recall,
-    )
+    return shaped(DisplayCallPublic, call)
 
 
 def _display_board(board: DisplaySnapshot) -> DisplaySnapshotPublic:
-    return DisplaySnapshotPublic(
-        session_id=board.session_id,
-        session_status=board.session_status,
-        calls=[_display_call(call) for call in board.calls],
-        agencies=[
-            AgencyWaitingPublic(agency=a.agency, agency_label=a.agency_label, waiting=a.waiting)
-            for a in board.agencies
-        ],
-    )
+    return shaped(DisplaySnapshotPublic, board)

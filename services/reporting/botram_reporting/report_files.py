@@ -21,6 +21,7 @@ from openpyxl.styles import Font  # type: ignore[import-untyped]
 
 from botram_reporting.domain.printable import PrintableSession
 from botram_reporting.domain.reports import AGE_BANDS, SEXES, Report
+from botram_runtime.clock import tanggal as tanggal_of
 
 CSV_COLUMNS = (
     "group",
@@ -144,20 +145,6 @@ _TEMPLATES = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-MONTHS = [
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-]
 STATUSES = {
     "scheduled": "terjadwal",
     "opened": "berlangsung",
@@ -168,7 +155,7 @@ LEVELS = {"kecamatan": "Botram Kecamatan", "desa": "Botram Desa"}
 
 
 def tanggal(day: date | None) -> str:
-    return "–" if day is None else f"{day.day} {MONTHS[day.month - 1]} {day.year}"
+    return "–" if day is None else tanggal_of(day)
 
 
 def minutes(seconds: float | None) -> str:

@@ -8,6 +8,7 @@ from botram_contracts.vocabulary import Level, SessionStatus
 from botram_runtime.access import allow, public
 from botram_runtime.actors import Actor, Role
 from botram_runtime.inputs import MAX_OFFSET, Day, PlainText
+from botram_runtime.shapes import shaped
 from botram_scheduler.deps import DepsDep
 from botram_scheduler.domain.edits import UpdateSession
 from botram_scheduler.domain.generation import Action, GenerateSchedule, GenerationResult
@@ -183,18 +184,7 @@ def _generation_public(result: GenerationResult) -> GenerationPublic:
             )
             for o in result.sessions
         ],
-        moves=[
-            Move(
-                date=b.date,
-                level=b.level,
-                reason=b.reason,
-                action=b.action,
-                kecamatan=b.kecamatan,
-                desa=b.desa,
-                moved_to=b.moved_to,
-            )
-            for b in result.blocked
-        ],
+        moves=[shaped(Move, b) for b in result.blocked],
         created=result.count(Action.CREATED),
         rescheduled=result.count(Action.RESCHEDULED),
         cancelled=result.cancelled,

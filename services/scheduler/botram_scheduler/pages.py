@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 
 from botram_contracts.vocabulary import Level
 from botram_runtime.access import public
-from botram_runtime.clock import local_today
+from botram_runtime.clock import MONTHS, WEEKDAYS, local_today
 from botram_runtime.pages import PageKitDep
 from botram_scheduler.deps import Deps, DepsDep
 from botram_scheduler.domain.sessions import FindSessions
@@ -27,11 +27,6 @@ router = APIRouter(
 )
 
 PLANNING_ROLES = ["planner", "operator"]
-MONTHS = [
-    "Januari", "Februari", "Maret", "April", "Mei", "Juni",
-    "Juli", "Agustus", "September", "Oktober", "November", "Desember",
-]  # fmt: skip
-WEEKDAYS = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"]
 # A month has at most ~23 Saturdays' and ~60 village days' sessions; one page holds them all.
 MONTH_LIMIT = 1000
 # The generation form proposes the coming four weeks.

@@ -22,3 +22,16 @@ def local_today(clock: Clock) -> date:
 def as_utc(moment: datetime) -> datetime:
     """A stored time as aware UTC (SQLite hands datetimes back naive; Botram stores UTC)."""
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+# Month and weekday names in Bahasa Indonesia, for dates shown to citizens and officers.
+MONTHS = [
+    "Januari", "Februari", "Maret", "April", "Mei", "Juni",
+    "Juli", "Agustus", "September", "Oktober", "November", "Desember",
+]  # fmt: skip
+WEEKDAYS = ["Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"]
+
+
+def tanggal(day: date) -> str:
+    """A date the Indonesian way: `5 Desember 2026`."""
+    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"

@@ -1,11 +1,11 @@
 """The audit trail commits with the change it records, and lists newest first."""
 
 import pytest
-from sqlmodel import SQLModel
 
 from botram_runtime import audit
 from botram_runtime.actors import Actor, Role
 from botram_runtime.db import Database
+from db_tables import create_tables
 
 DESK = Actor(sub="officer-17", roles=frozenset({Role.DESK}), agency="dukcapil")
 
@@ -13,11 +13,7 @@ DESK = Actor(sub="officer-17", roles=frozenset({Role.DESK}), agency="dukcapil")
 @pytest.fixture
 async def database(database_url: str):  # type: ignore[no-untyped-def]
     db = Database(database_url)
-    async with db.engine.begin() as connection:
-        await connection.run_sync(
-            SQLModel.metadata.create_all,
-            tables=[audit.AuditEntry.__table__],  # type: ignore[attr-defined]
-        )
+    await create_tables(db, audit.AuditEntry)
     yield db
     await db.dispose()
 

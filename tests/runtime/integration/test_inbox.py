@@ -1,20 +1,17 @@
 """The idempotent consumer: an event's effect is applied once per consumer."""
 
 import pytest
-from sqlmodel import SQLModel, select
+from sqlmodel import select
 
 from botram_runtime.db import Database
 from botram_runtime.inbox import ProcessedEvent, claim_event, claim_events
+from db_tables import create_tables
 
 
 @pytest.fixture
 async def database(database_url: str):  # type: ignore[no-untyped-def]
     db = Database(database_url)
-    async with db.engine.begin() as connection:
-        await connection.run_sync(
-            SQLModel.metadata.create_all,
-            tables=[ProcessedEvent.__table__],  # type: ignore[attr-defined]
-        )
+    await create_tables(db, ProcessedEvent)
     yield db
     await db.dispose()
 

@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 from nats.aio.client import Client as NatsClient
-from sqlmodel import SQLModel, select
+from sqlmodel import select
 
 from botram_cli.nats_server import EmbeddedNatsServer
 from botram_contracts.events import MSG_ID_HEADER, SessionOpenedV1, decode_event
@@ -12,6 +12,7 @@ from botram_contracts.events.envelope import utc_now
 from botram_runtime.db import Database
 from botram_runtime.outbox import ForeignEventError, OutboxEvent, OutboxRelay, stage_event
 from botram_runtime.stream import STREAM_NAME, ensure_stream
+from db_tables import create_tables
 from helpers import eventually
 
 
@@ -28,11 +29,7 @@ def opened(n: int) -> SessionOpenedV1:
 @pytest.fixture
 async def database(database_url: str):  # type: ignore[no-untyped-def]
     db = Database(database_url)
-    async with db.engine.begin() as connection:
-        await connection.run_sync(
-            SQLModel.metadata.create_all,
-            tables=[OutboxEvent.__table__],  # type: ignore[attr-defined]
-        )
+    await create_tables(db, OutboxEvent)
     yield db
     await db.dispose()
 
@@ -154,11 +151,7 @@ async def test_two_relays_on_one_postgresql_publish_each_row_once_in_order(
     postgres_url: str,
 ) -> None:
     databases = [Database(postgres_url), Database(postgres_url)]
-    async with databases[0].engine.begin() as connection:
-        await connection.run_sync(
-            SQLModel.metadata.create_all,
-            tables=[OutboxEvent.__table__],  # type: ignore[attr-defined]
-        )
+    await create_tables(databases[0], OutboxEvent)
     try:
         staged = []
         for batch in range(10):

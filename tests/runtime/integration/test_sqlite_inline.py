@@ -11,14 +11,13 @@ from botram_contracts.events.envelope import utc_now
 from botram_runtime.db import Database
 from botram_runtime.inbox import ProcessedEvent, claim_event
 from botram_runtime.outbox import OutboxEvent, stage_event
+from db_tables import create_tables
 
 
 @pytest.fixture
 async def database(tmp_path: Path):  # type: ignore[no-untyped-def]
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'inline.db'}", sqlite_inline=True)
-    tables = [OutboxEvent.__table__, ProcessedEvent.__table__]  # type: ignore[attr-defined]
-    async with db.engine.begin() as connection:
-        await connection.run_sync(SQLModel.metadata.create_all, tables=tables)
+    await create_tables(db, OutboxEvent, ProcessedEvent)
     yield db
     await db.dispose()
 
@@ -58,11 +57,7 @@ async def test_waiting_for_the_write_lock_never_blocks_the_event_loop(tmp_path: 
     # the first's write lock asynchronously, so the first can finish and the loop keeps going.
     url = f"sqlite+aiosqlite:///{tmp_path / 'shared.db'}"
     first, second = Database(url, sqlite_inline=True), Database(url, sqlite_inline=True)
-    async with first.engine.begin() as connection:
-        await connection.run_sync(
-            SQLModel.metadata.create_all,
-            tables=[ProcessedEvent.__table__],  # type: ignore[attr-defined]
-        )
+    await create_tables(first, ProcessedEvent)
     ticks = 0
 
     async def ticker() -> None:

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from nats.errors import OutboundBufferLimitError
-from sqlmodel import SQLModel
 
 from botram_contracts.events import SessionOpenedV1
 from botram_contracts.events.envelope import utc_now
@@ -19,6 +18,7 @@ from botram_runtime import consumers
 from botram_runtime.consumers import Periodic, PullLoop, consumer_config, stop_task
 from botram_runtime.db import Database, postgres_timeouts
 from botram_runtime.outbox import OutboxEvent, OutboxRelay, stage_event
+from db_tables import create_tables
 
 # The bound on every test's own wait: far over any grace used here, so a hang fails fast.
 HANG = 10.0
@@ -96,11 +96,7 @@ class HangingJetStream:
 
 async def test_the_relay_stops_within_its_grace_while_a_publish_hangs(tmp_path: Path) -> None:
     database = Database(f"sqlite+aiosqlite:///{tmp_path / 'outbox.db'}")
-    async with database.engine.begin() as connection:
-        await connection.run_sync(
-            SQLModel.metadata.create_all,
-            tables=[OutboxEvent.__table__],  # type: ignore[attr-defined]
-        )
+    await create_tables(database, OutboxEvent)
     jetstream = HangingJetStream()
     relay = OutboxRelay(database, lambda: jetstream, poll_seconds=0.01)  # type: ignore[arg-type,return-value]
     relay.start()

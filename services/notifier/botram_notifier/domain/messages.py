@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from botram_notifier.domain.next_session import Candidate
 from botram_runtime.actors import Actor
+from botram_runtime.clock import tanggal
 
 
 class MessageKind(StrEnum):
@@ -119,26 +120,6 @@ TEMPLATES = {
 NO_SCHEDULE_LINK = "Jadwal Botram berikutnya diumumkan di kantor kecamatan dan desa."
 # The session a cancellation points to (`domain.next_session`), after the reason.
 NEXT_SESSION = "Botram terdekat berikutnya: {place}, {date} pukul {start}{venue}."
-
-MONTHS = [
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-]
-
-
-def tanggal(day: date) -> str:
-    """A date the Indonesian way: `5 Desember 2026`."""
-    return f"{day.day} {MONTHS[day.month - 1]} {day.year}"
 
 
 def signed(signature: str, body: str) -> str:
