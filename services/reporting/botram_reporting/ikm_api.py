@@ -34,11 +34,12 @@ async def ikm_report(
     agency: Annotated[Slug | None, Query()] = None,
     service: Annotated[Slug | None, Query()] = None,
     level: Level | None = None,
+    session_id: Annotated[str | None, Query(max_length=80, description="One session")] = None,
     format: Literal["json", "csv", "xlsx"] = "json",
 ) -> IkmPublic | Response:
     """The satisfaction survey's IKM (PermenPAN-RB 14/2017) per agency and service, and per
     agency, session, kecamatan and month: answers, each element's mean, IKM and band."""
-    question = ComputeIkm(start, end, agency, service, level)
+    question = ComputeIkm(start, end, agency, service, level, session_id)
     if format != "json":
         rows = await ikm.ikm_table(deps, question)
         about = [
@@ -48,6 +49,7 @@ async def ikm_report(
             ("agency", agency),
             ("service", service),
             ("level", level),
+            ("session_id", session_id),
         ]
         body: str | bytes = rows_csv(rows)
         media_type = "text/csv; charset=utf-8"

@@ -70,6 +70,8 @@ async def answers_for(tx: AsyncSession, question: ComputeIkm) -> list[SurveyAnsw
         query = query.where(col(SurveyAnswerFact.service) == question.service)
     if question.level is not None:
         query = query.where(col(SurveyAnswerFact.level) == question.level)
+    if question.session_id is not None:
+        query = query.where(col(SurveyAnswerFact.session_id) == question.session_id)
     return list((await tx.exec(query.order_by(col(SurveyAnswerFact.id)))).all())
 
 

@@ -1,17 +1,19 @@
 """Survey answers counted into the IKM on a real database: exactly once, per agency and
 service as a hand computation gives it, anonymous rows, and the metrics mirror."""
 
-from datetime import date
+from datetime import date, time
 from typing import Any
 
 import pytest
 
-from botram_contracts.events import SurveyAnsweredV1, make_event
+from botram_contracts.events import SessionScheduledV1, SurveyAnsweredV1, make_event
 from botram_reporting.deps import Deps
 from botram_reporting.domain.aggregates import SURVEY_RESPONSES
 from botram_reporting.domain.ikm import ComputeIkm, IkmDimension
+from botram_reporting.domain.reports import ReportSession
 from botram_reporting.usecases.ikm import compute_ikm, ikm_table
 from botram_reporting.usecases.ingest import apply_events
+from botram_reporting.usecases.reports import printable_session
 
 DAY = date(2026, 12, 5)
 ANSWERS = {
@@ -76,3 +78,33 @@ async def test_answers_are_counted_once_into_the_ikm_of_their_agency_and_service
     assert (kk["u1"], kk["u8"]) == (3.5, 1.5)
 
     assert deps.aggregates.get(SURVEY_RESPONSES, agency="pmi", service="pmi-donor-darah") == 2
+
+
+async def test_one_sessions_ikm_is_printed_overall_then_per_service(deps: Deps) -> None:
+    events = [
+        answered(n, agency, service, scores)
+        for n, ((agency, service), scores) in enumerate(
+            (key, s) for key, answers in ANSWERS.items() for s in answers
+        )
+    ]
+    events.append(answered(9, "pmi", "pmi-donor-darah", (1,) * 9, session_id="s-2"))
+    for session_id in ("s-1", "s-3"):
+        where = {"session_id": session_id, "level": "kecamatan", "kecamatan": "sukatani"}
+        scheduled = SessionScheduledV1(
+            **where, date=DAY, start=time(8), end=time(14), services=["dukcapil-kk"]
+        )
+        events.append(make_event(scheduled, "scheduler"))
+    assert await apply_events(deps, events) == set()
+
+    one_session = await compute_ikm(deps, ComputeIkm(session_id="s-1"))
+    printed = await printable_session(deps, ReportSession("s-1"))
+    nobody = await printable_session(deps, ReportSession("s-3"))
+
+    assert one_session.overall.responses == 3
+    assert printed.ikm is not None
+    overall, *per_service = printed.ikm
+    everyone = [s for answers in ANSWERS.values() for s in answers]
+    assert (overall.label, overall.responses) == ("Semua layanan", 3)
+    assert overall.ikm == pytest.approx(hand_ikm(everyone))
+    assert [(row.responses, row.band) for row in per_service] == [(2, "B"), (1, "A")]
+    assert nobody.ikm is None

@@ -120,6 +120,7 @@ class ComputeIkm:
     agency: str | None = None
     service: str | None = None
     level: Level | None = None
+    session_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,15 +1,16 @@
 """What the one-page printable session report shows beyond the figures: names in words (the
 regency, the kecamatan and desa, each agency), and the satisfaction index when there is one.
 
-The IKM (Indeks Kepuasan Masyarakat, PermenPAN-RB 14/2017) section is a seam: `ikm` stays
-None until reporting computes the survey's index (issue 18, built on another branch), and
-the page then says it is not available yet.
+The IKM (Indeks Kepuasan Masyarakat, PermenPAN-RB 14/2017) section: the session's index
+overall and per service (`ikm_rows_of`); with no answers `ikm` is None and the page says the
+index is not available.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from botram_contracts.reference import Regency, UnknownRegionError
+from botram_reporting.domain.ikm import IkmDimension, IkmReport
 from botram_reporting.domain.reports import SessionReport
 
 
@@ -51,3 +52,22 @@ def place_names(
 
 def _words(slug: str) -> str:
     return slug.replace("-", " ").title()
+
+
+def ikm_rows_of(report: IkmReport, service_names: Mapping[str, str]) -> tuple[IkmRow, ...] | None:
+    """The printed IKM lines: every answer first, then each service (None: nobody answered)."""
+    if report.overall.responses == 0:
+        return None
+    overall = IkmRow(
+        "Semua layanan", report.overall.responses, report.overall.ikm, report.overall.band
+    )
+    per_service = [
+        IkmRow(
+            service_names.get(group.key["service"], group.key["service"]),
+            group.responses,
+            group.ikm,
+            group.band,
+        )
+        for group in report.groups[IkmDimension.SERVICE]
+    ]
+    return (overall, *per_service)

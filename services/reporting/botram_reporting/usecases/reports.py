@@ -4,8 +4,10 @@ from botram_reporting import store
 from botram_reporting.deps import Deps
 from botram_reporting.domain import reports
 from botram_reporting.domain.demand import DemandRanking, RankDemand, demand_window
-from botram_reporting.domain.printable import PrintableSession, place_names
+from botram_reporting.domain.ikm import ComputeIkm
+from botram_reporting.domain.printable import PrintableSession, ikm_rows_of, place_names
 from botram_reporting.domain.reports import ReportSession, SessionReport, Summarise, Summary
+from botram_reporting.usecases.ikm import compute_ikm
 from botram_reporting.usecases.ranking import rank
 from botram_runtime.clock import local_today
 
@@ -39,11 +41,14 @@ async def summarise(deps: Deps, command: Summarise) -> Summary:
 
 
 async def printable_session(deps: Deps, command: ReportSession) -> PrintableSession:
-    """A session's report with the names its printed page shows (IKM: not yet computed)."""
+    """A session's report with the names its printed page shows and its survey's IKM."""
     result = await report_session(deps, command)
     kecamatan, desa = place_names(deps.regions, result.kecamatan, result.desa)
     names = {slug: agency.name for slug, agency in deps.catalogue.agencies.items()}
-    return PrintableSession(result, deps.regions.name, kecamatan, desa, names, ikm=None)
+    satisfaction = await compute_ikm(deps, ComputeIkm(session_id=command.session_id))
+    services = {service.code: service.name for service in deps.catalogue}
+    ikm = ikm_rows_of(satisfaction, services)
+    return PrintableSession(result, deps.regions.name, kecamatan, desa, names, ikm=ikm)
 
 
 async def rank_demand(deps: Deps, command: RankDemand) -> DemandRanking:
