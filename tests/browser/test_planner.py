@@ -237,3 +237,113 @@ def test_the_calendar_works_with_the_keyboard_alone(scheduler: Any, page: Page) 
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     expect(session_button).to_be_focused()
+
+
+def open_dialog(page: Page, place: str) -> Any:
+    page.get_by_role("button", name=re.compile(f"Kecamatan {place}")).click()
+    dialog = page.get_by_role("dialog", name=f"Botram Kecamatan {place}")
+    expect(dialog).to_be_visible()
+    return dialog
+
+
+def test_a_scheduled_sessions_quota_and_venue_are_changed(
+    scheduler: Any, page: Page, assert_accessible: Callable[[Page], None]
+) -> None:
+    created = create_session(
+        scheduler,
+        level="kecamatan",
+        kecamatan="Sukatani",
+        date="2026-06-06",
+        venue="Kantor Kecamatan Sukatani",
+        services=["dukcapil-kk", "dukcapil-akta-kelahiran"],
+    )
+    patches: list[Any] = []
+    page.on("request", lambda r: patches.append(r.post_data_json) if r.method == "PATCH" else None)
+    page.goto(scheduler.link("/planner", "planner"))
+    dialog = open_dialog(page, "Sukatani")
+
+    edit = dialog.locator("#edit-form")
+    expect(edit.get_by_role("heading", name="Ubah sesi")).to_be_visible()
+    expect(edit.get_by_label("Tempat")).to_have_value("Kantor Kecamatan Sukatani")
+    expect(edit.get_by_role("checkbox", name=re.compile("^Kartu Keluarga \\(KK\\)"))).to_be_checked()
+    expect(edit.get_by_role("checkbox", name=re.compile("^Akta Kematian"))).not_to_be_checked()
+    expect(edit.get_by_label("Kuota Akta Kematian", exact=True)).to_be_disabled()
+    assert_accessible(page)
+
+    edit.get_by_label("Kuota Kartu Keluarga (KK)", exact=True).fill("")
+    edit.get_by_role("button", name="Simpan perubahan").click()  # an offered service needs a quota
+    quota = edit.get_by_label("Kuota Kartu Keluarga (KK)", exact=True)
+    expect(quota).to_be_focused()
+    expect(quota).to_have_attribute("aria-invalid", "true")
+    expect(dialog.locator("#edit-form .field-error:visible")).to_have_text("Kuota wajib diisi.")
+    assert patches == []
+
+    quota.fill("150")
+    edit.get_by_label("Tempat").fill("Aula Desa Sukatani")
+    edit.get_by_role("button", name="Simpan perubahan").click()
+
+    expect(page.locator("#planner-status")).to_have_text("Sesi diubah.")
+    expect(dialog).to_be_hidden()
+    assert patches == [{"venue": "Aula Desa Sukatani", "quotas": {"dukcapil-kk": 150}}]
+    changed = session(scheduler, created["id"])
+    assert changed["venue"] == "Aula Desa Sukatani"
+    assert changed["quotas"]["dukcapil-kk"] == 150
+    assert changed["quotas"]["dukcapil-akta-kelahiran"] == created["quotas"]["dukcapil-akta-kelahiran"]
+    assert changed["services"] == created["services"]
+
+
+def test_an_opened_session_offers_only_more_services_and_higher_quotas(
+    scheduler: Any, page: Page, assert_accessible: Callable[[Page], None]
+) -> None:
+    created = create_session(
+        scheduler,
+        level="kecamatan",
+        kecamatan="Sukatani",
+        date="2026-06-06",
+        venue="Kantor Kecamatan Sukatani",
+        services=["dukcapil-kk"],
+    )
+    before = created["quotas"]["dukcapil-kk"]
+    page.goto(scheduler.link("/planner", "planner"))
+    dialog = open_dialog(page, "Sukatani")
+    opened = httpx.post(
+        f"{scheduler.url}/v1/sessions/{created['id']}/open",
+        headers=scheduler.headers("operator"),
+        timeout=10,
+    )
+    assert opened.status_code == 200, opened.text
+    dialog.locator("#edit-form").get_by_label("Tempat").fill("Aula Desa Sukatani")
+    dialog.get_by_role("button", name="Simpan perubahan").click()  # the page still shows it scheduled
+    expect(dialog.locator("#session-message")).to_have_text(
+        "Tempat dan jam sesi yang sudah dibuka tidak dapat diubah. Pindahkan atau batalkan sesi."
+    )
+
+    page.reload()
+    dialog = open_dialog(page, "Sukatani")
+    edit = dialog.locator("#edit-form")
+    expect(dialog.locator('[data-fact="status"]')).to_have_text("dibuka")
+    expect(edit.get_by_text("Sesi sudah dibuka: hanya dapat menambah layanan")).to_be_visible()
+    expect(edit.get_by_label("Tempat")).to_be_hidden()
+    expect(edit.get_by_label("Jam mulai")).to_be_hidden()
+    expect(edit.get_by_role("checkbox", name=re.compile("^Kartu Keluarga \\(KK\\)"))).to_be_disabled()
+    assert_accessible(page)
+
+    quota = edit.get_by_label("Kuota Kartu Keluarga (KK)", exact=True)
+    quota.fill(str(before - 1))
+    edit.get_by_role("button", name="Simpan perubahan").click()
+    expect(quota).to_be_focused()
+    expect(dialog.locator("#edit-form .field-error:visible")).to_have_text(
+        f"Kuota hanya dapat dinaikkan: paling sedikit {before}."
+    )
+
+    quota.fill(str(before + 20))
+    edit.get_by_role("checkbox", name=re.compile("^Akta Kelahiran")).check()
+    edit.get_by_label("Kuota Akta Kelahiran", exact=True).fill("40")
+    edit.get_by_role("button", name="Simpan perubahan").click()
+
+    expect(page.locator("#planner-status")).to_have_text("Sesi diubah.")
+    changed = session(scheduler, created["id"])
+    assert changed["status"] == "opened"
+    assert changed["services"] == ["dukcapil-kk", "dukcapil-akta-kelahiran"]
+    assert changed["quotas"] == {"dukcapil-kk": before + 20, "dukcapil-akta-kelahiran": 40}
+    assert changed["venue"] == "Kantor Kecamatan Sukatani"
