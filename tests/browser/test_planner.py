@@ -250,7 +250,10 @@ def open_dialog(page: Page, place: str) -> Any:
 
 
 def test_a_scheduled_sessions_quota_and_venue_are_changed(
-    scheduler: Any, page: Page, assert_accessible: Callable[[Page], None]
+    scheduler: Any,
+    page: Page,
+    assert_accessible: Callable[[Page], None],
+    screenshot: Callable[..., Path],
 ) -> None:
     created = create_session(
         scheduler,
@@ -272,6 +275,8 @@ def test_a_scheduled_sessions_quota_and_venue_are_changed(
     expect(edit.get_by_role("checkbox", name=re.compile("^Akta Kematian"))).not_to_be_checked()
     expect(edit.get_by_label("Kuota Akta Kematian", exact=True)).to_be_disabled()
     assert_accessible(page)
+    edit.get_by_role("button", name="Simpan perubahan").scroll_into_view_if_needed()
+    screenshot(page, "planner-edit", full_page=False)
 
     edit.get_by_label("Kuota Kartu Keluarga (KK)", exact=True).fill("")
     edit.get_by_role("button", name="Simpan perubahan").click()  # an offered service needs a quota
