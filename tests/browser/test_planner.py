@@ -286,6 +286,17 @@ def test_a_scheduled_sessions_quota_and_venue_are_changed(
     expect(dialog.locator("#edit-form .field-error:visible")).to_have_text("Kuota wajib diisi.")
     assert patches == []
 
+    for name in (KK, re.compile("^Akta Kelahiran")):
+        edit.get_by_role("checkbox", name=name).uncheck()
+    edit.get_by_role("button", name="Simpan perubahan").click()
+    expect(dialog.locator("#edit-services-error")).to_have_text(
+        "Pilih paling sedikit satu layanan."
+    )
+    expect(edit.get_by_role("checkbox").first).to_be_focused()
+    assert patches == []
+
+    for name in (KK, re.compile("^Akta Kelahiran")):
+        edit.get_by_role("checkbox", name=name).check()
     quota.fill("150")
     edit.get_by_label("Tempat").fill("Aula Desa Sukatani")
     edit.get_by_role("button", name="Simpan perubahan").click()
@@ -297,6 +308,20 @@ def test_a_scheduled_sessions_quota_and_venue_are_changed(
     assert changed["venue"] == "Aula Desa Sukatani"
     assert changed["quotas"] == created["quotas"] | {"dukcapil-kk": 150}
     assert changed["services"] == created["services"]
+
+
+def test_a_desa_session_is_offered_only_the_services_a_desa_may_have(
+    scheduler: Any, page: Page
+) -> None:
+    create_session(
+        scheduler, level="desa", kecamatan="Cikarang Selatan", desa="Ciantra", date="2026-06-09"
+    )
+    page.goto(scheduler.link("/planner", "planner"))
+    page.get_by_role("button", name=re.compile("Desa Ciantra")).click()
+    edit = page.get_by_role("dialog").locator("#edit-form")
+
+    expect(edit.get_by_role("checkbox", name=KK)).to_be_checked()
+    expect(edit.get_by_role("checkbox", name=re.compile("^Akta Perkawinan"))).to_be_hidden()
 
 
 def test_an_opened_session_offers_only_more_services_and_higher_quotas(

@@ -226,7 +226,8 @@
     }
     var chosen = serviceRows.map(serviceRow).filter(function (s) { return s.check.checked; });
     if (!chosen.length) {
-      wrongField(serviceRow(serviceRows[0]).check, "Pilih paling sedikit satu layanan.",
+      var shown = serviceRows.filter(function (row) { return !row.hidden; })[0] || serviceRows[0];
+      wrongField(serviceRow(shown).check, "Pilih paling sedikit satu layanan.",
         document.getElementById("edit-services-error"));
     }
     var codes = chosen.map(function (s) { return s.code; });
