@@ -242,11 +242,30 @@ def test_the_calendar_works_with_the_keyboard_alone(scheduler: Any, page: Page) 
 KK = re.compile(r"^Kartu Keluarga \(KK\)")
 
 
-def open_dialog(page: Page, place: str) -> Any:
-    page.get_by_role("button", name=re.compile(f"Kecamatan {place}")).click()
-    dialog = page.get_by_role("dialog", name=f"Botram Kecamatan {place}")
+def open_dialog(page: Page) -> Any:
+    """The dialog of the Sukatani session of `edited_session`, opened from the calendar."""
+    page.get_by_role("button", name=re.compile("Kecamatan Sukatani")).click()
+    dialog = page.get_by_role("dialog", name="Botram Kecamatan Sukatani")
     expect(dialog).to_be_visible()
     return dialog
+
+
+def edited_session(scheduler: Any, page: Page, services: list[str]) -> tuple[Any, Any]:
+    """A scheduled Sukatani session offering `services`, its dialog open on the planner."""
+    created = create_session(
+        scheduler,
+        level="kecamatan",
+        kecamatan="Sukatani",
+        date="2026-06-06",
+        venue="Kantor Kecamatan Sukatani",
+        services=services,
+    )
+    page.goto(scheduler.link("/planner", "planner"))
+    return created, open_dialog(page)
+
+
+def save(form: Any) -> None:
+    form.get_by_role("button", name="Simpan perubahan").click()
 
 
 def test_a_scheduled_sessions_quota_and_venue_are_changed(
@@ -255,18 +274,9 @@ def test_a_scheduled_sessions_quota_and_venue_are_changed(
     assert_accessible: Callable[[Page], None],
     screenshot: Callable[..., Path],
 ) -> None:
-    created = create_session(
-        scheduler,
-        level="kecamatan",
-        kecamatan="Sukatani",
-        date="2026-06-06",
-        venue="Kantor Kecamatan Sukatani",
-        services=["dukcapil-kk", "dukcapil-akta-kelahiran"],
-    )
     patches: list[Any] = []
     page.on("request", lambda r: patches.append(r.post_data_json) if r.method == "PATCH" else None)
-    page.goto(scheduler.link("/planner", "planner"))
-    dialog = open_dialog(page, "Sukatani")
+    created, dialog = edited_session(scheduler, page, ["dukcapil-kk", "dukcapil-akta-kelahiran"])
 
     edit = dialog.locator("#edit-form")
     expect(edit.get_by_role("heading", name="Ubah sesi")).to_be_visible()
@@ -279,7 +289,7 @@ def test_a_scheduled_sessions_quota_and_venue_are_changed(
     screenshot(page, "planner-edit", full_page=False)
 
     edit.get_by_label("Kuota Kartu Keluarga (KK)", exact=True).fill("")
-    edit.get_by_role("button", name="Simpan perubahan").click()  # an offered service needs a quota
+    save(edit)  # an offered service needs a quota
     quota = edit.get_by_label("Kuota Kartu Keluarga (KK)", exact=True)
     expect(quota).to_be_focused()
     expect(quota).to_have_attribute("aria-invalid", "true")
@@ -288,7 +298,7 @@ def test_a_scheduled_sessions_quota_and_venue_are_changed(
 
     for name in (KK, re.compile("^Akta Kelahiran")):
         edit.get_by_role("checkbox", name=name).uncheck()
-    edit.get_by_role("button", name="Simpan perubahan").click()
+    save(edit)
     expect(dialog.locator("#edit-services-error")).to_have_text(
         "Pilih paling sedikit satu layanan."
     )
@@ -299,7 +309,7 @@ def test_a_scheduled_sessions_quota_and_venue_are_changed(
         edit.get_by_role("checkbox", name=name).check()
     quota.fill("150")
     edit.get_by_label("Tempat").fill("Aula Desa Sukatani")
-    edit.get_by_role("button", name="Simpan perubahan").click()
+    save(edit)
 
     expect(page.locator("#planner-status")).to_have_text("Sesi diubah.")
     expect(dialog).to_be_hidden()
@@ -327,17 +337,8 @@ def test_a_desa_session_is_offered_only_the_services_a_desa_may_have(
 def test_an_opened_session_offers_only_more_services_and_higher_quotas(
     scheduler: Any, page: Page, assert_accessible: Callable[[Page], None]
 ) -> None:
-    created = create_session(
-        scheduler,
-        level="kecamatan",
-        kecamatan="Sukatani",
-        date="2026-06-06",
-        venue="Kantor Kecamatan Sukatani",
-        services=["dukcapil-kk"],
-    )
+    created, dialog = edited_session(scheduler, page, ["dukcapil-kk"])
     before = created["quotas"]["dukcapil-kk"]
-    page.goto(scheduler.link("/planner", "planner"))
-    dialog = open_dialog(page, "Sukatani")
     opened = httpx.post(
         f"{scheduler.url}/v1/sessions/{created['id']}/open",
         headers=scheduler.headers("operator"),
@@ -346,13 +347,13 @@ def test_an_opened_session_offers_only_more_services_and_higher_quotas(
     assert opened.status_code == 200, opened.text
     dialog.locator("#edit-form").get_by_label("Tempat").fill("Aula Desa Sukatani")
     # The page still shows it scheduled: the scheduler refuses.
-    dialog.get_by_role("button", name="Simpan perubahan").click()
+    save(dialog)
     expect(dialog.locator("#session-message")).to_have_text(
         "Tempat dan jam sesi yang sudah dibuka tidak dapat diubah. Pindahkan atau batalkan sesi."
     )
 
     page.reload()
-    dialog = open_dialog(page, "Sukatani")
+    dialog = open_dialog(page)
     edit = dialog.locator("#edit-form")
     expect(dialog.locator('[data-fact="status"]')).to_have_text("dibuka")
     expect(edit.get_by_text("Sesi sudah dibuka: hanya dapat menambah layanan")).to_be_visible()
@@ -363,7 +364,7 @@ def test_an_opened_session_offers_only_more_services_and_higher_quotas(
 
     quota = edit.get_by_label("Kuota Kartu Keluarga (KK)", exact=True)
     quota.fill(str(before - 1))
-    edit.get_by_role("button", name="Simpan perubahan").click()
+    save(edit)
     expect(quota).to_be_focused()
     expect(dialog.locator("#edit-form .field-error:visible")).to_have_text(
         f"Kuota hanya dapat dinaikkan: paling sedikit {before}."
@@ -372,7 +373,7 @@ def test_an_opened_session_offers_only_more_services_and_higher_quotas(
     quota.fill(str(before + 20))
     edit.get_by_role("checkbox", name=re.compile("^Akta Kelahiran")).check()
     edit.get_by_label("Kuota Akta Kelahiran", exact=True).fill("40")
-    edit.get_by_role("button", name="Simpan perubahan").click()
+    save(edit)
 
     expect(page.locator("#planner-status")).to_have_text("Sesi diubah.")
     changed = session(scheduler, created["id"])
