@@ -237,3 +237,147 @@ def test_the_calendar_works_with_the_keyboard_alone(scheduler: Any, page: Page) 
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     expect(session_button).to_be_focused()
+
+
+KK = re.compile(r"^Kartu Keluarga \(KK\)")
+
+
+def open_dialog(page: Page) -> Any:
+    """The dialog of the Sukatani session of `edited_session`, opened from the calendar."""
+    page.get_by_role("button", name=re.compile("Kecamatan Sukatani")).click()
+    dialog = page.get_by_role("dialog", name="Botram Kecamatan Sukatani")
+    expect(dialog).to_be_visible()
+    return dialog
+
+
+def edited_session(scheduler: Any, page: Page, services: list[str]) -> tuple[Any, Any]:
+    """A scheduled Sukatani session offering `services`, its dialog open on the planner."""
+    created = create_session(
+        scheduler,
+        level="kecamatan",
+        kecamatan="Sukatani",
+        date="2026-06-06",
+        venue="Kantor Kecamatan Sukatani",
+        services=services,
+    )
+    page.goto(scheduler.link("/planner", "planner"))
+    return created, open_dialog(page)
+
+
+def save(form: Any) -> None:
+    form.get_by_role("button", name="Simpan perubahan").click()
+
+
+def test_a_scheduled_sessions_quota_and_venue_are_changed(
+    scheduler: Any,
+    page: Page,
+    assert_accessible: Callable[[Page], None],
+    screenshot: Callable[..., Path],
+) -> None:
+    patches: list[Any] = []
+    page.on("request", lambda r: patches.append(r.post_data_json) if r.method == "PATCH" else None)
+    created, dialog = edited_session(scheduler, page, ["dukcapil-kk", "dukcapil-akta-kelahiran"])
+
+    edit = dialog.locator("#edit-form")
+    expect(edit.get_by_role("heading", name="Ubah sesi")).to_be_visible()
+    expect(edit.get_by_label("Tempat")).to_have_value("Kantor Kecamatan Sukatani")
+    expect(edit.get_by_role("checkbox", name=KK)).to_be_checked()
+    expect(edit.get_by_role("checkbox", name=re.compile("^Akta Kematian"))).not_to_be_checked()
+    expect(edit.get_by_label("Kuota Akta Kematian", exact=True)).to_be_disabled()
+    assert_accessible(page)
+    edit.get_by_role("button", name="Simpan perubahan").scroll_into_view_if_needed()
+    screenshot(page, "planner-edit", full_page=False)
+
+    edit.get_by_label("Kuota Kartu Keluarga (KK)", exact=True).fill("")
+    save(edit)  # an offered service needs a quota
+    quota = edit.get_by_label("Kuota Kartu Keluarga (KK)", exact=True)
+    expect(quota).to_be_focused()
+    expect(quota).to_have_attribute("aria-invalid", "true")
+    expect(dialog.locator("#edit-form .field-error:visible")).to_have_text("Kuota wajib diisi.")
+    assert patches == []
+
+    for name in (KK, re.compile("^Akta Kelahiran")):
+        edit.get_by_role("checkbox", name=name).uncheck()
+    save(edit)
+    expect(dialog.locator("#edit-services-error")).to_have_text(
+        "Pilih paling sedikit satu layanan."
+    )
+    expect(edit.get_by_role("checkbox").first).to_be_focused()
+    assert patches == []
+
+    for name in (KK, re.compile("^Akta Kelahiran")):
+        edit.get_by_role("checkbox", name=name).check()
+    quota.fill("150")
+    edit.get_by_label("Tempat").fill("Aula Desa Sukatani")
+    save(edit)
+
+    expect(page.locator("#planner-status")).to_have_text("Sesi diubah.")
+    expect(dialog).to_be_hidden()
+    assert patches == [{"venue": "Aula Desa Sukatani", "quotas": {"dukcapil-kk": 150}}]
+    changed = session(scheduler, created["id"])
+    assert changed["venue"] == "Aula Desa Sukatani"
+    assert changed["quotas"] == created["quotas"] | {"dukcapil-kk": 150}
+    assert changed["services"] == created["services"]
+
+
+def test_a_desa_session_is_offered_only_the_services_a_desa_may_have(
+    scheduler: Any, page: Page
+) -> None:
+    create_session(
+        scheduler, level="desa", kecamatan="Cikarang Selatan", desa="Ciantra", date="2026-06-09"
+    )
+    page.goto(scheduler.link("/planner", "planner"))
+    page.get_by_role("button", name=re.compile("Desa Ciantra")).click()
+    edit = page.get_by_role("dialog").locator("#edit-form")
+
+    expect(edit.get_by_role("checkbox", name=KK)).to_be_checked()
+    expect(edit.get_by_role("checkbox", name=re.compile("^Akta Perkawinan"))).to_be_hidden()
+
+
+def test_an_opened_session_offers_only_more_services_and_higher_quotas(
+    scheduler: Any, page: Page, assert_accessible: Callable[[Page], None]
+) -> None:
+    created, dialog = edited_session(scheduler, page, ["dukcapil-kk"])
+    before = created["quotas"]["dukcapil-kk"]
+    opened = httpx.post(
+        f"{scheduler.url}/v1/sessions/{created['id']}/open",
+        headers=scheduler.headers("operator"),
+        timeout=10,
+    )
+    assert opened.status_code == 200, opened.text
+    dialog.locator("#edit-form").get_by_label("Tempat").fill("Aula Desa Sukatani")
+    # The page still shows it scheduled: the scheduler refuses.
+    save(dialog)
+    expect(dialog.locator("#session-message")).to_have_text(
+        "Tempat dan jam sesi yang sudah dibuka tidak dapat diubah. Pindahkan atau batalkan sesi."
+    )
+
+    page.reload()
+    dialog = open_dialog(page)
+    edit = dialog.locator("#edit-form")
+    expect(dialog.locator('[data-fact="status"]')).to_have_text("dibuka")
+    expect(edit.get_by_text("Sesi sudah dibuka: hanya dapat menambah layanan")).to_be_visible()
+    expect(edit.get_by_label("Tempat")).to_be_hidden()
+    expect(edit.get_by_label("Jam mulai")).to_be_hidden()
+    expect(edit.get_by_role("checkbox", name=KK)).to_be_disabled()
+    assert_accessible(page)
+
+    quota = edit.get_by_label("Kuota Kartu Keluarga (KK)", exact=True)
+    quota.fill(str(before - 1))
+    save(edit)
+    expect(quota).to_be_focused()
+    expect(dialog.locator("#edit-form .field-error:visible")).to_have_text(
+        f"Kuota hanya dapat dinaikkan: paling sedikit {before}."
+    )
+
+    quota.fill(str(before + 20))
+    edit.get_by_role("checkbox", name=re.compile("^Akta Kelahiran")).check()
+    edit.get_by_label("Kuota Akta Kelahiran", exact=True).fill("40")
+    save(edit)
+
+    expect(page.locator("#planner-status")).to_have_text("Sesi diubah.")
+    changed = session(scheduler, created["id"])
+    assert changed["status"] == "opened"
+    assert changed["services"] == ["dukcapil-kk", "dukcapil-akta-kelahiran"]
+    assert changed["quotas"] == {"dukcapil-kk": before + 20, "dukcapil-akta-kelahiran": 40}
+    assert changed["venue"] == "Kantor Kecamatan Sukatani"

@@ -3,7 +3,7 @@
 The page is a public shell; signed in (planner or operator), its script loads the month view
 (`/planner/month`, a fragment rendered from the same use case as `GET /v1/sessions`) and acts
 through the JSON API with the bearer token: preview and confirm a generation, open, close,
-cancel or move a session.
+cancel, move or change (services, quotas, venue, hours) a session.
 """
 
 import calendar
@@ -47,6 +47,8 @@ async def planner(kit: PageKitDep, deps: DepsDep) -> HTMLResponse:
         generate_from=today.isoformat(),
         generate_to=(today + GENERATE_AHEAD).isoformat(),
         kecamatans=[(k.name, k.name) for k in deps.regions.kecamatans],
+        services=deps.catalogue.services,
+        agencies={slug: agency.name for slug, agency in deps.catalogue.agencies.items()},
     )
 
 

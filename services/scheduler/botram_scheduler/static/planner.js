@@ -1,5 +1,5 @@
 /* The planner's calendar: month navigation, generation preview and confirmation, and a
-   session's actions (open, close, move, cancel), all through the scheduler's JSON API. */
+   session's actions (open, close, move, change, cancel), all through the scheduler's JSON API. */
 (function () {
   "use strict";
 
@@ -11,6 +11,15 @@
     "session-not-found": "Sesi ini tidak ditemukan. Muat ulang kalender.",
     "validation-error": "Isian belum lengkap atau belum benar."
   };
+  var EDIT_MESSAGES = Object.assign({}, MESSAGES, {
+    "session-ended": "Sesi yang sudah ditutup atau dibatalkan tidak dapat diubah.",
+    "opened-session-keeps-services": "Sesi yang sudah dibuka tidak dapat mengurangi layanan.",
+    "opened-session-quota-lowered": "Kuota sesi yang sudah dibuka hanya dapat dinaikkan.",
+    "opened-session-fixed": "Tempat dan jam sesi yang sudah dibuka tidak dapat diubah. Pindahkan atau batalkan sesi.",
+    "quota-for-unknown-service": "Kuota hanya dapat diisi untuk layanan yang dipilih.",
+    "no-services": "Pilih paling sedikit satu layanan.",
+    "unknown-service": "Layanan itu tidak dikenal. Muat ulang halaman."
+  });
   var OPERATOR_ONLY = Object.assign({}, MESSAGES, {
     "role-required": "Membuka dan menutup sesi hanya dapat dilakukan oleh operator."
   });
@@ -31,6 +40,8 @@
   var generateForm = document.getElementById("generate-form");
   var generateMessage = document.getElementById("generate-message");
   var preview = document.getElementById("preview");
+  var editForm = document.getElementById("edit-form");
+  var serviceRows = Array.prototype.slice.call(editForm.querySelectorAll("tr[data-service]"));
   var current = null;
   var opener = null;
 
@@ -73,6 +84,7 @@
       element.hidden = element.getAttribute("data-when").split(" ").indexOf(session.status) < 0;
     });
     dialog.querySelectorAll("form").forEach(function (form) { form.reset(); clearErrors(form); });
+    fillEdit(session);
     botram.showAlert(sessionMessage, "");
     dialog.showModal();
   }
@@ -87,17 +99,22 @@
     form.querySelectorAll("[aria-invalid]").forEach(function (input) { input.removeAttribute("aria-invalid"); });
   }
 
+  /* A wrong field: said in words in its error slot (`<id>-error` unless given), marked invalid. */
+  function fieldError(input, text, slot) {
+    var where = slot || document.getElementById(input.id + "-error");
+    where.textContent = text;
+    where.hidden = false;
+    input.setAttribute("aria-invalid", "true");
+  }
+
   /* Required fields, said in words next to the field; the first wrong one gets the focus. */
   function checkRequired(form) {
     clearErrors(form);
     var first = null;
     form.querySelectorAll("[required]").forEach(function (input) {
       if (input.value.trim()) return;
-      var slot = document.getElementById(input.id + "-error");
       var label = form.querySelector('label[for="' + input.id + '"]').textContent;
-      slot.textContent = label + " wajib diisi.";
-      slot.hidden = false;
-      input.setAttribute("aria-invalid", "true");
+      fieldError(input, label + " wajib diisi.");
       first = first || input;
     });
     if (first) first.focus();
@@ -121,34 +138,132 @@
     botram.showAlert(status, text, "success");
   }
 
+  /* One call on the current session (`path` after its URL), then `done`. */
+  function sessionCall(method, path, body, success, messages) {
+    botram.api(method, "/v1/sessions/" + current.id + path, body, { messages: messages })
+      .then(function (result) { done(result, success, messages); });
+  }
+
+  /* A dialog form: its required fields checked, then `send(values, form)`. */
+  function onSubmit(id, send) {
+    document.getElementById(id).addEventListener("submit", function (event) {
+      event.preventDefault();
+      var form = event.target;
+      if (!checkRequired(form)) return;
+      send(botram.formValues(form), form);
+    });
+  }
+
   dialog.querySelectorAll("[data-action]").forEach(function (button) {
     button.addEventListener("click", function () {
       var action = button.getAttribute("data-action");
-      botram.api("POST", "/v1/sessions/" + current.id + "/" + action, undefined, { messages: OPERATOR_ONLY })
-        .then(function (result) {
-          done(result, action === "open" ? "Sesi dibuka." : "Sesi ditutup.", OPERATOR_ONLY);
-        });
+      sessionCall("POST", "/" + action, undefined,
+        action === "open" ? "Sesi dibuka." : "Sesi ditutup.", OPERATOR_ONLY);
     });
   });
 
-  document.getElementById("move-form").addEventListener("submit", function (event) {
-    event.preventDefault();
-    var form = event.target;
-    if (!checkRequired(form)) return;
-    var values = botram.formValues(form);
-    botram.api("POST", "/v1/sessions/" + current.id + "/reschedule",
-      { date: values.date, reason: values.reason.trim() }, { messages: MESSAGES })
-      .then(function (result) { done(result, "Sesi dipindahkan ke " + values.date + ".", MESSAGES); });
+  onSubmit("move-form", function (values) {
+    sessionCall("POST", "/reschedule", { date: values.date, reason: values.reason.trim() },
+      "Sesi dipindahkan ke " + values.date + ".", MESSAGES);
   });
 
-  document.getElementById("cancel-form").addEventListener("submit", function (event) {
-    event.preventDefault();
-    var form = event.target;
-    if (!checkRequired(form)) return;
-    var values = botram.formValues(form);
-    botram.api("POST", "/v1/sessions/" + current.id + "/cancel",
-      { reason: values.reason.trim() }, { messages: MESSAGES })
-      .then(function (result) { done(result, "Sesi dibatalkan.", MESSAGES); });
+  onSubmit("cancel-form", function (values) {
+    sessionCall("POST", "/cancel", { reason: values.reason.trim() }, "Sesi dibatalkan.", MESSAGES);
+  });
+
+  /* Changing a session: a scheduled one anything; an opened one only more services and higher
+     quotas (its offered services cannot be unticked, its quotas not lowered). */
+  function serviceRow(row) {
+    return {
+      code: row.getAttribute("data-service"),
+      check: row.querySelector("[data-service-check]"),
+      quota: row.querySelector("[data-service-quota]")
+    };
+  }
+
+  function fillEdit(session) {
+    var opened = session.status === "opened";
+    editForm.elements.venue.value = session.venue || "";
+    editForm.elements.start.value = session.start_time;
+    editForm.elements.end.value = session.end_time;
+    serviceRows.forEach(function (row) {
+      var s = serviceRow(row);
+      var offered = session.codes.indexOf(s.code) >= 0;
+      s.check.checked = offered;
+      s.check.disabled = opened && offered;
+      s.quota.value = offered ? session.quotas[s.code] : "";
+      s.quota.disabled = !offered;
+      s.quota.min = opened && offered ? session.quotas[s.code] : 1;
+      row.hidden = session.level === "desa" && !offered && row.getAttribute("data-desa-eligible") !== "true";
+    });
+  }
+
+  editForm.addEventListener("change", function (event) {
+    var row = event.target.closest("tr[data-service]");
+    if (!row || !event.target.hasAttribute("data-service-check")) return;
+    var s = serviceRow(row);
+    s.quota.disabled = !s.check.checked;
+  });
+
+  /* The PATCH body: only what differs from the session; field errors said next to the field
+     (the first wrong one gets the focus), and then no body. */
+  function editChanges(session) {
+    var body = {};
+    var quotas = {};
+    var wrong = [];
+    function wrongField(input, text, slot) { fieldError(input, text, slot); wrong.push(input); }
+    if (session.status === "scheduled") {
+      var venue = editForm.elements.venue.value.trim();
+      if (venue !== (session.venue || "")) {
+        if (venue) body.venue = venue;
+        else wrongField(editForm.elements.venue, "Tempat tidak dapat dikosongkan.");
+      }
+      [["start", "start_time", "Jam mulai"], ["end", "end_time", "Jam selesai"]].forEach(function (field) {
+        var input = editForm.elements[field[0]];
+        if (!input.value) wrongField(input, field[2] + " wajib diisi.");
+        else if (input.value !== session[field[1]]) body[field[0]] = input.value;
+      });
+    }
+    var chosen = serviceRows.map(serviceRow).filter(function (s) { return s.check.checked; });
+    if (!chosen.length) {
+      var shown = serviceRows.filter(function (row) { return !row.hidden; })[0] || serviceRows[0];
+      wrongField(serviceRow(shown).check, "Pilih paling sedikit satu layanan.",
+        document.getElementById("edit-services-error"));
+    }
+    var codes = chosen.map(function (s) { return s.code; });
+    var kept = session.codes.filter(function (code) { return codes.indexOf(code) >= 0; });
+    var added = codes.filter(function (code) { return session.codes.indexOf(code) < 0; });
+    if (chosen.length && (added.length || kept.length !== session.codes.length)) body.services = kept.concat(added);
+    chosen.forEach(function (s) {
+      var offered = session.codes.indexOf(s.code) >= 0;
+      var before = session.quotas[s.code];
+      var text = s.quota.value.trim();
+      if (!text) {
+        if (offered) wrongField(s.quota, "Kuota wajib diisi.");
+        return;
+      }
+      var quota = Number(text);
+      if (!Number.isInteger(quota) || quota < 1 || quota > 100000) {
+        wrongField(s.quota, "Kuota harus bilangan bulat 1 sampai 100.000.");
+      } else if (session.status === "opened" && offered && quota < before) {
+        wrongField(s.quota, "Kuota hanya dapat dinaikkan: paling sedikit " + before + ".");
+      } else if (!offered || quota !== before) {
+        quotas[s.code] = quota;
+      }
+    });
+    if (Object.keys(quotas).length) body.quotas = quotas;
+    if (wrong.length) wrong[0].focus();
+    return wrong.length ? null : body;
+  }
+
+  onSubmit("edit-form", function () {
+    var body = editChanges(current);
+    if (!body) return;
+    if (!Object.keys(body).length) {
+      botram.showAlert(sessionMessage, "Tidak ada perubahan untuk disimpan.", "info");
+      return;
+    }
+    sessionCall("PATCH", "", body, "Sesi diubah.", EDIT_MESSAGES);
   });
 
   /* Generation: preview (dry run) first, then confirm the same range. */
