@@ -1,16 +1,19 @@
 """Survey answers counted into the IKM on a real database: exactly once, per agency and
 service as a hand computation gives it, anonymous rows, and the metrics mirror."""
 
+import io
 from datetime import date, time
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook  # type: ignore[import-untyped]
 
 from botram_contracts.events import SessionScheduledV1, SurveyAnsweredV1, make_event
 from botram_reporting.deps import Deps
 from botram_reporting.domain.aggregates import SURVEY_RESPONSES
 from botram_reporting.domain.ikm import ComputeIkm, IkmDimension
 from botram_reporting.domain.reports import ReportSession
+from botram_reporting.report_files import rows_xlsx
 from botram_reporting.usecases.ikm import compute_ikm, ikm_table
 from botram_reporting.usecases.ingest import apply_events
 from botram_reporting.usecases.reports import printable_session
@@ -108,3 +111,16 @@ async def test_one_sessions_ikm_is_printed_overall_then_per_service(deps: Deps) 
     assert overall.ikm == pytest.approx(hand_ikm(everyone))
     assert [(row.responses, row.band) for row in per_service] == [(2, "B"), (1, "A")]
     assert nobody.ikm is None
+
+
+async def test_the_ikm_workbook_holds_the_same_rows_as_the_table(deps: Deps) -> None:
+    events = [answered(n, "pmi", "pmi-donor-darah", (4, 3, 4, 4, 3, 4, 4, 3, 4)) for n in (1, 2)]
+    assert await apply_events(deps, events) == set()
+    rows = await ikm_table(deps, ComputeIkm(session_id="s-1"))
+
+    book = load_workbook(io.BytesIO(rows_xlsx(rows, "IKM", [("session_id", "s-1")])))
+
+    sheet = [list(row) for row in book["IKM"].iter_rows(values_only=True)]
+    assert sheet[0] == list(rows[0])
+    assert [r[list(rows[0]).index("ikm")] for r in sheet[1:]] == [r["ikm"] for r in rows]
+    assert list(book["Keterangan"].iter_rows(values_only=True)) == [("session_id", "s-1")]
