@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from nats.aio.client import Client as NatsClient
+from notifier.integration.test_citizens import SESSION, Receiver, Start, consumed, texts
 from sqlmodel import select
 
 from botram_contracts.events import (
@@ -22,7 +23,6 @@ from botram_notifier.pre_registration_store import PreRegistrationContactRow
 from botram_runtime.clock import local_today, system_clock
 from botram_runtime.db import Database
 from helpers import publish_event
-from notifier.integration.test_citizens import SESSION, Receiver, Start, consumed, texts
 
 DAY = local_today(system_clock) + timedelta(days=6)
 AHEAD, CHECKED_IN, LATE, RELEASED = "081200000001", "081200000002", "081200000003", "0812000004"
