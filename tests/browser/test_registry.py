@@ -35,7 +35,11 @@ WITHIN_MS = 1000  # the issue: a call reaches every display within 1 s
 TICKET_PAGE_BUDGET = 50_000
 
 
-def announce_session(nats_url: str, services: list[str] = SERVICES) -> str:
+def announce_session(
+    nats_url: str,
+    services: list[str] = SERVICES,
+    hours: tuple[clock_time, clock_time] = (clock_time(8), clock_time(14)),
+) -> str:
     """Publish an opened session at Sukatani today, as the scheduler would; its id."""
     session_id = str(uuid.uuid4())
     common: dict[str, Any] = {
@@ -49,7 +53,7 @@ def announce_session(nats_url: str, services: list[str] = SERVICES) -> str:
         client = await nats.connect(nats_url)
         try:
             scheduled = SessionScheduledV1(
-                **common, start=clock_time(8), end=clock_time(14), services=services, quotas={}
+                **common, start=hours[0], end=hours[1], services=services, quotas={}
             )
             await publish_event(client, scheduled, "scheduler")
             opened = SessionOpenedV1(**common, opened_at=system_clock())

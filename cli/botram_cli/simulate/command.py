@@ -15,9 +15,15 @@ from rich.table import Table
 
 from botram_cli.simulate.credentials import Credentials
 from botram_cli.simulate.driver import DayDriver, Tally
-from botram_cli.simulate.plan import InvalidParameters, Parameters, make_plan, offered_services
+from botram_cli.simulate.plan import (
+    InvalidParameters,
+    Parameters,
+    make_plan,
+    offered_services,
+    session_hours,
+)
 from botram_contracts.reference import UnknownRegionError, load_catalogue, load_regions
-from botram_runtime.clock import local_today, system_clock
+from botram_runtime.clock import JAKARTA, local_today, system_clock
 from botram_runtime.settings import ServiceSettings
 
 console = Console(highlight=False)
@@ -160,6 +166,7 @@ async def _run(
         "session_id": session_id,
         "checkins": tally.checkins,
         "pre_registrations": tally.pre_registrations,
+        "checked_in_by_code": tally.checked_in_by_code,
         "requests": tally.requests,
         "refused": dict(tally.refused),
         "services": mine,
@@ -214,11 +221,15 @@ async def _reporting_ikm(
 async def _open_new_session(
     client: httpx.AsyncClient, urls: dict[str, str], kecamatan: str, desa: str | None
 ) -> str:
+    # Hours from now: its arrival slots are open at any time of day (pre-registration).
+    start, end = session_hours(system_clock().astimezone(JAKARTA))
     body = {
         "level": "desa" if desa else "kecamatan",
         "kecamatan": kecamatan,
         "desa": desa,
         "date": date.isoformat(local_today(system_clock)),
+        "start": start.strftime("%H:%M"),
+        "end": end.strftime("%H:%M"),
         "venue": "Simulasi Botram",
     }
     created = await client.post(f"{urls['scheduler']}/v1/sessions", json=body)
@@ -281,7 +292,8 @@ def _print_summary(
         table.add_row(code, *(f"{counts[k]} / {other.get(k, 0)}" for k in REPORT_FIELDS))
     console.print(table)
     console.print(
-        f"check-ins: {tally.checkins} ({tally.pre_registrations} pre-registered) · "
+        f"check-ins: {tally.checkins} ({tally.pre_registrations} pre-registered, "
+        f"{tally.checked_in_by_code} checked in by code) · "
         f"HTTP requests: {tally.requests}"
     )
     if tally.refused:

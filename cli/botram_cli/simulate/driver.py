@@ -28,6 +28,7 @@ class Tally:
 
     checkins: int = 0
     pre_registrations: int = 0
+    checked_in_by_code: int = 0
     tickets: Counter[str] = field(default_factory=Counter)
     outcomes: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
     no_shows: Counter[str] = field(default_factory=Counter)
@@ -178,7 +179,9 @@ class DayDriver:
     async def _arrive(self, moment: float, citizen) -> None:  # type: ignore[no-untyped-def]
         if (code := self._codes.get(citizen.nik)) is not None:
             path = f"/v1/sessions/{self._session}/pre-registrations/{code}/check-in"
-            await self._checked_in(moment, await self._post(path))
+            response = await self._post(path)
+            self.tally.checked_in_by_code += response.status_code == 201
+            await self._checked_in(moment, response)
             return
         body: dict[str, object] = {
             "nik": citizen.nik,

@@ -3,7 +3,7 @@
 import math
 import random
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime, time, timedelta
 
 from botram_contracts.reference import Catalogue, Service
 
@@ -25,6 +25,22 @@ LAST_NAMES = (
 # Regency codes of non-residents who cross over (those of the neighbours of the regency the
 # simulation runs in): Kota Bekasi, Jakarta Timur, Kabupaten Karawang, Kabupaten Bekasi.
 NEIGHBOURS = ("3275", "3172", "3215", "3216")
+
+
+# The simulated session's hours, from now (`session_hours`): its arrival slots are still open
+# whatever the time of day, so pre-registration is exercised after the fair's usual hours too.
+SESSION_HOURS = timedelta(hours=3)
+LAST_MINUTE = time(23, 59)
+
+
+def session_hours(now: datetime) -> tuple[time, time]:
+    """A new simulated session's hours on the local (WIB) wall clock: from this minute for
+    `SESSION_HOURS`, ending by midnight (its day is today); at 23:58 or later, the last
+    two minutes."""
+    start = min(now.time().replace(second=0, microsecond=0), time(23, 57))
+    later = datetime.combine(now.date(), start) + SESSION_HOURS
+    end = LAST_MINUTE if later.date() > now.date() else min(later.time(), LAST_MINUTE)
+    return start, end
 
 
 class InvalidParameters(ValueError):

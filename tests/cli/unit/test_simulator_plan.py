@@ -1,14 +1,15 @@
 """The simulator's day plan and parameter checks (no system needed)."""
 
-from datetime import date
+from datetime import date, datetime, time
 
 import pytest
 from typer.testing import CliRunner
 
 from botram_cli.main import app
-from botram_cli.simulate.plan import InvalidParameters, Parameters, make_plan
+from botram_cli.simulate.plan import InvalidParameters, Parameters, make_plan, session_hours
 from botram_contracts.reference import load_catalogue
 from botram_registry.domain.nik import parse_nik
+from botram_runtime.clock import JAKARTA
 
 DAY = date(2024, 7, 6)
 
@@ -86,3 +87,18 @@ def test_a_share_of_citizens_is_pre_registered_without_changing_the_day() -> Non
     ]
     with pytest.raises(InvalidParameters):
         Parameters(pre_registered_share=1.5).validate()
+
+
+@pytest.mark.parametrize(
+    ("now", "hours"),
+    [
+        (time(9, 12, 40), (time(9, 12), time(12, 12))),
+        (time(21, 30), (time(21, 30), time(23, 59))),  # after the fair's usual hours
+        (time(23, 58, 30), (time(23, 57), time(23, 59))),
+        (time(0, 0), (time(0, 0), time(3, 0))),
+    ],
+)
+def test_a_new_simulated_session_runs_from_now_so_its_slots_are_open(
+    now: time, hours: tuple[time, time]
+) -> None:
+    assert session_hours(datetime.combine(DAY, now, tzinfo=JAKARTA)) == hours

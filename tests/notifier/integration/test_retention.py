@@ -3,7 +3,7 @@ loses its phones after `contact_retention_hours`, old finished deliveries go wit
 payload and attempts, and opted-out phones that an older version kept in clear are hashed by
 the migration (so they stay opted out)."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from types import SimpleNamespace
 from typing import Any
 
@@ -13,6 +13,7 @@ from sqlmodel import select
 from botram_notifier.domain.deliveries import DeliveryStatus
 from botram_notifier.domain.messages import MessageKind, phone_hash
 from botram_notifier.main import MIGRATIONS
+from botram_notifier.pre_registration_store import PreRegistrationContactRow
 from botram_notifier.settings import Settings
 from botram_notifier.store import (
     AttemptRow,
@@ -129,3 +130,42 @@ def _upgrade_to(connection: Any, revision: str) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
     command.upgrade(config, revision)
+
+
+async def test_the_sweep_erases_a_pre_registration_phone_once_its_slot_ended(
+    database_url: str,
+) -> None:
+    """A pre-registration made days ahead keeps its phone until its slot ends (not 48 hours
+    after it arrived); then the sweep erases it, released or checked in."""
+    db = Database(database_url, service="notifier")
+    await db.migrate(MIGRATIONS, opt_out_key=KEY)
+    days_ago = NOW - timedelta(days=5)
+    async with db.transaction() as tx:
+        for name, ends in (
+            ("p-ended", NOW - timedelta(minutes=1)),
+            ("p-ahead", NOW + timedelta(days=2)),
+        ):
+            tx.add(
+                PreRegistrationContactRow(
+                    pre_registration_id=name,
+                    session_id=f"s-{name}",
+                    phone="0812",
+                    services=["dukcapil-kk"],
+                    date=ends.date(),
+                    slot_start=time(9),
+                    slot_end=time(9, 30),
+                    releases_at=ends,
+                    received_at=days_ago,
+                )
+            )
+    deps: Any = SimpleNamespace(
+        db=db, clock=lambda: NOW, settings=Settings(), private_events=PurgedSessions()
+    )
+    try:
+        await sweep(deps)
+        async with db.session() as tx:
+            left = (await tx.exec(select(PreRegistrationContactRow.pre_registration_id))).all()
+    finally:
+        await db.dispose()
+
+    assert list(left) == ["p-ahead"]

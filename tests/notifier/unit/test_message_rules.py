@@ -148,3 +148,32 @@ def test_a_document_ready_message_names_the_place_the_deadline_and_the_note() ->
         "Silakan ambil di Kantor Kecamatan Sukatani paling lambat 19 Desember 2026."
     )
     assert bare.endswith("Silakan ambil di Loket 3.")
+
+
+def test_a_moved_pre_registration_keeps_its_slot_or_is_given_the_new_hours() -> None:
+    slot = (time(9), time(9, 30))
+    assert messages.slot_after_move(slot, (time(8), time(12))) == (
+        "Silakan datang pada slot Anda, pukul 09.00-09.30 WIB, dengan kode yang sama."
+    )
+    assert messages.slot_after_move(slot, None).startswith("Silakan datang pada slot Anda")
+    assert messages.slot_after_move(slot, (time(10), time(14))) == (
+        "Slot pukul 09.00-09.30 WIB tidak lagi ada; silakan datang pukul 10.00-14.00 WIB "
+        "dengan kode yang sama."
+    )
+
+
+def test_a_removed_service_says_whether_the_rest_stands() -> None:
+    kept = messages.services_removed("ciantra", date(2026, 12, 8), ["Akta Kelahiran"], ["KTP"])
+    assert kept == (
+        "mohon maaf, layanan Akta Kelahiran tidak lagi tersedia di Botram Ciantra pada "
+        "8 Desember 2026. Pendaftaran Anda untuk layanan KTP tetap berlaku."
+    )
+    assert "tidak dapat dilayani" in messages.services_removed(
+        "ciantra", date(2026, 12, 8), ["KTP"], []
+    )
+
+
+def test_every_spelling_of_a_phone_is_the_same_phone() -> None:
+    assert messages.same_phone("081234567890", "+6281234567890")
+    assert messages.same_phone("6281234567890", "081234567890")
+    assert not messages.same_phone("081234567890", "081234567891")

@@ -25,12 +25,17 @@ class MessageKind(StrEnum):
     PRE_REGISTERED = "pre_registered"
     DOCUMENT_READY = "document_ready"
     SURVEY_INVITED = "survey_invited"
+    SERVICES_REMOVED = "services_removed"
 
 
 # Kinds queued as the session ends (its contacts are erased then), or after it (an agency's
 # follow-up, whose phone came with it): kept until sent, and the phone forgotten once sent
 # (or skipped, or refused).
 AFTER_THE_SESSION = frozenset({MessageKind.TICKETS_EXPIRED, MessageKind.DOCUMENT_READY})
+# Kinds whose phone is forgotten once sent: those above, and the pre-registration's slot,
+# queued days before the session (the pre-registration's contact keeps the phone until its
+# slot ends: `usecases.pre_registered`), so its copy never outlives the retention.
+FORGOTTEN_ONCE_SENT = AFTER_THE_SESSION | {MessageKind.PRE_REGISTERED}
 
 
 class MessageStatus(StrEnum):
@@ -110,6 +115,9 @@ TEMPLATES = {
     ),
     MessageKind.DOCUMENT_READY: (
         "dokumen layanan {service} (nomor {number}) sudah siap. Silakan ambil di {place}{until}."
+    ),
+    MessageKind.SERVICES_REMOVED: (
+        "mohon maaf, layanan {services} tidak lagi tersedia di Botram {place} pada {date}. {rest}"
     ),
     MessageKind.SURVEY_INVITED: (
         "terima kasih telah menggunakan layanan {service}. Mohon isi "
@@ -221,6 +229,44 @@ def pre_registered(
         code=code,
         link=f": {qr_link}" if qr_link else "",
     )
+
+
+def slot_after_move(slot: tuple[time, time], hours: tuple[time, time] | None) -> str:
+    """What a pre-registered citizen does after their session moved: their slot, on the new
+    date, when it is still within the session's hours; else the hours, by the same code."""
+    start, end = slot[0].strftime("%H.%M"), slot[1].strftime("%H.%M")
+    if hours is None or (hours[0] <= slot[0] and slot[1] <= hours[1]):
+        return f"Silakan datang pada slot Anda, pukul {start}-{end} WIB, dengan kode yang sama."
+    return (
+        f"Slot pukul {start}-{end} WIB tidak lagi ada; silakan datang pukul "
+        f"{hours[0]:%H.%M}-{hours[1]:%H.%M} WIB dengan kode yang sama."
+    )
+
+
+def services_removed(place: str, day: date, removed: list[str], kept: list[str]) -> str:
+    """A session update removed services a citizen pre-registered for."""
+    rest = (
+        f"Pendaftaran Anda untuk layanan {', '.join(kept)} tetap berlaku."
+        if kept
+        else f"Pendaftaran Anda tidak dapat dilayani di sana. {NO_SCHEDULE_LINK}"
+    )
+    return render(
+        MessageKind.SERVICES_REMOVED,
+        services=", ".join(removed),
+        place=place_name(place),
+        date=tanggal(day),
+        rest=rest,
+    )
+
+
+def same_phone(one: str, other: str) -> bool:
+    """0812…, 62812… and +62812… are the same phone."""
+    return _digits(one) == _digits(other)
+
+
+def _digits(phone: str) -> str:
+    digits = phone.removeprefix("+")
+    return "62" + digits[1:] if digits.startswith("0") else digits
 
 
 def document_ready(

@@ -2,6 +2,7 @@
 
 from sqlmodel import SQLModel
 
+import botram_notifier.pre_registration_store  # noqa: F401  (its table, on ServiceTable.metadata)
 from botram_notifier.settings import Settings
 from botram_notifier.store import ServiceTable
 from botram_runtime.migrations_env import run_migrations

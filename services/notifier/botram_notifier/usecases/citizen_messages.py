@@ -33,9 +33,11 @@ from botram_contracts.events import (
 from botram_contracts.vocabulary import Outcome
 from botram_notifier.deps import Deps
 from botram_notifier.domain import messages
-from botram_notifier.domain.messages import MessageKind, MessageStatus, QueueStatus
-from botram_notifier.store import CitizenMessageRow, ContactRow, QueueTicketRow, new_id
+from botram_notifier.domain.messages import MessageKind, QueueStatus
+from botram_notifier.store import ContactRow, QueueTicketRow
+from botram_notifier.usecases import pre_registered
 from botram_notifier.usecases.known_sessions import follow_session, next_session_for
+from botram_notifier.usecases.message_queue import queue_message as _queue_message
 from botram_notifier.usecases.retention import erase_session
 from botram_runtime.db import upsert_insert
 
@@ -46,24 +48,7 @@ async def follow_event(deps: Deps, tx: AsyncSession, event: CloudEvent[Any]) -> 
     if isinstance(data, CitizenContactSharedV1):
         await _contact_shared(deps, tx, data)
     elif isinstance(data, CitizenPreRegisteredV1):
-        body = messages.pre_registered(
-            data.place,
-            data.date,
-            (data.slot_start, data.slot_end),
-            [deps.service_name(code) for code in data.services],
-            data.code,
-            data.qr_link,
-        )
-        await _queue_message(
-            deps,
-            tx,
-            kind=MessageKind.PRE_REGISTERED,
-            key=messages.ticket_key(MessageKind.PRE_REGISTERED, data.pre_registration_id),
-            session_id=data.session_id,
-            check_in_id=data.pre_registration_id,  # no check-in yet: the pre-registration
-            phone=data.phone,
-            body=body,
-        )
+        await pre_registered.pre_registered(deps, tx, data)
     elif isinstance(data, CitizenFollowUpSharedV1):
         await _follow_up_shared(deps, tx, data)
     elif isinstance(data, TicketCalledV1):
@@ -81,27 +66,34 @@ async def follow_event(deps: Deps, tx: AsyncSession, event: CloudEvent[Any]) -> 
         await _set_status(tx, data.ticket_id, QueueStatus.ENDED, only_from=QueueStatus.WAITING)
     elif isinstance(data, SessionCancelledV1):
         await follow_session(tx, data)
-        await _tell_cancelled(deps, tx, data, str(event.id))
-    elif isinstance(data, SessionScheduledV1 | SessionUpdatedV1 | SessionOpenedV1):
+        told = await _tell_cancelled(deps, tx, data, str(event.id))
+        await pre_registered.tell_cancelled(deps, tx, data, str(event.id), told)
+    elif isinstance(data, SessionUpdatedV1):
+        await follow_session(tx, data)
+        if "services" in data.changed:
+            await pre_registered.tell_services_removed(deps, tx, data, str(event.id))
+    elif isinstance(data, SessionScheduledV1 | SessionOpenedV1):
         await follow_session(tx, data)
     elif isinstance(data, SessionRescheduledV1):
         await follow_session(tx, data)
         body = messages.session_moved(
             data.desa or data.kecamatan, data.previous_date, data.date, data.reason
         )
-        await _tell_session(
+        told = await _tell_session(
             deps, tx, data.session_id, MessageKind.SESSION_MOVED, str(event.id), body
         )
+        await pre_registered.tell_moved(deps, tx, data, str(event.id), told)
     elif isinstance(data, SessionClosedV1):
         await follow_session(tx, data)
         await _tell_expired(deps, tx, data, str(event.id))
-        await erase_session(tx, data.session_id)
+        await erase_session(tx, data.session_id)  # pre-registrations' contacts too
         # The stream's copies too; a failure rolls the erasure back and the event comes again.
         await deps.private_events.purge_session(data.session_id)
 
 
 async def _contact_shared(deps: Deps, tx: AsyncSession, data: CitizenContactSharedV1) -> None:
     """A citizen shared a phone: remember it, follow the tickets, tell each number."""
+    await pre_registered.checked_in(tx, data.session_id, data.phone)
     insert = upsert_insert(tx)
     await tx.exec(
         insert(ContactRow)
@@ -224,14 +216,11 @@ async def _still_waiting(
 
 async def _tell_cancelled(
     deps: Deps, tx: AsyncSession, cancelled: SessionCancelledV1, key: str
-) -> None:
+) -> list[str]:
     """The session was cancelled (an emergency, when it was open): each citizen not yet
     served is told once, with the reason and the next session nearby that offers what they
-    came for; their tickets end with the session.
-
-    Hook for pre-registration: citizens registered for a session that has not opened hold
-    no queue ticket; tell them here too, with the services they registered for.
-    """
+    came for; their tickets end with the session. Returns the phones told (pre-registered
+    citizens are told by `pre_registered.tell_cancelled`, but not twice)."""
     by_check_in: dict[str, tuple[ContactRow, list[str]]] = {}
     for ticket, contact in await _still_waiting(tx, cancelled.session_id, messages.INTERRUPTED):
         by_check_in.setdefault(contact.check_in_id, (contact, []))[1].append(ticket.service)
@@ -252,6 +241,7 @@ async def _tell_cancelled(
             phone=contact.phone,
             body=body,
         )
+    return [contact.phone for contact, _ in by_check_in.values()]
 
 
 async def _tell_expired(deps: Deps, tx: AsyncSession, closed: SessionClosedV1, key: str) -> None:
@@ -349,9 +339,9 @@ async def _tell_session(
     kind: MessageKind,
     event_id: str,
     body: str,
-) -> None:
-    """The same message to every citizen of the session who shared a phone: checked in (a
-    session moved while open), and, once pre-registration sends contacts, registered."""
+) -> list[str]:
+    """The same message to every checked-in citizen of the session who shared a phone (a
+    session moved while open); returns the phones told."""
     contacts = (await tx.exec(select(ContactRow).where(ContactRow.session_id == session_id))).all()
     for contact in contacts:
         await _queue_message(
@@ -364,33 +354,4 @@ async def _tell_session(
             phone=contact.phone,
             body=body,
         )
-
-
-async def _queue_message(
-    deps: Deps,
-    tx: AsyncSession,
-    *,
-    kind: MessageKind,
-    key: str,
-    session_id: str,
-    check_in_id: str,
-    phone: str,
-    body: str,
-) -> None:
-    """Queue a message once per key, signed for the regency: a redelivered event sends
-    nothing new."""
-    await tx.exec(
-        upsert_insert(tx)(CitizenMessageRow)
-        .values(
-            id=new_id(),
-            dedupe_key=key[:200],
-            session_id=session_id,
-            check_in_id=check_in_id,
-            kind=kind,
-            body=messages.signed(deps.settings.sms_signature, body),
-            phone=phone,
-            status=MessageStatus.PENDING,
-            created_at=deps.clock(),
-        )
-        .on_conflict_do_nothing(index_elements=["dedupe_key"])
-    )
+    return [contact.phone for contact in contacts]

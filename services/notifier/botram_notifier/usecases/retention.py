@@ -1,5 +1,6 @@
 """Personal data goes when it is no longer needed: a closed session's phone numbers, the
-phones of a session that never closed, and old deliveries."""
+phones of a session that never closed, a pre-registration's phone once its slot ended, and
+old deliveries."""
 
 from dataclasses import dataclass
 from datetime import timedelta
@@ -12,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from botram_notifier.deps import Deps
 from botram_notifier.domain.deliveries import DeliveryStatus
 from botram_notifier.domain.messages import AFTER_THE_SESSION, MessageStatus
+from botram_notifier.pre_registration_store import PreRegistrationContactRow
 from botram_notifier.store import (
     AttemptRow,
     CitizenMessageRow,
@@ -35,6 +37,11 @@ async def erase_session(tx: AsyncSession, session_id: str, *, keep_final: bool =
         else None
     )
     await tx.exec(delete(ContactRow).where(col(ContactRow.session_id) == session_id))
+    await tx.exec(
+        delete(PreRegistrationContactRow).where(
+            col(PreRegistrationContactRow.session_id) == session_id
+        )
+    )
     pending = delete(CitizenMessageRow).where(
         col(CitizenMessageRow.session_id) == session_id,
         col(CitizenMessageRow.status) == MessageStatus.PENDING,
@@ -86,6 +93,13 @@ async def sweep(deps: Deps) -> Swept:
         )
         for session_id in sorted(sessions):
             await erase_session(tx, session_id, keep_final=False)
+        # Pre-registrations whose slot ended: released, or checked in (their contact goes by
+        # the rule above); a pre-registration made days ahead keeps its phone until then.
+        await tx.exec(
+            delete(PreRegistrationContactRow).where(
+                col(PreRegistrationContactRow.releases_at) <= now
+            )
+        )
         old = select(DeliveryRow.id).where(
             col(DeliveryRow.status) != DeliveryStatus.PENDING,
             col(DeliveryRow.finished_at) < deliveries_before,

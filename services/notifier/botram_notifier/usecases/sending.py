@@ -11,7 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from botram_notifier.adapters.sms import ProviderError
 from botram_notifier.deps import Deps
 from botram_notifier.domain.messages import (
-    AFTER_THE_SESSION,
+    FORGOTTEN_ONCE_SENT,
     MessageStatus,
     OptOutPhone,
     phone_hash,
@@ -144,7 +144,7 @@ async def _store(
         "reason": reason,
         "sent_at": now if status == MessageStatus.SENT else None,
     }
-    if message.kind in AFTER_THE_SESSION:
+    if message.kind in FORGOTTEN_ONCE_SENT:
         values["phone"] = None
     await tx.exec(
         update(CitizenMessageRow).where(col(CitizenMessageRow.id) == message.id).values(**values)
