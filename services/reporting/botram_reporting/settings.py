@@ -17,6 +17,10 @@ class Settings(ServiceSettings):
     # when reporting lags, nats-py's first no-wait request fills the batch at once. Idle, the
     # loop polls this often: two small requests per poll, ~2 % of a core here (0.5 s: 0.5 %).
     reporting_batch_timeout_seconds: float = Field(default=0.05, gt=0)
+    # Once a batch's first event has arrived, how much longer the batch may take to fill
+    # (the timeout above then bounds only an idle poll). This, not the timeout, is what a
+    # report waits when reporting keeps up; lagging, batches fill at once whatever it is.
+    reporting_batch_linger_seconds: float = Field(default=0.01, gt=0)
     # Events per transaction when rebuilding (replaying the stream); bigger batches amortise
     # each statement over more events.
     reporting_rebuild_batch_size: int = Field(default=5_000, gt=0, le=50_000)

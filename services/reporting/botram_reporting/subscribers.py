@@ -27,4 +27,5 @@ def register(runtime: ServiceRuntime, deps: Deps) -> None:
         ),
         batch_size=deps.settings.reporting_batch_size,
         batch_timeout_seconds=deps.settings.reporting_batch_timeout_seconds,
+        batch_linger_seconds=deps.settings.reporting_batch_linger_seconds,
     )

@@ -347,28 +347,29 @@ class EventConsumer:
         last delivery, dead-lettered). The handler's idempotent claims make a retry apply
         each event exactly once.
         """
-        decoded: list[tuple[Msg, Delivery, CloudEvent[Any]]] = []
+        # A message's delivery count (parsed from its reply subject) is read only when it
+        # is settled on its own: the batch that commits is acked without it.
+        decoded: list[tuple[Msg, CloudEvent[Any]]] = []
         for message in messages:
-            delivery = _delivery(message)
             try:
-                event = decode_event(delivery.payload)
+                event = decode_event(message.data)
             except UnknownEventType as unknown:
                 self._count(unknown.event.type, "unknown_type")
-                await self.settle(message, delivery, Ack())
+                await self.settle(message, _delivery(message), Ack())
                 continue
             except EventDecodeError as error:
                 self._count(MALFORMED_LABEL, "dead_letter")
-                await self.settle(message, delivery, DeadLetter(str(error)))
+                await self.settle(message, _delivery(message), DeadLetter(str(error)))
                 continue
-            decoded.append((message, delivery, event))
+            decoded.append((message, event))
         await self._apply_batch(decoded, handler)
 
     async def _apply_batch(
-        self, batch: list[tuple[Msg, Delivery, CloudEvent[Any]]], handler: BatchHandler
+        self, batch: list[tuple[Msg, CloudEvent[Any]]], handler: BatchHandler
     ) -> None:
         if not batch:
             return
-        events = [event for _, _, event in batch]
+        events = [event for _, event in batch]
         try:
             duplicates = await handler(events)
         except Exception as error:
@@ -378,7 +379,8 @@ class EventConsumer:
                 await self._apply_batch(batch[:middle], handler)
                 await self._apply_batch(batch[middle:], handler)
                 return
-            ((message, delivery, event),) = batch
+            ((message, event),) = batch
+            delivery = _delivery(message)
             if isinstance(error, PermanentEventError):
                 self._count(event.type, "dead_letter")
                 outcome: Outcome = DeadLetter(str(error))
@@ -386,15 +388,18 @@ class EventConsumer:
                 outcome = self._failed(delivery, event.type, error, str(event.id))
             await self.settle(message, delivery, outcome)
             return
-        results = Counter(
-            (event.type, "duplicate" if str(event.id) in duplicates else "ok") for event in events
-        )
+        results = Counter((event.type, "ok") for event in events)
+        if duplicates:
+            results = Counter(
+                (event.type, "duplicate" if str(event.id) in duplicates else "ok")
+                for event in events
+            )
         for (event_type, result), count in results.items():
             self._metrics.count(self.consumer, event_type, result, count)
         # The batch committed as a whole: its acks go out together (pipelined). A split
         # batch acks only the halves that committed, never past the event that failed.
         try:
-            await ack_all([message for message, _, _ in batch])
+            await ack_all([message for message, _ in batch])
         except Exception as error:  # not acked: redelivered after AckWait, a duplicate then
             log.info("settle_failed", consumer=self.consumer, error=repr(error))
 

@@ -31,6 +31,8 @@ RETRY_MIN_SECONDS = 0.5
 RETRY_MAX_SECONDS = 10.0
 # After a cancel, how long a task may take to unwind before it is abandoned (and named).
 CANCEL_WAIT_SECONDS = 1.0
+# A fetch shorter than this is not made: nats-py's pull request would expire at once.
+MIN_FETCH_SECONDS = 0.001
 
 MessagesHandler = Callable[[list[Msg], "PullLoop"], Awaitable[None]]
 
@@ -102,6 +104,7 @@ class PullLoop:
         inbox_prefix: bytes,
         handle: MessagesHandler,
         fill: bool = False,
+        linger: float | None = None,
         on_bus_error: Callable[[str], None] | None = None,
     ) -> None:
         assert config.durable_name, "a Botram consumer is durable"
@@ -114,6 +117,7 @@ class PullLoop:
         self._inbox_prefix = inbox_prefix
         self._handle = handle
         self._fill = fill
+        self._linger = linger
         self._on_bus_error = on_bus_error
         self._stopping = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -181,7 +185,14 @@ class PullLoop:
                 await sleep_unless(self._stopping, RETRY_MIN_SECONDS)
 
     async def _fetch(self) -> list[Msg]:
-        """One batch; when filling, fetch until it is full or the fetch timeout has passed."""
+        """One batch; when filling, fetch until it is full or the fetch timeout has passed.
+
+        With a `linger`, the fetch timeout bounds only the wait for a batch's first message
+        (an idle consumer's poll): once it has arrived, the batch is filled for at most
+        `linger` more seconds. A consumer that lags still gets full batches at once (nats-py's
+        first, no-wait request returns what is pending); one that keeps up hands each event
+        on after at most `linger` instead of the whole fetch timeout.
+        """
         if self._subscription is None:
             js = self._jetstream()
             await js.add_consumer(self._stream, config=self._config)
@@ -198,9 +209,14 @@ class PullLoop:
             # nats-py may answer a partial batch before the timeout: keep fetching.
             while len(messages) < self._batch_size and not self._stopping.is_set():
                 remaining = deadline - clock()
-                if remaining <= 0:
+                if remaining < MIN_FETCH_SECONDS:
                     break
                 try:
+                    if self._linger is not None and not messages:
+                        # Returns at the first message (a long poll while idle).
+                        messages += await subscription.fetch(1, timeout=remaining)
+                        deadline = min(deadline, clock() + self._linger)
+                        continue
                     wanted = self._batch_size - len(messages)
                     messages += await subscription.fetch(wanted, timeout=remaining)
                 except (nats.errors.TimeoutError, TimeoutError):

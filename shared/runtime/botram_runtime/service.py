@@ -266,11 +266,14 @@ class ServiceRuntime:
         description: str,
         batch_size: int,
         batch_timeout_seconds: float,
+        batch_linger_seconds: float | None = None,
     ) -> None:
         """Consume `subjects` (in stream order) with one durable pull consumer, by batch.
 
         `handler(events)` applies a whole fetched batch in one transaction, claiming each event
-        id itself (`claim_events`), and returns the ids that were duplicates.
+        id itself (`claim_events`), and returns the ids that were duplicates. A batch is
+        fetched until full or `batch_timeout_seconds` passed; with `batch_linger_seconds`,
+        that timeout bounds only the wait for its first event (see `PullLoop._fetch`).
         """
         stream = self._declared_stream(durable, tuple(subjects))
         consume = self.consumer(durable)
@@ -286,6 +289,7 @@ class ServiceRuntime:
             batch_size,
             fill=True,
             fetch_timeout=batch_timeout_seconds,
+            linger=batch_linger_seconds,
         )
 
         async def on_events(deliveries: list[Delivery]) -> None:  # documentation only
@@ -332,6 +336,7 @@ class ServiceRuntime:
         *,
         fill: bool,
         fetch_timeout: float = PULL_TIMEOUT_SECONDS,
+        linger: float | None = None,
     ) -> None:
         """Botram's own pull loop for a durable consumer (FastStream's subscriber declared
         beside it only describes it in AsyncAPI: the broker is connected, never started)."""
@@ -351,6 +356,7 @@ class ServiceRuntime:
                 inbox_prefix=self._inbox_prefix,
                 handle=handle,
                 fill=fill,
+                linger=linger,
                 on_bus_error=lambda error: self.bus_errors.labels(durable, error).inc(),
             )
         )

@@ -82,16 +82,19 @@ def pull_loop(
     subjects: tuple[str, ...] = SUBJECTS,
     stream: str = STREAM_NAME,
     fill: bool = True,
+    fetch_timeout: float = 0.2,
+    linger: float | None = None,
 ) -> PullLoop:
     return PullLoop(
         jetstream=nc.jetstream,
         stream=stream,
         config=consumer_config(DURABLE, subjects, max_deliver=50),
         batch_size=100,
-        fetch_timeout=0.2,
+        fetch_timeout=fetch_timeout,
         inbox_prefix=b"_INBOX.",
         handle=handle,
         fill=fill,
+        linger=linger,
     )
 
 
@@ -257,3 +260,29 @@ async def test_a_stop_hands_back_what_was_fetched_and_not_handled(nc: NatsClient
 
 async def _equals(count: Awaitable[int], expected: int) -> bool:
     return await count == expected
+
+
+async def test_a_lingering_loop_still_hands_a_backlog_over_in_full_batches(
+    nc: NatsClient,
+) -> None:
+    # The linger bounds how long a batch fills after its first event (freshness); a consumer
+    # that lags must still get whole batches, each event once and in stream order.
+    events = [await publish_event(nc, opened(f"s-{n}"), "scheduler") for n in range(250)]
+    policy = consumer(nc.jetstream)
+    applied = Applied()
+    sizes: list[int] = []
+
+    async def handle(messages: list[Msg], _loop: PullLoop) -> None:
+        sizes.append(len(messages))
+        await policy.batch(messages, applied)
+
+    loop = pull_loop(nc, handle, fetch_timeout=5, linger=1)
+    loop.start()
+    try:
+        await eventually(lambda: len(applied.ids) == 250)
+        await eventually(lambda: _equals(unsettled(nc), 0))
+    finally:
+        await loop.stop(5)
+
+    assert applied.ids == [str(event.id) for event in events]
+    assert max(sizes) == 100 and sum(sizes) == 250

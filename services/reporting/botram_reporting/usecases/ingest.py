@@ -36,10 +36,10 @@ async def apply_events(deps: Deps, events: Sequence[CloudEvent[Any]]) -> set[str
     async with deps.mirror_lock:
         async with deps.db.transaction() as tx:
             await store.lock_ingest(tx)
-            fresh = await claim_events(tx, CONSUMER, (str(event.id) for event in events))
+            ids = [str(event.id) for event in events]  # each UUID formatted once
+            fresh = await claim_events(tx, CONSUMER, ids)
             applied: list[Any] = []
-            for event in events:
-                event_id = str(event.id)
+            for event_id, event in zip(ids, events, strict=True):
                 if event_id in fresh:
                     fresh.discard(event_id)  # a repeat within the batch is a duplicate
                     applied.append(event.data)
