@@ -33,9 +33,14 @@ up: install ## Run NATS (embedded) and the four services; Ctrl-C stops everythin
 demo: install ## The system, a simulated Saturday at Sukatani and a Tuesday at Desa Ciantra
 	$(VENV)/bin/botram demo
 
+# The suite waits on processes (nats-server, services, Chromium) much of the time, so two
+# workers finish it sooner even on two cores; a test file stays on one worker (its module
+# fixtures are started once). TEST_WORKERS=0 runs it in one process.
+TEST_WORKERS ?= 2
+
 .PHONY: test
-test: install ## Run the whole test suite
-	$(VENV)/bin/pytest
+test: install ## Run the whole test suite (TEST_WORKERS=2 processes)
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile --durations=20
 
 .PHONY: test-unit
 test-unit: install ## Only the unit tests (pure rules and use cases, no I/O): seconds
