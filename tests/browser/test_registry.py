@@ -21,6 +21,7 @@ from playwright.sync_api import BrowserContext, Page, Response, expect
 from botram_cli.nats_server import EmbeddedNatsServer
 from botram_contracts.events import SessionOpenedV1, SessionScheduledV1
 from botram_registry.main import create_app
+from botram_registry.screens_api import LIVE_PING_SECONDS
 from botram_runtime.clock import local_today, system_clock
 from helpers import LiveService, publish_event
 
@@ -95,10 +96,14 @@ def live_messages(url: str) -> Iterator[list[str]]:
     lines: list[str] = []
     stop = threading.Event()
 
+    # The read timeout outlasts the server's keep-alive comment, so an idle stretch on a
+    # slow machine never drops the stream (a reconnect would miss a `call` sent meanwhile).
+    timeout = httpx.Timeout(5, read=LIVE_PING_SECONDS + 10)
+
     def read() -> None:
         while not stop.is_set():
             try:
-                with httpx.stream("GET", url, timeout=httpx.Timeout(5, read=2)) as stream:
+                with httpx.stream("GET", url, timeout=timeout) as stream:
                     for line in stream.iter_lines():
                         lines.append(line)
                         if stop.is_set():
@@ -108,6 +113,9 @@ def live_messages(url: str) -> Iterator[list[str]]:
 
     reader = threading.Thread(target=read, name="display-stream", daemon=True)
     reader.start()
+    deadline = time.monotonic() + 10
+    while not lines and time.monotonic() < deadline:  # the first board: the stream is live
+        time.sleep(0.05)
     try:
         yield lines
     finally:
