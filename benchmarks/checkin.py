@@ -7,7 +7,8 @@ against a bare FastAPI endpoint doing one insert into the same kind of database.
 The load comes from `wrk` (Debian package; installed when missing and running as root,
 otherwise the benchmark stops and says how): a flat-out run of `--seconds` with
 `--concurrency` connections, then `--latency-seconds` at `--rate` as consecutive windows of
-`--window` seconds, each with its p50, p99 and p99.9. A window whose answered rate stays
+`--window` seconds, each with its p50, p99 and p99.9; the fixed-rate run starts once the
+registry's outbox has published the flat-out run's check-ins. A window whose answered rate stays
 below 90 % of the asked one did not measure that rate: its latencies are not printed, the
 run says "load generator kept up: NO" and exits with status 3.
 
@@ -51,6 +52,8 @@ from botram_runtime.clock import local_today, system_clock
 
 SESSION = "bench-session"
 SERVICES = ["dukcapil-kk", "bpjs-kesehatan-pendaftaran"]
+# How long the outbox may take to publish what the load left behind.
+DRAIN_SECONDS = 60
 
 
 async def announce_session(nats_url: str) -> None:
@@ -116,11 +119,9 @@ def front_desk_token(tmp: Path) -> str:
     return mint_token([Role.FRONT_DESK], subject="benchmark", directory=directory)
 
 
-def load_runs(
-    base_url: str, path: str, args: argparse.Namespace, token: str
-) -> tuple[wrk.WrkResult, list[wrk.WrkResult]]:
-    """As many check-ins as the server takes, then a fixed rate in windows (new citizens)."""
-    flat_out = wrk.check_ins(
+def flat_out_run(base_url: str, path: str, args: argparse.Namespace, token: str) -> wrk.WrkResult:
+    """As many check-ins as the server takes in `--seconds`."""
+    return wrk.check_ins(
         base_url,
         path,
         SERVICES,
@@ -128,7 +129,13 @@ def load_runs(
         connections=args.concurrency,
         token=token,
     )
-    windows = wrk.paced_windows(
+
+
+def paced_run(
+    base_url: str, path: str, args: argparse.Namespace, token: str
+) -> list[wrk.WrkResult]:
+    """A fixed rate in windows (new citizens)."""
+    return wrk.paced_windows(
         base_url,
         path,
         SERVICES,
@@ -138,7 +145,16 @@ def load_runs(
         offset=10**6,
         token=token,
     )
-    return flat_out, windows
+
+
+def wait_for_stream(nats_url: str, expected: int, seconds: float) -> int:
+    """Wait (at most `seconds`) until JetStream holds `expected` messages; how many it holds."""
+    deadline = time.monotonic() + seconds
+    count = asyncio.run(stream_count(nats_url))
+    while count < expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+        count = asyncio.run(stream_count(nats_url))
+    return count
 
 
 def window_figures(windows: list[wrk.WrkResult]) -> list[dict[str, float | bool]]:
@@ -182,17 +198,16 @@ def main() -> None:
             try:
                 asyncio.run(announce_session(server.url))
                 asyncio.run(wait_session_open(registry.url))
-                base_max, base_windows = load_runs(baseline.url, "/v1/check-ins", args, token)
-                ours_max, ours_windows = load_runs(
-                    registry.url, f"/v1/sessions/{SESSION}/check-ins", args, token
-                )
-                deadline = time.monotonic() + 60
+                base_max = flat_out_run(baseline.url, "/v1/check-ins", args, token)
+                base_windows = paced_run(baseline.url, "/v1/check-ins", args, token)
+                ours_path = f"/v1/sessions/{SESSION}/check-ins"
+                ours_max = flat_out_run(registry.url, ours_path, args, token)
+                # The fixed-rate run starts once the outbox has published the flat-out run's
+                # check-ins: its windows measure the steady rate, not a backlog's drain.
+                wait_for_stream(server.url, 2 + ours_max.requests, DRAIN_SECONDS)
+                ours_windows = paced_run(registry.url, ours_path, args, token)
                 expected = 2 + ours_max.requests + sum(w.requests for w in ours_windows)
-                while (
-                    asyncio.run(stream_count(server.url)) < expected and time.monotonic() < deadline
-                ):
-                    time.sleep(0.2)
-                published = asyncio.run(stream_count(server.url)) - 2
+                published = wait_for_stream(server.url, expected, DRAIN_SECONDS) - 2
             finally:
                 registry.stop()
                 baseline.stop()
