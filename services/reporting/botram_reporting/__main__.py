@@ -5,15 +5,16 @@ import asyncio
 import dataclasses
 import sys
 
-from botram_reporting.main import create_app, rebuild_from_stream
 from botram_reporting.replay import ReplayGap
 from botram_reporting.settings import Settings
-from botram_runtime.serve import run_service, tune_garbage_collector
+from botram_runtime.gc_tuning import tune_garbage_collector
 
 
 def run_rebuild(settings: Settings) -> None:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from botram_reporting.rebuild_command import rebuild_from_stream
 
     console = Console(stderr=True)
     with Progress(
@@ -45,6 +46,10 @@ def main() -> None:
         tune_garbage_collector()  # a replay allocates like a busy service: +25 % here
         run_rebuild(settings)
         return
+    # Imported here: a rebuild needs neither the web framework nor FastStream.
+    from botram_reporting.main import create_app
+    from botram_runtime.serve import run_service
+
     run_service(settings, create_app)
 
 

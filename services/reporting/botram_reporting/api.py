@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.responses import HTMLResponse
 
 from botram_contracts.vocabulary import Level
-from botram_reporting.deps import DepsDep
+from botram_reporting.api_deps import DepsDep
 from botram_reporting.domain.demand import PublishRanking, RankDemand
 from botram_reporting.domain.reports import DIMENSIONS, Dimension, Report, ReportSession, Summarise
 from botram_reporting.report_files import (

@@ -1,16 +1,17 @@
-"""What reporting's use cases need, built once in `main.py` and handed to every route."""
+"""What reporting's use cases need, built once in `main.py` and handed to every route
+(`api_deps.py`), or by the rebuild command."""
 
 import asyncio
 from dataclasses import dataclass, field
-from typing import Annotated
+from pathlib import Path
 
-from fastapi import Depends, Request
-
-from botram_contracts.reference import Catalogue, Regency
+from botram_contracts.reference import Catalogue, Regency, load_catalogue, load_regions
 from botram_reporting.metrics import Aggregates
 from botram_reporting.settings import Settings
-from botram_runtime.clock import Clock
+from botram_runtime.clock import Clock, system_clock
 from botram_runtime.db import Database
+
+MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,9 +31,16 @@ class Deps:
     mirror_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
-async def get_deps(request: Request) -> Deps:
-    deps: Deps = request.app.state.deps
-    return deps
-
-
-DepsDep = Annotated[Deps, Depends(get_deps)]
+def build_deps(
+    settings: Settings, db: Database, clock: Clock = system_clock, *, publish_rankings: bool = True
+) -> Deps:
+    """Reporting's dependencies, reference data loaded once (the regency from the settings)."""
+    return Deps(
+        db=db,
+        clock=clock,
+        settings=settings,
+        catalogue=load_catalogue(regency=settings.regency),
+        regions=load_regions(settings.province, settings.regency),
+        aggregates=Aggregates(),
+        publish_rankings=publish_rankings,
+    )

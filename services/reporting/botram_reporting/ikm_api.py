@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Query, Response
 
 from botram_contracts.vocabulary import Level
-from botram_reporting.deps import DepsDep
+from botram_reporting.api_deps import DepsDep
 from botram_reporting.domain.ikm import ComputeIkm
 from botram_reporting.report_files import XLSX_MEDIA_TYPE, rows_csv, rows_xlsx
 from botram_reporting.schemas import IkmPublic

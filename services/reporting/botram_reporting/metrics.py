@@ -7,7 +7,6 @@ event (already counted in the database) never counts twice.
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
-from contextlib import suppress
 
 from prometheus_client import CollectorRegistry
 from prometheus_client.core import (
@@ -22,9 +21,6 @@ from botram_contracts.vocabulary import SessionStatus
 from botram_reporting.domain import aggregates as domain
 from botram_reporting.domain.aggregates import Delta, Labels
 from botram_reporting.domain.ikm import ELEMENTS, ikm
-from botram_runtime.bus import jetstream_of
-from botram_runtime.service import Hook, ServiceRuntime
-from botram_runtime.stream import STREAM_NAME
 
 # Aggregate name -> (metric name, help, label names). No label takes a per-citizen or
 # per-session value: per-session aggregates stay in the reports API.
@@ -196,16 +192,3 @@ class AggregatesCollector(Collector):
 
 def register_collector(registry: CollectorRegistry, aggregates: Aggregates) -> None:
     registry.register(AggregatesCollector(aggregates))
-
-
-def consumer_lag_probe(runtime: ServiceRuntime, aggregates: Aggregates, durable: str) -> Hook:
-    """A periodic job: ask JetStream how many messages `durable` has not processed yet."""
-
-    async def probe() -> None:
-        if not runtime.bus_started:
-            return  # nothing to ask before the bus is connected
-        with suppress(Exception):  # the bus may be reconnecting: keep the last value
-            info = await jetstream_of(runtime.broker).consumer_info(STREAM_NAME, durable)
-            aggregates.consumer_lag[durable] = info.num_pending + (info.num_ack_pending or 0)
-
-    return probe

@@ -1,6 +1,5 @@
 """A service process's entry point: serve over HTTP, or print its AsyncAPI document."""
 
-import gc
 import json
 import sys
 from collections.abc import Callable
@@ -10,21 +9,10 @@ import uvicorn
 from fastapi import FastAPI
 
 from botram_runtime.asyncapi import exact_document
+from botram_runtime.gc_tuning import tune_garbage_collector
 from botram_runtime.settings import ServiceSettings
 
 USAGE = "usage: python -m botram_<service> [serve | asyncapi]"
-# CPython's cyclic collector runs a young-generation pass every 700 net allocations, and
-# its older passes walk most of the heap: under load they made the check-in's latency tail
-# (p99 ~120-150 ms at 300 check-ins/s here, ~25-50 ms with these thresholds; BENCHMARKS.md).
-GC_THRESHOLDS = (10_000, 20, 50)
-
-
-def tune_garbage_collector() -> None:
-    """Fewer collections, and none over what start-up built (modules, the app) for good."""
-    gc.freeze()
-    gc.set_threshold(*GC_THRESHOLDS)
-
-
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 
 

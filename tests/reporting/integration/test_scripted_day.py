@@ -34,7 +34,8 @@ from botram_contracts.events import (
     make_event,
 )
 from botram_contracts.reference import load_catalogue
-from botram_reporting.main import create_app, rebuild_from_stream
+from botram_reporting.main import create_app
+from botram_reporting.rebuild_command import rebuild_from_stream
 from botram_reporting.settings import Settings
 from botram_runtime.bus import DLQ_REASON_HEADER
 from botram_runtime.clock import JAKARTA
