@@ -36,6 +36,25 @@ class ReplayGap(RuntimeError):
     never completed with a hole; running it again starts over."""
 
 
+# A delivery's reply subject, `$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.<consumer
+# seq>.<time>.<pending>` (9 tokens), or with a domain and an account hash after `ACK` (12 or
+# more): where the consumer sequence is in each.
+_CONSUMER_SEQUENCE_V1 = 6
+_CONSUMER_SEQUENCE_V2 = 8
+_V1_TOKENS = 9
+
+
+def consumer_sequence(reply: str) -> int:
+    """A JetStream delivery's consumer sequence, read off its reply subject.
+
+    What `Msg.metadata.sequence.consumer` answers, without building the whole metadata (a
+    timestamp, two dataclasses) for every replayed message: that was 4 % of a rebuild.
+    """
+    tokens = reply.split(".")
+    index = _CONSUMER_SEQUENCE_V1 if len(tokens) == _V1_TOKENS else _CONSUMER_SEQUENCE_V2
+    return int(tokens[index])
+
+
 class StreamReplay:
     """The public events the stream held when the replay began, in batches of raw payloads."""
 
@@ -61,7 +80,7 @@ class StreamReplay:
             if stalled:
                 await self._nc.publish(stalled)
             return
-        sequence = message.metadata.sequence.consumer
+        sequence = consumer_sequence(message.reply)
         if sequence != self._next_sequence and self._error is None:
             self._error = ReplayGap(f"expected delivery {self._next_sequence}, got {sequence}")
         self._next_sequence = sequence + 1
