@@ -6,9 +6,11 @@
 The load comes from `wrk` at a paced rate (see benchmarks/wrk.py: no figures when the asked
 rate is not reached). Every
 `--interval` the benchmark reads how many check-ins the registry has committed (a count of
-its `check_ins` table) and how many reporting's /metrics shows; the k-th check-in's
-freshness is the time from the first sample with k committed to the first with k counted.
-Both sides are sampled, so each figure is within one interval of the truth.
+its `check_ins` table) and how many reporting's /metrics shows, each side on its own clock;
+the k-th check-in's freshness is the time from the first sample with k committed to the first
+with k counted. Both sides are sampled, so each figure is within one interval (and one
+/metrics scrape) of the truth. A tap on the bus times each check-in event's arrival exactly,
+which splits the figure into its two legs: the registry's outbox, and reporting.
 """
 
 import argparse
@@ -19,6 +21,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
@@ -81,11 +84,48 @@ def first_reaching(samples: list[tuple[float, int]], total: int) -> list[float |
     return times
 
 
+@dataclass
+class Freshness:
+    """Per check-in (ms): committed -> counted, and its two legs through the bus."""
+
+    total: list[float]
+    to_bus: list[float]  # committed -> the event on the bus (the registry's outbox)
+    from_bus: list[float]  # the event on the bus -> counted on /metrics (reporting)
+    missing: int
+
+
+def legs(starts: list[float | None], ends: list[float | None]) -> list[float]:
+    return [(end - start) * 1000 for start, end in zip(starts, ends, strict=True) if start and end]
+
+
+async def sample(
+    read: Callable[[], Awaitable[int]], into: list[tuple[float, int]], interval: float
+) -> None:
+    """Append (time, count) every `interval` s until cancelled (each side on its own clock, so
+    a slow read of one never delays the samples of the other)."""
+    while True:
+        into.append((time.perf_counter(), await read()))
+        await asyncio.sleep(interval)
+
+
 async def measure(
-    registry_url: str, registry_db: str, reporting: str, args: argparse.Namespace, token: str
-) -> tuple[list[float], int, wrk.WrkResult]:
-    """Freshness of each check-in (ms), how many were never counted, the load's result."""
+    nats_url: str,
+    registry_url: str,
+    registry_db: str,
+    reporting: str,
+    args: argparse.Namespace,
+    token: str,
+) -> tuple[Freshness, wrk.WrkResult]:
+    """Freshness of each check-in and its legs, how many were never counted, the load."""
     path = f"/v1/sessions/{SESSION}/check-ins"
+    # Every check-in event as it reaches the bus: exact times, not samples.
+    on_bus: list[float] = []
+    nc = await nats.connect(nats_url)
+
+    async def tap(_: nats.aio.msg.Msg) -> None:
+        on_bus.append(time.perf_counter())
+
+    await nc.subscribe("botram.citizen.checked_in.v1.>", cb=tap)
     load = asyncio.create_task(
         asyncio.to_thread(
             wrk.check_ins,
@@ -102,26 +142,34 @@ async def measure(
     count_committed, close = await committed_counter(registry_db)
     committed: list[tuple[float, int]] = []
     counted: list[tuple[float, int]] = []
-    started = time.perf_counter()
-    deadline = started + args.seconds + 120
     async with httpx.AsyncClient(timeout=10) as client:
+
+        async def count_counted() -> int:
+            return checkins_counted((await client.get(f"{reporting}/metrics")).text)
+
+        samplers = [
+            asyncio.create_task(sample(count_committed, committed, args.interval)),
+            asyncio.create_task(sample(count_counted, counted, args.interval)),
+        ]
+        deadline = time.perf_counter() + args.seconds + 120
         while time.perf_counter() < deadline:  # bounded
-            now = time.perf_counter()
-            committed.append((now, await count_committed()))
-            metrics = await client.get(f"{reporting}/metrics")
-            counted.append((time.perf_counter(), checkins_counted(metrics.text)))
-            if load.done() and counted[-1][1] >= committed[-1][1]:
+            await asyncio.sleep(0.1)
+            if load.done() and committed and counted and counted[-1][1] >= committed[-1][1]:
                 break
-            await asyncio.sleep(args.interval)
+        for sampler in samplers:
+            sampler.cancel()
+        await asyncio.gather(*samplers, return_exceptions=True)
     result = await load
     await close()
+    await nc.close()
     total = committed[-1][1]
     at_commit = first_reaching(committed, total)
     at_count = first_reaching(counted, total)
-    fresh = [
-        (c - a) * 1000 for a, c in zip(at_commit, at_count, strict=True) if a is not None and c
-    ]
-    return fresh, total - len(fresh), result
+    at_bus: list[float | None] = [*on_bus[:total], *[None] * (total - len(on_bus))]
+    fresh = legs(at_commit, at_count)
+    return Freshness(
+        fresh, legs(at_commit, at_bus), legs(at_bus, at_count), total - len(fresh)
+    ), result
 
 
 async def bus_round_trip(nats_url: str, samples: int = 500) -> list[float]:
@@ -145,6 +193,10 @@ async def bus_round_trip(nats_url: str, samples: int = 500) -> list[float]:
     return latencies
 
 
+def p50_p99(values: list[float]) -> str:
+    return f"{median(values):.0f} / {percentile(values, 99):.0f} ms" if values else "-"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rate", type=float, default=300.0)
@@ -165,9 +217,17 @@ def main() -> None:
             try:
                 asyncio.run(announce_session(server.url))
                 asyncio.run(wait_session_open(registry.url))
-                fresh, missing, load = asyncio.run(
-                    measure(registry.url, registry_db, reporting.url, args, front_desk_token(tmp))
+                freshness, load = asyncio.run(
+                    measure(
+                        server.url,
+                        registry.url,
+                        registry_db,
+                        reporting.url,
+                        args,
+                        front_desk_token(tmp),
+                    )
                 )
+                fresh, missing = freshness.total, freshness.missing
                 bus = asyncio.run(bus_round_trip(server.url))
             finally:
                 registry.stop()
@@ -177,6 +237,8 @@ def main() -> None:
         [
             ("committed -> on /metrics p50", f"{median(fresh):.0f} ms"),
             ("committed -> on /metrics p99", f"{percentile(fresh, 99):.0f} ms"),
+            ("  committed -> on the bus p50 / p99", p50_p99(freshness.to_bus)),
+            ("  on the bus -> on /metrics p50 / p99", p50_p99(freshness.from_bus)),
         ]
         if load.kept_up
         else [("committed -> on /metrics", "asked rate not reached, no figures")]
@@ -208,6 +270,14 @@ def main() -> None:
             "never_counted": missing,
             "bus_p50_ms": round(median(bus), 2),
             "bus_p99_ms": round(percentile(bus, 99), 2),
+            **(
+                {
+                    "to_bus_p99_ms": round(percentile(freshness.to_bus, 99), 1),
+                    "from_bus_p99_ms": round(percentile(freshness.from_bus, 99), 1),
+                }
+                if freshness.to_bus and freshness.from_bus
+                else {}
+            ),
         },
     )
     if not load.kept_up:
