@@ -16,7 +16,21 @@ from collections.abc import Iterable, Sequence
 from operator import itemgetter
 from typing import Any, Literal
 
-from sqlalchemy import Dialect, Float, Table, TextClause, delete, func, text
+from sqlalchemy import (
+    Boolean,
+    Date,
+    Dialect,
+    Enum,
+    Float,
+    Integer,
+    String,
+    Table,
+    TextClause,
+    TypeDecorator,
+    delete,
+    func,
+    text,
+)
 from sqlalchemy import select as select_table
 from sqlalchemy.orm import registry
 from sqlmodel import AutoString, Column, Field, SQLModel, col, select
@@ -221,15 +235,24 @@ def encode_rows(rows: Sequence[Sequence[Any]]) -> str:
 
     JSON carries str (a StrEnum as its value), int, float (`repr`, so read back exactly),
     bool and None as they are; a date becomes the 'YYYY-MM-DD' text SQLAlchemy stores for
-    DATE on SQLite, which PostgreSQL reads as a date.
+    DATE on SQLite, which PostgreSQL reads as a date. `date.isoformat` itself is the hook for
+    what JSON lacks: any other type fails loudly (a TypeError), and `_check_column` admits only
+    the column types these cover.
     """
-    return json.dumps(rows, default=_json_date, ensure_ascii=False, separators=(",", ":"))
+    return json.dumps(rows, default=dt.date.isoformat, ensure_ascii=False, separators=(",", ":"))
 
 
-def _json_date(value: object) -> str:
-    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not a column value an upsert can store")
+# The column types whose values `encode_rows` carries as SQLAlchemy would bind them. Not an
+# Enum column (it stores a member's name), nor DateTime or Numeric (no JSON form of theirs).
+_JSON_TYPES = (String, Boolean, Integer, Float, Date)
+
+
+def _check_column(column: Column[Any]) -> None:
+    kind = column.type
+    if isinstance(kind, TypeDecorator):
+        kind = kind.impl_instance
+    if not isinstance(kind, _JSON_TYPES) or isinstance(kind, Enum):
+        raise TypeError(f"{column.table.name}.{column.name}: no JSON upsert of {kind!r}")
 
 
 # Each statement's SQL, built once per dialect, table and conflict rule.
@@ -251,6 +274,8 @@ def _upsert_statement(dialect: Dialect, table: Table, on_conflict: OnConflict) -
 
 
 def _upsert_sql(dialect: Dialect, table: Table, on_conflict: OnConflict) -> str:
+    for column in table.columns:
+        _check_column(column)
     quote = dialect.identifier_preparer.quote
     name = quote(table.name)
     columns = [quote(column.name) for column in table.columns]
