@@ -8,7 +8,7 @@ from sqlalchemy import Column, DateTime, MetaData, String, Table, insert
 from sqlalchemy.dialects import sqlite
 
 from botram_contracts.vocabulary import Level
-from botram_reporting import store
+from botram_reporting import store, upserts
 from botram_reporting.deps import Deps
 from botram_reporting.domain.aggregates import Delta
 from botram_reporting.domain.facts import TicketOutcome
@@ -83,7 +83,7 @@ async def test_an_upsert_overwrites_every_column_and_chunks_a_large_batch(
     deps: Deps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = deps.db
-    monkeypatch.setattr(store, "UPSERT_CHUNK", 2)
+    monkeypatch.setattr(upserts, "UPSERT_CHUNK", 2)
     rows = [TICKET | {"id": f"t-{n}"} for n in range(5)]
     later = TICKET | {"id": "t-3", "issued": False, "day": None, "waited_seconds": None}
     async with db.transaction() as tx:
@@ -98,7 +98,7 @@ async def test_deltas_add_to_the_stored_aggregates(
     deps: Deps, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     db = deps.db
-    monkeypatch.setattr(store, "UPSERT_CHUNK", 2)
+    monkeypatch.setattr(upserts, "UPSERT_CHUNK", 2)
     first = [Delta("b", (("k", "v"),), 0.1), Delta("a", (), 2.0), Delta("c", (("x", '"'),))]
     async with db.transaction() as tx:
         await store.add_deltas(tx, first)
@@ -117,4 +117,4 @@ def test_a_column_type_without_a_json_form_is_refused() -> None:
     at = Column("at", DateTime(timezone=True))
     table = Table("stamps", MetaData(), Column("id", String(36), primary_key=True), at)
     with pytest.raises(TypeError, match=r"stamps\.at"):
-        store._upsert_sql(sqlite.dialect(), table, "replace")
+        upserts._upsert_sql(sqlite.dialect(), table, "replace")
