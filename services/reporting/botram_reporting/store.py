@@ -12,6 +12,7 @@
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Float, Table, delete, func
@@ -23,7 +24,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from botram_contracts.vocabulary import Level, SessionStatus
 from botram_reporting.domain.aggregates import Delta, Labels
 from botram_reporting.domain.facts import FactBatch, FactKind, Row, TicketOutcome
-from botram_runtime.db import dialect_of, lock_key, upsert_insert
+from botram_reporting.upserts import upsert
+from botram_runtime.db import dialect_of, lock_key
 from botram_runtime.inbox import ProcessedEvent
 from botram_runtime.outbox import OutboxEvent
 
@@ -130,7 +132,7 @@ async def load_facts(tx: AsyncSession, ids: dict[FactKind, list[str]]) -> FactBa
 
 
 async def write_facts(tx: AsyncSession, changed: dict[FactKind, list[Row]]) -> None:
-    """Upsert changed fact rows: one executemany per table."""
+    """Upsert changed fact rows: one statement per table."""
     for kind, model in FACT_TABLES.items():
         await upsert_rows(tx, model, changed.get(kind, ()))
 
@@ -159,18 +161,15 @@ async def load_rows(
 async def upsert_rows(
     session: AsyncSession, model: type[ServiceTable], rows: Iterable[Row]
 ) -> None:
-    """Write whole rows (every column, keyed by `id`) with one executemany upsert."""
-    values = list(rows)
-    if not values:
-        return
+    """Write whole rows (every column, keyed by `id`): a row stored already is overwritten.
+
+    One statement per `UPSERT_CHUNK` rows, the rows passed as one JSON parameter (see
+    `botram_reporting.upserts`). Callers pass each id once: PostgreSQL refuses a statement that
+    updates a row twice.
+    """
     table = _table(model)
-    statement = upsert_insert(session)(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.id],
-        set_={c.name: statement.excluded[c.name] for c in table.columns if c.name != "id"},
-    )
-    connection = await session.connection()
-    await connection.execute(statement, values)
+    cells = itemgetter(*(column.name for column in table.columns))
+    await upsert(session, table, "replace", [cells(row) for row in rows])
 
 
 def encode_labels(labels: Labels) -> str:
@@ -184,25 +183,14 @@ def decode_labels(text: str) -> Labels:
 async def add_deltas(session: AsyncSession, deltas: Sequence[Delta]) -> None:
     """Add each delta to its aggregate row (insert or increment), in the caller's transaction.
 
-    One executemany upsert. Pass `sum_deltas()`'s output: an aggregate appearing twice in one
-    statement would make PostgreSQL refuse to update the same row twice.
+    One statement per `UPSERT_CHUNK` rows. Pass `sum_deltas()`'s output: an aggregate
+    appearing twice in one statement would make PostgreSQL refuse to update the same row twice.
     """
-    if not deltas:
-        return
-    table = _table(AggregateRow)
-    statement = upsert_insert(session)(table)
-    statement = statement.on_conflict_do_update(
-        index_elements=[table.c.name, table.c.labels],
-        set_={"value": table.c.value + statement.excluded.value},
-    )
-    connection = await session.connection()
     # In key order: two transactions updating the same rows take their locks in one order,
-    # and cannot deadlock (whoever else writes them: a rebuild, a second writer).
-    rows = sorted(
-        ({"name": d.name, "labels": encode_labels(d.labels), "value": d.value} for d in deltas),
-        key=lambda row: (row["name"], row["labels"]),
-    )
-    await connection.execute(statement, rows)
+    # and cannot deadlock (whoever else writes them: a rebuild, a second writer). The tuples
+    # follow the table's column order (name, labels, value).
+    rows = sorted((d.name, encode_labels(d.labels), d.value) for d in deltas)
+    await upsert(session, _table(AggregateRow), "add", rows)
 
 
 async def stored_aggregates(session: AsyncSession) -> list[Delta]:

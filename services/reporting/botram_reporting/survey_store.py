@@ -53,7 +53,7 @@ def answer_row(data: SurveyAnsweredV1) -> dict[str, Any]:
 
 
 async def write_answers(tx: AsyncSession, answers: list[SurveyAnsweredV1]) -> None:
-    """Store the answers (one executemany; an answer stored already is written again)."""
+    """Store the answers (one upsert; an answer stored already is written again)."""
     await upsert_rows(tx, SurveyAnswerFact, (answer_row(a) for a in answers))
 
 

@@ -21,7 +21,8 @@ async def apply_events(deps: Deps, events: Sequence[CloudEvent[Any]]) -> set[str
 
     Set-based: one statement claims the batch's ids, one query per table (per 500 ids) loads
     the fact rows it touches, the events are merged into plain dicts in stream order, and one
-    executemany upsert per table writes them back, then one for the summed aggregates. A
+    upsert per table (the rows as one JSON parameter) writes them back, then one for the
+    summed aggregates. A
     kecamatan session's closing writes the facts merged so far before staging its demand
     ranking, so the ranking counts exactly the events that precede the closing in the stream,
     whatever the batch boundaries.
