@@ -53,8 +53,13 @@ end
 if per_connection_rate > 0 then
   -- A connection's cycle is this delay plus the response time: once a second, scale the
   -- delay so that the thread's answered requests match its share of the asked rate.
+  -- os.time() counts whole seconds, so counting starts at the first boundary after the
+  -- first response (a partial first second would read as "too slow" and set off a burst),
+  -- and each correction goes half way (in log scale): answers lag the sends by a delay, and
+  -- a full correction every second overshoots, then oscillates.
   local pace = 1.0
-  local second = os.time()
+  local second = nil -- the whole second being counted
+  local whole = false -- whether counting began at a boundary (else it is a partial second)
   local answered = 0
 
   -- Random within +-50 % of the mean: connections that all start together would otherwise
@@ -64,15 +69,18 @@ if per_connection_rate > 0 then
   end
 
   function response(status, headers, body)
-    answered = answered + 1
     local now = os.time()
-    if now ~= second then
-      local wanted = per_connection_rate * connections_per_thread * (now - second)
-      if answered > 0 then
-        pace = math.max(0.2, math.min(2.0, pace * answered / wanted))
-      end
-      second, answered = now, 0
+    if second == nil then
+      second = now
     end
+    if now ~= second then
+      if whole and answered > 0 then
+        local wanted = per_connection_rate * connections_per_thread * (now - second)
+        pace = math.max(0.5, math.min(2.0, pace * math.sqrt(answered / wanted)))
+      end
+      second, whole, answered = now, true, 0
+    end
+    answered = answered + 1
   end
 end
 
