@@ -15,12 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-from uuid import uuid4
 
 from sqlalchemy import bindparam, func
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from botram_contracts.ids import new_id_text
 from botram_registry.domain.queue import QueueCounters
 from botram_registry.store import CheckInRow, ServiceTable
 from botram_runtime.db import DIALECT_INSERTS, dialect_of
@@ -114,7 +114,7 @@ async def upsert_citizens(
     """
     params = [
         {
-            "id": str(uuid4()),
+            "id": new_id_text(),
             "nik": facts.nik,
             "pseudonym": facts.pseudonym,
             "name": facts.name,

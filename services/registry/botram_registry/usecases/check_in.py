@@ -12,11 +12,11 @@ the same rules (`domain.check_in`), so a grouped check-in is never different fro
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
-from uuid import uuid4
 
 import structlog
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from botram_contracts.ids import new_id_text
 from botram_contracts.vocabulary import SessionStatus
 from botram_registry import events, issuing, store
 from botram_registry.deps import Deps
@@ -214,7 +214,7 @@ def _new_check_in(
     """A new check-in as the rules make it (not stored yet)."""
     admission = admit(command, identity.birth_date, session.date, deps.settings.lansia_age)
     row = CheckInRow(
-        id=str(uuid4()),
+        id=new_id_text(),
         session_id=session.id,
         citizen_id=citizen_id,
         priority=admission.priority,

@@ -11,10 +11,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from uuid import uuid4
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from botram_contracts.ids import new_id_text
 from botram_registry import issuing, pre_registration_store
 from botram_registry.deps import Deps
 from botram_registry.domain.queue import QueueShape, place_in_queue, place_of_arrival
@@ -87,7 +87,7 @@ async def issue_tickets(
             if order.ahead_of_since is not None:
                 since = order.ahead_of_since
                 anchor = await pre_registration_store.first_seq_since(tx, session.id, code, since)
-            ticket_id = str(uuid4())
+            ticket_id = new_id_text()
             number = ticket_number(service.ticket_prefix, seq)
             status_code = secrets.token_urlsafe(STATUS_CODE_BYTES)
             rows.append(

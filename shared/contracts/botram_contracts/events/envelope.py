@@ -2,9 +2,11 @@
 
 from datetime import UTC, datetime
 from typing import Any, Generic, Literal, TypeVar
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from botram_contracts.ids import new_id
 
 DataT = TypeVar("DataT")
 
@@ -21,7 +23,7 @@ class CloudEvent(BaseModel, Generic[DataT]):
     model_config = ConfigDict(extra="allow", frozen=True)
 
     specversion: Literal["1.0"] = "1.0"
-    id: UUID = Field(default_factory=uuid4)
+    id: UUID = Field(default_factory=new_id)
     source: str = Field(pattern=r"^/botram/[a-z0-9-]+$")
     type: str = Field(pattern=r"^botram\.[a-z_]+\.[a-z_]+\.v[0-9]+$")
     time: datetime = Field(default_factory=lambda: datetime.now(UTC))
