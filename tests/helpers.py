@@ -49,6 +49,7 @@ from botram_runtime.bus_access import (
     OPS_INBOX_PREFIX,
     OPS_USER,
     SERVICES,
+    consumer_of,
     key_variable,
     new_user_seed,
     public_key,
@@ -87,6 +88,25 @@ async def eventually(
         await asyncio.sleep(interval)
 
 
+async def consumed(nc: NatsClient, service: str, *durables: str) -> None:
+    """Every event published so far has been handled by these consumers of `service` (a
+    consumer not created yet counts as not done)."""
+
+    async def done() -> bool:
+        for durable in durables:
+            try:
+                info = await nc.jetstream().consumer_info(
+                    consumer_of(service, durable).stream, durable
+                )
+            except nats.js.errors.NotFoundError:
+                return False
+            if info.num_pending or info.num_ack_pending:
+                return False
+        return True
+
+    await eventually(done)
+
+
 async def bounded(operation: Awaitable[Any], within: float, what: str) -> Any:
     """Await `operation` for at most `within` seconds; past that, fail naming every task
     still running, with its stack (a hang names its task instead of stalling the suite)."""
@@ -122,7 +142,7 @@ async def running(
     The client sends a staff token of the test session's issuer unless `headers` say otherwise.
     """
     async with app.router.lifespan_context(app):
-        await eventually(lambda: app.state.runtime.bus_started, within=15)
+        await eventually(lambda: app.state.runtime.consuming, within=15)
         transport = httpx.ASGITransport(app=app)
         default = session_issuer().headers(*STAFF_ROLES) if headers is None else headers
         async with httpx.AsyncClient(
@@ -416,7 +436,7 @@ class LiveService:
         )
         self.thread.start()
         deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while not (self.server.started and self._bus_started()):
+        while not (self.server.started and self._consuming()):
             if not self.thread.is_alive():
                 raise RuntimeError(f"{self.name} stopped while starting")
             if time.monotonic() > deadline:
@@ -424,10 +444,11 @@ class LiveService:
                 raise RuntimeError(f"{self.name} not ready within {START_TIMEOUT_SECONDS}s")
             time.sleep(0.05)
 
-    def _bus_started(self) -> bool:
-        """A Botram service is ready once its bus is up; any other app once it listens."""
+    def _consuming(self) -> bool:
+        """A Botram service is ready once its consumers are bound; any other app once it
+        listens."""
         runtime = getattr(self.app.state, "runtime", None)
-        return runtime is None or bool(runtime.bus_started)
+        return runtime is None or bool(runtime.consuming)
 
     def stop(self) -> None:
         self.server.should_exit = True

@@ -131,6 +131,11 @@ class PullLoop:
     def stream(self) -> str:
         return self._stream
 
+    @property
+    def consuming(self) -> bool:
+        """Its durable consumer exists and is bound: events published now reach this loop."""
+        return self._subscription is not None
+
     def start(self) -> None:
         self._stopping.clear()
         self._task = asyncio.create_task(self._run(), name=f"pull-{self.durable}")

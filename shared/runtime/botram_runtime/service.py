@@ -399,9 +399,15 @@ class ServiceRuntime:
         self._on_stop.append(hook)
         return hook
 
+    @property
+    def consuming(self) -> bool:
+        """The bus is up and every consumer of this service is bound to its stream."""
+        return self.bus_started and all(loop.consuming for loop in self._pull_loops)
+
     async def is_ready(self) -> dict[str, bool]:
-        """Readiness of each dependency."""
-        bus = self.bus_started and self.broker.connection.is_connected
+        """Readiness of each dependency; the bus counts once every consumer is bound (a
+        replica that only published would not yet take its share of the events)."""
+        bus = self.consuming and self.broker.connection.is_connected
         return {"database": await self.database.ping(), "bus": bool(bus)}
 
     def asyncapi(self) -> AsyncAPI:

@@ -31,9 +31,9 @@ from botram_contracts.events import (
 from botram_notifier.main import create_app
 from botram_notifier.settings import Settings
 from botram_notifier.store import CitizenMessageRow, ContactRow
-from botram_runtime.bus_access import consumer_of
 from botram_runtime.db import Database
 from botram_runtime.stream import PRIVATE_STREAM_NAME
+from helpers import consumed as consumed_by
 from helpers import eventually, publish_event, running, session_issuer
 
 PHONE = "081234567890"
@@ -105,22 +105,9 @@ async def check_in(
         )
 
 
-async def consumed(nc: NatsClient, *consumers: str) -> None:
+async def consumed(nc: NatsClient, *durables: str) -> None:
     """Every event so far handled by these consumers of the notifier."""
-
-    async def done() -> bool:
-        for name in consumers:
-            try:
-                info = await nc.jetstream().consumer_info(
-                    consumer_of("notifier", name).stream, name
-                )
-            except Exception:
-                return False
-            if info.num_pending or info.num_ack_pending:
-                return False
-        return True
-
-    await eventually(done)
+    await consumed_by(nc, "notifier", *durables)
 
 
 async def texts(gateway: Receiver, count: int) -> list[str]:

@@ -13,8 +13,7 @@ from botram_cli.nats_server import EmbeddedNatsServer
 from botram_contracts.events import CitizenPreRegisteredV1
 from botram_notifier.main import create_app
 from botram_notifier.settings import Settings
-from botram_runtime.bus_access import consumer_of
-from helpers import eventually, publish_event, running
+from helpers import consumed, eventually, publish_event, running
 
 PHONE = "081234567890"
 
@@ -52,12 +51,7 @@ async def test_a_pre_registered_citizen_is_texted_the_slot_and_the_qr_link_once(
     await publish_event(nc, event, "registry")
     await publish_event(nc, event, "registry")  # published again: texts nothing new
 
-    async def both_handled() -> bool:
-        consumer = consumer_of("notifier", "notifier-private")
-        info = await nc.jetstream().consumer_info(consumer.stream, consumer.durable)
-        return info.delivered.stream_seq >= 2 and not info.num_ack_pending
-
-    await eventually(both_handled)
+    await consumed(nc, "notifier", "notifier-private")
     await eventually(lambda: gateway.count() >= 1)
     [request] = gateway.requests
     text = request.json()["text"]

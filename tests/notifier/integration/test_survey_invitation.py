@@ -9,8 +9,7 @@ from botram_cli.nats_server import EmbeddedNatsServer
 from botram_contracts.events import CitizenContactSharedV1, ServiceCompletedV1, TicketRef
 from botram_notifier.main import create_app
 from botram_notifier.settings import Settings
-from botram_runtime.bus_access import consumer_of
-from helpers import eventually, publish_event, running
+from helpers import consumed, eventually, publish_event, running
 
 PHONE = "081234567890"
 LINK = "https://botram.example/t/AbCdEfGhIjKlMnOpQrStUv"
@@ -36,17 +35,6 @@ def completed(n: int, outcome: str) -> ServiceCompletedV1:
     )
 
 
-async def consumed(nc: NatsClient, *names: str) -> None:
-    async def done() -> bool:
-        for name in names:
-            info = await nc.jetstream().consumer_info(consumer_of("notifier", name).stream, name)
-            if info.num_pending or info.num_ack_pending:
-                return False
-        return True
-
-    await eventually(done)
-
-
 async def test_a_served_citizen_is_invited_to_the_survey_once_by_the_tickets_link(
     nats_server: EmbeddedNatsServer, nc: NatsClient, database_url: str, gateway: Any
 ) -> None:
@@ -68,12 +56,12 @@ async def test_a_served_citizen_is_invited_to_the_survey_once_by_the_tickets_lin
                 status_links=links,
             )
             await publish_event(nc, contact, "registry")
-        await consumed(nc, "notifier-private")
+        await consumed(nc, "notifier", "notifier-private")
         served = await publish_event(nc, completed(1, "served"), "registry")
         await publish_event(nc, served.data, "registry")  # published again: one message
         await publish_event(nc, completed(2, "referred"), "registry")
         await publish_event(nc, completed(3, "served"), "registry")  # no link: no message
-        await consumed(nc, "notifier-services")
+        await consumed(nc, "notifier", "notifier-services")
         await eventually(lambda: gateway.count() >= 4)  # three tickets issued, one invitation
 
     invitations = [r.json() for r in gateway.requests if "survei" in r.json()["text"]]
