@@ -51,6 +51,27 @@ async def test_every_open_stream_gets_each_event_and_ends_when_the_feed_stops(
     assert not feed.running
 
 
+async def test_the_feed_subscribes_only_while_a_stream_is_open(nc: NatsClient) -> None:
+    feed = LiveFeed(("botram.ticket.>",))
+    await feed.start(nc)
+    assert not feed.subscribed  # nobody watches: the instance receives nothing
+    async with feed.listen() as listener:
+        assert feed.subscribed
+        # Subscribed at the server before the stream starts: the first event arrives.
+        await nc.publish("botram.ticket.called.v1.a.b", envelope("t", n=1))
+        event = await asyncio.wait_for(listener.get(), WAIT)
+        assert event is not None and event.data["n"] == 1
+        async with feed.listen():
+            pass
+        assert feed.subscribed  # one stream left the other still open
+    assert not feed.subscribed
+    async with feed.listen() as again:  # and subscribes again for the next one
+        await nc.publish("botram.ticket.called.v1.a.b", envelope("t", n=2))
+        event = await asyncio.wait_for(again.get(), WAIT)
+        assert event is not None and event.data["n"] == 2
+    await feed.stop()
+
+
 async def test_a_slow_stream_keeps_the_latest_events() -> None:
     feed = LiveFeed(("botram.ticket.>",))
     async with feed.listen() as listener:
