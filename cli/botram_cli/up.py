@@ -206,6 +206,10 @@ def up(
                 f"a citizen's ticket {registry}/t/<code> (the ticket's status_url)"
             )
             console.print(
+                f"  reports http://127.0.0.1:{service_port('reporting')}/reports "
+                "(--role viewer, planner or operator)"
+            )
+            console.print(
                 "Access tokens: .venv/bin/botram token --role operator "
                 "(roles: planner, operator, front-desk, desk --agency SLUG, agency --agency SLUG, "
                 "viewer); send it as `Authorization: Bearer <token>`"

@@ -1,5 +1,5 @@
-"""Reporting HTTP routes: session report, summary (JSON, CSV or XLSX), the printable session
-report, demand ranking."""
+"""Reporting HTTP routes: the sessions of a period, session report, summary (JSON, CSV or
+XLSX), the printable session report, demand ranking."""
 
 from typing import Annotated, Any, Literal
 
@@ -20,6 +20,7 @@ from botram_reporting.schemas import (
     DemandPublic,
     PublishDemand,
     PublishedDemand,
+    SessionListPublic,
     SessionReportPublic,
     SummaryPublic,
 )
@@ -53,6 +54,22 @@ AgencyFilter = Annotated[
 def _files(model: type[SummaryPublic] | type[SessionReportPublic]) -> dict[int | str, Any]:
     content: dict[str, Any] = {"application/json": {}, "text/csv": {}, XLSX_MEDIA_TYPE: {}}
     return {200: {"content": content, "model": model, "description": "JSON, CSV or XLSX"}}
+
+
+@router.get("/sessions", dependencies=READERS)
+async def sessions_in_period(
+    deps: DepsDep,
+    start: FromDate = None,
+    end: ToDate = None,
+    level: Level | None = None,
+    kecamatan: Annotated[PlainText | None, Query(max_length=80)] = None,
+    agency: AgencyFilter = None,
+) -> SessionListPublic:
+    """The sessions with check-ins or tickets over a period (the summary per session), each
+    with its place, date, status and figures; with `agency`, that agency's figures."""
+    command = Summarise(start, end, level, kecamatan, agency=agency)
+    result, found = await reports.sessions_in_period(deps, command)
+    return SessionListPublic.of(result, found, deps.regions.name)
 
 
 @router.get(

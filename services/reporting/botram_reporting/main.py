@@ -2,9 +2,11 @@
 
 __all__ = ["MIGRATIONS", "build_deps", "create_app"]
 
+from pathlib import Path
+
 from fastapi import FastAPI
 
-from botram_reporting import api, ikm_api, subscribers
+from botram_reporting import api, ikm_api, pages, subscribers
 from botram_reporting.deps import MIGRATIONS, build_deps
 from botram_reporting.lag import consumer_lag_probe
 from botram_reporting.metrics import register_collector
@@ -36,8 +38,9 @@ def create_app(settings: Settings | None = None, clock: Clock = system_clock) ->
         consumer_lag_probe(runtime, deps.aggregates, CONSUMER),
         name="reporting-lag-probe",
     )
-    app = runtime.create_app("Botram reporting")
+    app = runtime.create_app("Botram reporting", pages=Path(__file__).parent)
     app.state.deps = deps
     app.include_router(api.router)
     app.include_router(ikm_api.router)
+    app.include_router(pages.router)
     return app

@@ -139,6 +139,7 @@ def _plain(value: Any) -> Any:
 
 # --- the printable session report ------------------------------------------------------------
 
+SESSION_REPORT_STYLE = Path(__file__).parent / "templates" / "session_report.css"
 _TEMPLATES = Environment(
     loader=FileSystemLoader(Path(__file__).parent / "templates"),
     autoescape=select_autoescape(["html"]),
@@ -169,11 +170,16 @@ def days(seconds: float | None) -> str:
 _TEMPLATES.filters.update(tanggal=tanggal, minutes=minutes, days=days)
 
 
+def session_report_style_hash() -> str:
+    """`sha256-…` of the printable report's one inline stylesheet (its CSP source)."""
+    style = SESSION_REPORT_STYLE.read_text()
+    return "sha256-" + b64encode(hashlib.sha256(style.encode()).digest()).decode()
+
+
 def session_report_html(printable: PrintableSession, printed: date) -> tuple[str, str]:
     """The one-page session report and its Content-Security-Policy (no script; its one
     inline stylesheet allowed by hash)."""
-    style = (Path(__file__).parent / "templates" / "session_report.css").read_text()
-    digest = b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    style = SESSION_REPORT_STYLE.read_text()
     result = printable.report
     html = _TEMPLATES.get_template("session_report.html").render(
         p=printable,
@@ -185,5 +191,6 @@ def session_report_html(printable: PrintableSession, printed: date) -> tuple[str
         printed=printed,
         style=style,
     )
-    policy = f"default-src 'none'; style-src 'sha256-{digest}'; base-uri 'none'; form-action 'none'"
+    digest = session_report_style_hash()
+    policy = f"default-src 'none'; style-src '{digest}'; base-uri 'none'; form-action 'none'"
     return html, policy

@@ -8,6 +8,7 @@ from botram_contracts.events import DemandRankedV1
 from botram_contracts.vocabulary import Level
 from botram_reporting.domain.demand import DemandRanking, PublishedRanking
 from botram_reporting.domain.ikm import ELEMENT_NAMES, ELEMENTS, IkmDimension, IkmGroup, IkmReport
+from botram_reporting.domain.printable import NamedSession
 from botram_reporting.domain.reports import SessionReport, Summary
 from botram_runtime.inputs import Day
 
@@ -119,6 +120,58 @@ class SummaryPublic(BaseModel):
             agency=result.agency,
         )
         return cls.model_validate({"regency": regency, "filters": filters, **result.report})
+
+
+class SessionLinePublic(BaseModel):
+    """One session of a period: its place (slugs and names), date, status and figures."""
+
+    session_id: str
+    level: str | None
+    kecamatan: str | None
+    kecamatan_name: str | None
+    desa: str | None
+    desa_name: str | None
+    date: dt.date | None
+    status: str | None
+    totals: Figures
+
+
+class SessionListPublic(BaseModel):
+    """The sessions with check-ins or tickets in a period, by date, with the filters."""
+
+    regency: str = Field(description=REGENCY)
+    filters: SummaryFilters
+    sessions: list[SessionLinePublic]
+
+    @classmethod
+    def of(
+        cls,
+        result: Summary,
+        sessions: list[NamedSession],
+        regency: str,
+    ) -> "SessionListPublic":
+        lines = [
+            SessionLinePublic(
+                session_id=named.report.session_id,
+                level=named.report.level,
+                kecamatan=named.report.kecamatan,
+                kecamatan_name=named.kecamatan,
+                desa=named.report.desa,
+                desa_name=named.desa,
+                date=named.report.date,
+                status=named.report.status,
+                totals=Figures.model_validate(named.report.report),
+            )
+            for named in sessions
+        ]
+        filters = SummaryFilters(
+            start=result.start,
+            end=result.end,
+            level=result.level,
+            kecamatan=result.kecamatan,
+            agency=result.agency,
+        )
+        return cls(regency=regency, filters=filters, sessions=lines)
 
 
 class PeriodPublic(BaseModel):

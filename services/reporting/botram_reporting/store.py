@@ -207,6 +207,16 @@ async def session_row(session: AsyncSession, session_id: str) -> SessionRow | No
     return await session.get(SessionRow, session_id)
 
 
+async def session_rows(session: AsyncSession, ids: Iterable[str]) -> dict[str, SessionRow]:
+    """The stored sessions with these ids, by id (a query per 500)."""
+    wanted = list(dict.fromkeys(ids))
+    rows: dict[str, SessionRow] = {}
+    for start in range(0, len(wanted), IN_CHUNK):
+        query = select(SessionRow).where(col(SessionRow.id).in_(wanted[start : start + IN_CHUNK]))
+        rows |= {row.id: row for row in (await session.exec(query)).all()}
+    return rows
+
+
 async def report_facts(
     session: AsyncSession,
     *,

@@ -1,5 +1,6 @@
 """Who may call each reporting route (docs/operations.md, "Access"): reports are for viewers,
-planners and operators; only an operator publishes a demand ranking, and it is audited."""
+planners and operators (their screen, `/reports`, is a public shell); only an operator
+publishes a demand ranking, and it is audited."""
 
 from typing import Any
 
@@ -28,6 +29,8 @@ COMMON: dict[tuple[str, str], str | set[str]] = {
     ("GET", "/v1/audit"): {"operator"},
 }
 MATRIX: dict[tuple[str, str], str | set[str]] = COMMON | {
+    ("GET", "/reports"): PUBLIC,
+    ("GET", "/v1/reports/sessions"): READERS,
     ("GET", "/v1/reports/sessions/{session_id}"): READERS,
     ("GET", "/v1/reports/sessions/{session_id}/print"): READERS,
     ("GET", "/v1/reports/summary"): READERS,

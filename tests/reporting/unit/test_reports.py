@@ -16,6 +16,7 @@ from botram_reporting.domain.reports import (
     kecamatan_slug,
     percentile,
     session_report,
+    sessions_of,
     summary,
 )
 from botram_runtime.errors import Invalid, NotFound
@@ -206,6 +207,21 @@ def test_a_session_report_needs_the_session_or_some_of_its_facts() -> None:
     assert set(known.report["groups"]) == {"service", "agency"}
     assert (facts_only.level, facts_only.status) == (None, None)
     assert facts_only.report["totals"]["check_ins"] == 1
+
+
+def test_the_sessions_of_a_period_are_its_session_groups_by_date_with_their_places() -> None:
+    check_ins = [CheckIn("c1", session_id="s-b"), CheckIn("c2", session_id="s-a")]
+    check_ins += [CheckIn("c3", session_id="s-gone", day=date(2024, 7, 1))]
+    tickets = [Ticket("t1", "c1", session_id="s-b", outcome="served")]
+    cells = grouped(Dimension.SESSION, check_ins, tickets)
+    rows = {"s-a": Session(date=date(2024, 7, 9)), "s-b": Session(desa="ciantra", level="desa")}
+
+    found = sessions_of(cells, rows)
+
+    assert [s.session_id for s in found] == ["s-b", "s-a", "s-gone"]
+    assert (found[0].level, found[0].desa, found[0].date) == ("desa", "ciantra", DAY)
+    assert found[0].report == figures([check_ins[0]], tickets)
+    assert (found[2].level, found[2].date, found[2].report["check_ins"]) == (None, None, 1)
 
 
 def test_demand_ranks_by_tickets_then_code_and_lists_every_catalogue_service() -> None:

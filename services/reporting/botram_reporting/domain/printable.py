@@ -36,6 +36,15 @@ class PrintableSession:
     ikm: tuple[IkmRow, ...] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class NamedSession:
+    """A session's report with its kecamatan's and desa's names in words."""
+
+    report: SessionReport
+    kecamatan: str | None
+    desa: str | None
+
+
 def place_names(
     regions: Regency, kecamatan: str | None, desa: str | None
 ) -> tuple[str | None, str | None]:

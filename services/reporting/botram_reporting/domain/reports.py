@@ -9,7 +9,7 @@ Means are rounded to 3 decimals (milliseconds).
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
@@ -207,16 +207,21 @@ def of_agency(
     return [c for c in check_ins if c.id in holders], own
 
 
-def session_report(
-    session_id: str,
-    session: SessionLike | None,
-    check_ins: Sequence[CheckInLike],
-    tickets: Sequence[TicketLike],
-) -> SessionReport:
-    """A session's report; a session reporting has never heard of is not found."""
-    if session is None and not check_ins and not tickets:
-        raise NotFound("session", session_id, code="unknown-session")
-    report = summary(check_ins, tickets, (Dimension.SERVICE, Dimension.AGENCY))
+def sessions_of(
+    cells: Sequence[dict[str, Any]], rows: Mapping[str, SessionLike]
+) -> list[SessionReport]:
+    """Each session of a summary's `session` group with its place, date and status (None
+    when only its facts are known), by date then id; `report` holds the session's figures."""
+    found = [
+        _with_place(
+            cell["key"], rows.get(cell["key"]), {k: v for k, v in cell.items() if k != "key"}
+        )
+        for cell in cells
+    ]
+    return sorted(found, key=lambda s: (s.date is None, s.date or date.min, s.session_id))
+
+
+def _with_place(session_id: str, session: SessionLike | None, report: Report) -> SessionReport:
     if session is None:
         return SessionReport(session_id, None, None, None, None, None, report)
     return SessionReport(
@@ -228,6 +233,19 @@ def session_report(
         session.status,
         report,
     )
+
+
+def session_report(
+    session_id: str,
+    session: SessionLike | None,
+    check_ins: Sequence[CheckInLike],
+    tickets: Sequence[TicketLike],
+) -> SessionReport:
+    """A session's report; a session reporting has never heard of is not found."""
+    if session is None and not check_ins and not tickets:
+        raise NotFound("session", session_id, code="unknown-session")
+    report = summary(check_ins, tickets, (Dimension.SERVICE, Dimension.AGENCY))
+    return _with_place(session_id, session, report)
 
 
 # --- figures ------------------------------------------------------------------------------

@@ -1,12 +1,25 @@
 """Reports: what a session achieved, summaries over a period, demand rankings."""
 
+from dataclasses import replace
+
 from botram_reporting import store
 from botram_reporting.deps import Deps
 from botram_reporting.domain import reports
 from botram_reporting.domain.demand import DemandRanking, RankDemand, demand_window
 from botram_reporting.domain.ikm import ComputeIkm
-from botram_reporting.domain.printable import PrintableSession, ikm_rows_of, place_names
-from botram_reporting.domain.reports import ReportSession, SessionReport, Summarise, Summary
+from botram_reporting.domain.printable import (
+    NamedSession,
+    PrintableSession,
+    ikm_rows_of,
+    place_names,
+)
+from botram_reporting.domain.reports import (
+    Dimension,
+    ReportSession,
+    SessionReport,
+    Summarise,
+    Summary,
+)
 from botram_reporting.usecases.ikm import compute_ikm
 from botram_reporting.usecases.ranking import rank
 from botram_runtime.clock import local_today
@@ -38,6 +51,19 @@ async def summarise(deps: Deps, command: Summarise) -> Summary:
     return Summary(
         command.start, command.end, command.level, kecamatan, report, agency=command.agency
     )
+
+
+async def sessions_in_period(deps: Deps, command: Summarise) -> tuple[Summary, list[NamedSession]]:
+    """The sessions with check-ins or tickets in a period (and filters), each with its place
+    (in words too), date, status and figures: the summary per session."""
+    result = await summarise(deps, replace(command, group_by=(Dimension.SESSION,)))
+    cells = result.report["groups"][Dimension.SESSION.value]
+    async with deps.db.session() as session:
+        rows = await store.session_rows(session, (cell["key"] for cell in cells))
+    found = reports.sessions_of(cells, rows)
+    return result, [
+        NamedSession(line, *place_names(deps.regions, line.kecamatan, line.desa)) for line in found
+    ]
 
 
 async def printable_session(deps: Deps, command: ReportSession) -> PrintableSession:

@@ -12,6 +12,7 @@ or do comes from the JSON API, called by the page's script with the bearer token
 
 import hashlib
 import json
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 from typing import Annotated, Any
@@ -123,14 +124,25 @@ class PageKit:
         # `</` cannot close the <script> element the JSON sits in.
         return json.dumps(config).replace("</", "<\\/")
 
-    def render(self, template: str, *, status_code: int = 200, **context: Any) -> HTMLResponse:
-        """A page from `template` with the kit's globals and `context`."""
+    def render(
+        self,
+        template: str,
+        *,
+        status_code: int = 200,
+        style_hashes: Sequence[str] = (),
+        **context: Any,
+    ) -> HTMLResponse:
+        """A page from `template` with the kit's globals and `context`. `style_hashes`
+        (`sha256-…`) allow exactly those inline stylesheets besides the service's own, e.g. of
+        a document the page fetches and opens (a blob URL keeps the page's policy)."""
         context.setdefault("signin_roles", [])
         html = self.env.get_template(template).render(**context)
-        return HTMLResponse(html, status_code=status_code, headers=self.page_headers())
+        headers = self.page_headers(style_hashes)
+        return HTMLResponse(html, status_code=status_code, headers=headers)
 
-    def page_headers(self) -> dict[str, str]:
+    def page_headers(self, style_hashes: Sequence[str] = ()) -> dict[str, str]:
         """Security headers of every page: scripts and styles only from this service."""
+        style = " ".join(["'self'", *(f"'{digest}'" for digest in style_hashes)])
         connect = "'self'"
         if self.settings.auth_issuer:
             connect += " " + _origin(self.settings.auth_issuer)
@@ -138,7 +150,7 @@ class PageKit:
             [
                 "default-src 'self'",
                 "script-src 'self'",
-                "style-src 'self'",
+                f"style-src {style}",
                 "img-src 'self' data:",
                 f"connect-src {connect}",
                 "media-src 'self' data:",
