@@ -162,6 +162,10 @@ class OutboxRelay:
         purge_due = utc_now()
         failing = False
         while not self._stopping.is_set():
+            # Cleared before the pass, not after: rows committed while a batch is being
+            # published wake the next pass at once instead of waiting for another commit
+            # (or the poll).
+            self._wake.clear()
             try:
                 published = await self.publish_pending()
                 self.last_error = None
@@ -177,9 +181,10 @@ class OutboxRelay:
                 failing = True
                 log.warning("outbox_publish_failed", error=repr(error), retry_in=backoff)
                 backoff = min(backoff * 2, 30.0)
-            self._wake.clear()
             if self._stopping.is_set():
                 break
+            if failing:
+                self._wake.clear()  # retried after the back-off, not at the next commit
             await sleep_unless(self._wake, backoff)
         if not failing:
             await self._flush()

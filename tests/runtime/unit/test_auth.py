@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -203,6 +204,32 @@ async def test_the_embedded_key_pair_verifies_tokens_of_botram_token(tmp_path: P
     actor = await verifier.verify(issuer.token("front-desk"))
 
     assert actor.roles == {Role.FRONT_DESK}
+
+
+async def test_a_jwks_file_is_looked_at_again_once_its_check_interval_has_passed(
+    tmp_path: Path,
+) -> None:
+    issuer = TestIssuer(tmp_path)
+    clock = [0.0]
+    keys = JwksFile(issuer.jwks_file, check_seconds=1.0, monotonic=lambda: clock[0])
+    first = await keys.key_set()
+    rotated = KeySet([ECKey.generate_key("P-256", {"kid": "rotated"})])
+
+    def rewrite(key_set: KeySet, seconds_later: float) -> None:
+        issuer.jwks_file.write_text(json.dumps(key_set.as_dict()))
+        moment = time.time() + seconds_later  # a new mtime even on a coarse clock
+        os.utime(issuer.jwks_file, (moment, moment))
+
+    def kids(key_set: KeySet) -> set[str | None]:
+        return {key.kid for key in key_set.keys}
+
+    rewrite(rotated, 5)
+    assert await keys.key_set() is first  # within the interval: the file is not read
+    assert kids(await keys.key_set(refresh=True)) == {"rotated"}  # a refresh reads it now
+    rewrite(first, 10)
+    assert kids(await keys.key_set()) == {"rotated"}
+    clock[0] = 1.5
+    assert kids(await keys.key_set()) == kids(first)  # past the interval: read again
 
 
 # --- how routes answer --------------------------------------------------------------------
