@@ -30,7 +30,7 @@ log = structlog.get_logger(__name__)
 # A slow stream keeps at most this many messages; older ones give way (a snapshot follows).
 QUEUE_SIZE = 256
 # How long a new stream waits for the server to confirm the feed's subscriptions.
-FLUSH_SECONDS = 2.0
+FLUSH_SECONDS = 2  # nats-py takes whole seconds
 
 
 @dataclass(frozen=True, slots=True)

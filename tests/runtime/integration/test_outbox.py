@@ -129,6 +129,44 @@ async def test_events_wait_in_the_outbox_while_nats_is_down_then_are_published(
         await client.close()
 
 
+class GatedJetStream:
+    """Stands in for JetStream: its first publish waits until the test opens the gate."""
+
+    def __init__(self) -> None:
+        self.published: list[str] = []
+        self.first_in_flight = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def publish(self, subject: str, payload: bytes, **options: object) -> None:
+        if not self.published:
+            self.first_in_flight.set()
+            await asyncio.wait_for(self.gate.wait(), 10)
+        headers = options["headers"]
+        assert isinstance(headers, dict)
+        self.published.append(headers[MSG_ID_HEADER])
+
+
+async def test_an_event_committed_while_a_batch_is_published_goes_out_without_the_poll(
+    database: Database,
+) -> None:
+    jetstream = GatedJetStream()
+    # A poll far longer than the test: only the commit's own wake-up can publish the event.
+    relay = OutboxRelay(database, lambda: jetstream, poll_seconds=60)  # type: ignore[arg-type,return-value]
+    database.on_events_committed(relay.notify)
+    relay.start()
+    try:
+        async with database.transaction() as session:
+            stage_event(session, opened(1))
+        await asyncio.wait_for(jetstream.first_in_flight.wait(), 10)
+        async with database.transaction() as session:  # committed during that publish
+            second = stage_event(session, opened(2))
+        jetstream.gate.set()
+
+        await eventually(lambda: str(second.id) in jetstream.published, within=5)
+    finally:
+        assert await relay.stop(grace=5)
+
+
 async def _is_zero(count: "asyncio.Future[int] | object") -> bool:
     return await count == 0  # type: ignore[misc]
 
