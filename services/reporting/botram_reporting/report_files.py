@@ -12,6 +12,7 @@ import io
 from base64 import b64encode
 from collections.abc import Sequence
 from datetime import date
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -170,16 +171,22 @@ def days(seconds: float | None) -> str:
 _TEMPLATES.filters.update(tanggal=tanggal, minutes=minutes, days=days)
 
 
+@cache
+def _session_report_style() -> str:
+    return SESSION_REPORT_STYLE.read_text()
+
+
+@cache
 def session_report_style_hash() -> str:
     """`sha256-…` of the printable report's one inline stylesheet (its CSP source)."""
-    style = SESSION_REPORT_STYLE.read_text()
-    return "sha256-" + b64encode(hashlib.sha256(style.encode()).digest()).decode()
+    digest = hashlib.sha256(_session_report_style().encode()).digest()
+    return "sha256-" + b64encode(digest).decode()
 
 
 def session_report_html(printable: PrintableSession, printed: date) -> tuple[str, str]:
     """The one-page session report and its Content-Security-Policy (no script; its one
     inline stylesheet allowed by hash)."""
-    style = SESSION_REPORT_STYLE.read_text()
+    style = _session_report_style()
     result = printable.report
     html = _TEMPLATES.get_template("session_report.html").render(
         p=printable,
