@@ -37,6 +37,11 @@ from typing import Any
 import asyncpg
 import httpx
 import nats
+from nats.aio.msg import Msg
+from nats.errors import NoRespondersError
+from nats.js.api import ConsumerConfig, DeliverPolicy
+from nats.js.client import JetStreamContext
+from nats.js.errors import NotFoundError, ServiceUnavailableError
 from sqlalchemy.engine import make_url
 
 from benchmarks.common import DEFAULT_PG, Process, create_pg_database, report, start_service
@@ -442,23 +447,67 @@ async def _settle(check: Callable[[], Any]) -> bool:
     return False
 
 
+# What a JetStream request may answer while a restarted node rejoins the cluster.
+REJOINING = (ServiceUnavailableError, NoRespondersError, NotFoundError)
+
+
 async def _stream_events(cluster: Cluster) -> list[Any]:
-    """Every message of the BOTRAM stream, decoded, read from its start."""
+    """Every message of the BOTRAM stream, decoded, read from its start.
+
+    A node restarted by the chaos may still be rejoining: a fetch its consumer cannot answer
+    yet (503, no responders) is retried with a new consumer from the next sequence.
+    """
     async with _connect(cluster) as nc:
         js = nc.jetstream(timeout=5)
-        info = await js.stream_info(STREAM_NAME)
-        total = info.state.messages
-        subscription = await js.pull_subscribe(">", stream=STREAM_NAME)
-        messages: list[Any] = []
         deadline = time.monotonic() + SETTLE_SECONDS
+        total = await _stream_length(js, deadline)
+        messages: list[Msg] = []
+        subscription: JetStreamContext.PullSubscription | None = None
         while len(messages) < total and time.monotonic() < deadline:
-            with contextlib.suppress(TimeoutError):
+            try:
+                if subscription is None:
+                    subscription = await js.pull_subscribe(
+                        ">", stream=STREAM_NAME, config=_reading_from(messages)
+                    )
                 batch = await subscription.fetch(min(500, total - len(messages)), timeout=2)
-                for message in batch:
+            except TimeoutError:
+                continue
+            except REJOINING:
+                with contextlib.suppress(Exception):
+                    if subscription is not None:
+                        await subscription.unsubscribe()
+                subscription = None
+                await asyncio.sleep(0.5)
+                continue
+            for message in batch:
+                with contextlib.suppress(Exception):  # read is read: the consumer is ours
                     await message.ack()
-                messages += batch
-        await subscription.unsubscribe()
+            messages += batch
+        if subscription is not None:
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
     return [decode_event(message.data) for message in messages]
+
+
+async def _stream_length(js: JetStreamContext, deadline: float) -> int:
+    """How many messages the stream holds, asked again while the cluster is rejoining."""
+    while True:
+        try:
+            return int((await js.stream_info(STREAM_NAME)).state.messages)
+        except (TimeoutError, *REJOINING):
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
+def _reading_from(messages: list[Msg]) -> ConsumerConfig:
+    """A consumer of the stream from its start, or from after the last message read."""
+    if not messages:
+        return ConsumerConfig(deliver_policy=DeliverPolicy.ALL)
+    return ConsumerConfig(
+        deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+        opt_start_seq=messages[-1].metadata.sequence.stream + 1,
+    )
 
 
 @contextlib.asynccontextmanager
