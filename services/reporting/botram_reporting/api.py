@@ -1,6 +1,7 @@
 """Reporting HTTP routes: the sessions of a period, session report, summary (JSON, CSV or
 XLSX), the printable session report, demand ranking."""
 
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -51,24 +52,30 @@ AgencyFilter = Annotated[
 ]
 
 
+def period_filters(
+    start: FromDate = None,
+    end: ToDate = None,
+    level: Level | None = None,
+    kecamatan: Annotated[PlainText | None, Query(max_length=80)] = None,
+    agency: AgencyFilter = None,
+) -> Summarise:
+    """The period and filters the summary and the list of sessions share."""
+    return Summarise(start, end, level, kecamatan, agency=agency)
+
+
+PeriodFilters = Annotated[Summarise, Depends(period_filters)]
+
+
 def _files(model: type[SummaryPublic] | type[SessionReportPublic]) -> dict[int | str, Any]:
     content: dict[str, Any] = {"application/json": {}, "text/csv": {}, XLSX_MEDIA_TYPE: {}}
     return {200: {"content": content, "model": model, "description": "JSON, CSV or XLSX"}}
 
 
 @router.get("/sessions", dependencies=READERS)
-async def sessions_in_period(
-    deps: DepsDep,
-    start: FromDate = None,
-    end: ToDate = None,
-    level: Level | None = None,
-    kecamatan: Annotated[PlainText | None, Query(max_length=80)] = None,
-    agency: AgencyFilter = None,
-) -> SessionListPublic:
+async def sessions_in_period(deps: DepsDep, period: PeriodFilters) -> SessionListPublic:
     """The sessions with check-ins or tickets over a period (the summary per session), each
     with its place, date, status and figures; with `agency`, that agency's figures."""
-    command = Summarise(start, end, level, kecamatan, agency=agency)
-    result, found = await reports.sessions_in_period(deps, command)
+    result, found = await reports.sessions_in_period(deps, period)
     return SessionListPublic.of(result, found, deps.regions.name)
 
 
@@ -113,18 +120,11 @@ async def printable_session_report(session_id: str, deps: DepsDep) -> HTMLRespon
 
 @router.get("/summary", response_model=None, responses=_files(SummaryPublic), dependencies=READERS)
 async def summary(
-    deps: DepsDep,
-    start: FromDate = None,
-    end: ToDate = None,
-    level: Level | None = None,
-    kecamatan: Annotated[PlainText | None, Query(max_length=80)] = None,
-    agency: AgencyFilter = None,
-    group_by: GroupBy = None,
-    format: Format = "json",
+    deps: DepsDep, period: PeriodFilters, group_by: GroupBy = None, format: Format = "json"
 ) -> SummaryPublic | Response:
     """Totals and breakdowns (kecamatan, desa, service, agency, day/week/month) over a period;
     with `agency`, that agency's report (its tickets and the citizens who held them)."""
-    command = Summarise(start, end, level, kecamatan, tuple(group_by or DIMENSIONS), agency)
+    command = replace(period, group_by=tuple(group_by or DIMENSIONS))
     result = await reports.summarise(deps, command)
     if format == "json":
         return SummaryPublic.of(result, deps.regions.name)
@@ -136,7 +136,7 @@ async def summary(
         ("kecamatan", result.kecamatan),
         ("agency", result.agency),
     ]
-    name = f"botram-summary-{agency}" if agency else "botram-summary"
+    name = f"botram-summary-{command.agency}" if command.agency else "botram-summary"
     return _file(result.report, format, name, about)
 
 
